@@ -1,0 +1,43 @@
+"""Engines and connections: the embedded cluster by default, ``DATABASE_URL`` when set."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import Connection
+
+from geo.db.local import LocalCluster
+from geo.settings import get_settings
+
+
+def database_url(start_local: bool = True) -> str:
+    """URL of the database Harta uses.
+
+    Parameters
+    ----------
+    start_local : bool
+        Start the embedded cluster when no ``DATABASE_URL`` is configured.
+    """
+    settings = get_settings()
+    if settings.database_url:
+        return settings.database_url
+    cluster = LocalCluster.from_settings(settings)
+    if start_local:
+        cluster.start()
+    return cluster.url()
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, future=True)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """Return a (cached) engine for ``url`` or for the configured database."""
+    return _engine_for(url or database_url())
+
+
+def set_app_role(conn: Connection, role: str) -> None:
+    """Record the application role on this transaction (read by the audit triggers)."""
+    conn.execute(text("SELECT set_config('harta.role', :role, true)"), {"role": role})

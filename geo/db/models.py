@@ -1,0 +1,323 @@
+"""Table models of Harta's PostGIS schema.
+
+Every layer stores geometry in EPSG:4326 and records its provenance: where the row came from
+(``source``: import, workshop, form, osm, demo), a reference to that source, when and by which role
+it was created.  The database writes every insert, update and delete of a layer to ``audit_log``
+through triggers (see the migrations), so nothing disappears silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 4326
+
+#: Where a row came from.
+SOURCES = ("import", "workshop", "paper", "form", "osm", "gtfs", "demo")
+ROLES = ("system", "public", "community", "mediator", "police", "planner", "admin")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Provenance:
+    """Columns every layer carries."""
+
+    source: Mapped[str] = mapped_column(String(16), default="import")
+    source_ref: Mapped[str | None] = mapped_column(Text)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
+    #: Content hash of the row as imported; re-importing the same row adds nothing.
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    created_by_role: Mapped[str] = mapped_column(String(16), default="system")
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+def _provenance_checks(table: str) -> tuple[CheckConstraint, ...]:
+    return (
+        CheckConstraint(_in("source", SOURCES), name=f"{table}_source_known"),
+        CheckConstraint(_in("created_by_role", ROLES), name=f"{table}_role_known"),
+    )
+
+
+def _valid_geom(table: str, column: str = "geom") -> CheckConstraint:
+    return CheckConstraint(f"ST_IsValid({column})", name=f"{table}_{column}_valid")
+
+
+class Import(Base):
+    """One run of ``harta import`` (or an app upload)."""
+
+    __tablename__ = "imports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    file_format: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("communities.id", use_alter=True, name="imports_community_id_fkey")
+    )
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    rows_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict | None] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    created_by_role: Mapped[str] = mapped_column(String(16), default="system")
+
+
+class Community(Provenance, Base):
+    """A community Harta serves: Pata Rât, its settlements, partner towns."""
+
+    __tablename__ = "communities"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    county: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(Text)
+    metric_crs: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="community")
+    description: Mapped[str | None] = mapped_column(Text)
+    #: Folder with the community's OSM extract, boundary and stops files.
+    source_dir: Mapped[str | None] = mapped_column(Text)
+    attribution: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (
+        *_provenance_checks("communities"),
+        _valid_geom("communities"),
+        CheckConstraint("country ~ '^[A-Z]{2}$'", name="communities_country_iso"),
+        CheckConstraint(_in("kind", ("community", "settlement")), name="communities_kind_known"),
+    )
+
+
+class Workshop(Provenance, Base):
+    """A participatory mapping session.  No participant names, ever."""
+
+    __tablename__ = "workshops"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    language: Mapped[str] = mapped_column(String(8))
+    facilitator_role: Mapped[str] = mapped_column(String(16))
+    participants: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    __table_args__ = (
+        *_provenance_checks("workshops"),
+        CheckConstraint("participants BETWEEN 1 AND 1000", name="workshops_participants_range"),
+        CheckConstraint(_in("status", ("open", "closed")), name="workshops_status_known"),
+    )
+
+
+class RiskZone(Provenance, Base):
+    """A high-risk zone marked by community members (polygon, line or point)."""
+
+    __tablename__ = "risk_zones"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    workshop_id: Mapped[int | None] = mapped_column(ForeignKey("workshops.id"))
+    hazard_code: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[int] = mapped_column(Integer)
+    time_of_day: Mapped[str] = mapped_column(String(8), default="always")
+    season: Mapped[str] = mapped_column(String(12), default="all_year")
+    note: Mapped[str | None] = mapped_column(Text)
+    grid_ref: Mapped[str | None] = mapped_column(String(8))
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (
+        *_provenance_checks("risk_zones"),
+        _valid_geom("risk_zones"),
+        CheckConstraint(
+            "GeometryType(geom) IN ('POLYGON','MULTIPOLYGON','LINESTRING','MULTILINESTRING',"
+            "'POINT','MULTIPOINT')",
+            name="risk_zones_geom_kind",
+        ),
+        CheckConstraint("severity BETWEEN 1 AND 5", name="risk_zones_severity_range"),
+        CheckConstraint(
+            _in("time_of_day", ("day", "night", "always")), name="risk_zones_time_known"
+        ),
+        CheckConstraint(
+            _in("season", ("all_year", "spring", "summer", "autumn", "winter")),
+            name="risk_zones_season_known",
+        ),
+        CheckConstraint("char_length(note) <= 500", name="risk_zones_note_length"),
+        UniqueConstraint("community_id", "row_hash", name="risk_zones_row_once"),
+    )
+
+
+class Incident(Provenance, Base):
+    """A recorded incident.  Sensitive personal data: no names; exact point restricted by role."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    type_code: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[int] = mapped_column(Integer)
+    location_precision: Mapped[str] = mapped_column(String(8), default="exact")
+    sensitivity: Mapped[str] = mapped_column(String(12), default="normal")
+    reporting_role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12), default="reported")
+    #: Free text readable only by police and mediators.
+    narrative: Mapped[str | None] = mapped_column(Text)
+    external_ref: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (
+        *_provenance_checks("incidents"),
+        _valid_geom("incidents"),
+        CheckConstraint("severity BETWEEN 1 AND 5", name="incidents_severity_range"),
+        CheckConstraint(
+            _in("location_precision", ("exact", "street", "area")),
+            name="incidents_precision_known",
+        ),
+        CheckConstraint(
+            _in("sensitivity", ("normal", "sensitive", "restricted")),
+            name="incidents_sensitivity_known",
+        ),
+        CheckConstraint(
+            _in("status", ("reported", "verified", "closed", "withdrawn")),
+            name="incidents_status_known",
+        ),
+        CheckConstraint(_in("reporting_role", ROLES), name="incidents_reporting_role_known"),
+        UniqueConstraint("community_id", "row_hash", name="incidents_row_once"),
+        Index("incidents_occurred_at_idx", "occurred_at"),
+    )
+
+
+FACILITY_KINDS = (
+    "police",
+    "fire",
+    "ambulance",
+    "hospital",
+    "clinic",
+    "school",
+    "kindergarten",
+    "social_services",
+    "community_focal_point",
+    "bus_stop",
+)
+
+
+class Facility(Provenance, Base):
+    """An emergency, health, education or social facility, or a bus stop."""
+
+    __tablename__ = "facilities"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    #: Bus routes serving a stop, comma separated.
+    routes: Mapped[str | None] = mapped_column(Text)
+    external_ref: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (
+        *_provenance_checks("facilities"),
+        _valid_geom("facilities"),
+        CheckConstraint(_in("kind", FACILITY_KINDS), name="facilities_kind_known"),
+        UniqueConstraint("community_id", "row_hash", name="facilities_row_once"),
+    )
+
+
+class Street(Base):
+    """A street segment of the bundled OSM network (one row per graph edge)."""
+
+    __tablename__ = "streets"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    u: Mapped[int] = mapped_column(BigInteger)
+    v: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[int] = mapped_column(Integer, default=0)
+    osm_id: Mapped[int | None] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(Text)
+    highway: Mapped[str | None] = mapped_column(String(32))
+    oneway: Mapped[bool | None] = mapped_column(Boolean)
+    maxspeed_kph: Mapped[float | None] = mapped_column(Float)
+    length_m: Mapped[float] = mapped_column(Float)
+    drive_time_s: Mapped[float | None] = mapped_column(Float)
+    walk_time_s: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16), default="osm")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    geom = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (Index("streets_community_idx", "community_id"),)
+
+
+class Place(Base):
+    """Named OSM places and neighbourhoods (suburbs, quarters) around a community."""
+
+    __tablename__ = "places"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    osm_type: Mapped[str | None] = mapped_column(String(10))
+    osm_id: Mapped[int | None] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(Text)
+    place: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16), default="osm")
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False)
+
+
+class AnalysisRun(Base):
+    """One stored analysis run: what was asked, on what, and what came out."""
+
+    __tablename__ = "analysis_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    params: Mapped[dict] = mapped_column(JSONB, default=dict)
+    input_counts: Mapped[dict] = mapped_column(JSONB, default=dict)
+    outputs: Mapped[dict] = mapped_column(JSONB, default=dict)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_role: Mapped[str] = mapped_column(String(16), default="system")
+
+
+class AuditEntry(Base):
+    """Written by database triggers only; the application never inserts here."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    table_name: Mapped[str] = mapped_column(Text)
+    operation: Mapped[str] = mapped_column(String(8))
+    row_id: Mapped[int | None] = mapped_column(BigInteger)
+    old_row: Mapped[dict | None] = mapped_column(JSONB)
+    new_row: Mapped[dict | None] = mapped_column(JSONB)
+    changed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    db_user: Mapped[str] = mapped_column(Text, server_default=func.current_user())
+    app_role: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("audit_log_table_row_idx", "table_name", "row_id"),)
+
+
+#: Tables whose changes the audit triggers record.
+AUDITED_TABLES = ("communities", "workshops", "risk_zones", "incidents", "facilities")

@@ -1,0 +1,85 @@
+"""Translations for every string a person reads.
+
+Catalogues live in ``geo/locales/<lang>/<domain>.json``; each file maps keys of the form
+``"<domain>.<name>"`` to a message with ``str.format`` placeholders.  Splitting catalogues by
+domain (``app``, ``ingest``, ``analysis`` …) lets each part of Harta own its strings.
+
+Labels of taxonomy codes (hazards, incident types, facility kinds) are not here: they sit next to
+their code in ``styles/taxonomy.json`` and are read through :mod:`geo.taxonomy`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+LOCALES_DIR = Path(__file__).with_name("locales")
+
+#: Languages with complete catalogues, in the order the language picker shows them.
+LANGUAGES: dict[str, str] = {"ro": "Română", "hu": "Magyar", "en": "English"}
+DEFAULT_LANGUAGE = "ro"
+#: Language used when a key is missing from the requested catalogue.
+FALLBACK_LANGUAGE = "en"
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """Return every message of one language, merged over its domain files.
+
+    Parameters
+    ----------
+    lang : str
+        A language code, e.g. ``"ro"``.
+
+    Returns
+    -------
+    dict
+        Key to message.  Empty if the language has no catalogue.
+    """
+    merged: dict[str, str] = {}
+    folder = LOCALES_DIR / lang
+    if not folder.is_dir():
+        return merged
+    for path in sorted(folder.glob("*.json")):
+        with path.open(encoding="utf-8") as fh:
+            entries = json.load(fh)
+        duplicated = merged.keys() & entries.keys()
+        if duplicated:
+            raise ValueError(f"{path}: keys defined twice: {sorted(duplicated)}")
+        merged.update(entries)
+    return merged
+
+
+def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: object) -> str:
+    """Translate ``key`` into ``lang`` and fill in ``params``.
+
+    Falls back to English, then to the key itself, so a missing translation is visible but never
+    breaks a page.
+
+    Parameters
+    ----------
+    key : str
+        Message key, e.g. ``"app.map.title"``.
+    lang : str
+        Language code.
+    **params
+        Values for the message's ``{placeholders}``.
+
+    Returns
+    -------
+    str
+        The translated message.
+    """
+    message = catalogue(lang).get(key) or catalogue(FALLBACK_LANGUAGE).get(key) or key
+    if params:
+        try:
+            return message.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return message
+    return message
+
+
+def missing_keys(lang: str) -> set[str]:
+    """Keys present in the fallback catalogue but absent from ``lang``'s."""
+    return set(catalogue(FALLBACK_LANGUAGE)) - set(catalogue(lang))

@@ -1,0 +1,83 @@
+"""One settings object for Harta, read from the environment.
+
+Variables
+---------
+HARTA_DATA_DIR
+    Folder for everything Harta writes: the embedded PostGIS cluster, graph caches, analysis
+    outputs.  Default ``<project>/.harta-data``.  As root it must be traversable by the
+    ``postgres`` user, so it may not sit under ``/root``.
+DATABASE_URL
+    ``postgresql+psycopg://user:pass@host:port/db`` of an existing PostGIS server.  When set, no
+    embedded cluster is started.
+HARTA_PG_PORT
+    TCP port of the embedded cluster on localhost (default 54329).
+HARTA_LANGUAGE, HARTA_COMMUNITY
+    Defaults for the app's language and community pickers.
+HARTA_ONLINE
+    ``1`` allows OSM tiles in the browser and explicit online OSM refreshes.  Default ``0``:
+    no code path reaches the internet.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_SOURCES_DIR = PROJECT_ROOT / "data"
+STYLES_DIR = PROJECT_ROOT / "styles"
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration.  Build it with :func:`get_settings`."""
+
+    data_dir: Path
+    database_url: str | None = None
+    pg_port: int = 54329
+    language: str = "ro"
+    community: str = "pata-rat"
+    online: bool = False
+    #: Counts below this are suppressed in every aggregated (non-exact) view.
+    suppression_threshold: int = 5
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cluster_dir(self) -> Path:
+        """Where the embedded PostgreSQL cluster lives."""
+        return self.data_dir / "pg"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Graph caches and other derived files that can be rebuilt."""
+        return self.data_dir / "cache"
+
+    @property
+    def communities_dir(self) -> Path:
+        """Source files of communities added with ``harta community add``."""
+        return self.data_dir / "communities"
+
+    @property
+    def outputs_dir(self) -> Path:
+        """Analysis outputs (GeoTIFFs, exports)."""
+        return self.data_dir / "outputs"
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment (cheap; call it where needed)."""
+    env = os.environ
+    data_dir = Path(env.get("HARTA_DATA_DIR") or PROJECT_ROOT / ".harta-data").resolve()
+    return Settings(
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL") or None,
+        pg_port=int(env.get("HARTA_PG_PORT", "54329")),
+        language=env.get("HARTA_LANGUAGE", "ro"),
+        community=env.get("HARTA_COMMUNITY", "pata-rat"),
+        online=_flag(env.get("HARTA_ONLINE")),
+        suppression_threshold=int(env.get("HARTA_SUPPRESSION_THRESHOLD", "5")),
+    )

@@ -1,0 +1,133 @@
+"""Shared fixtures: a real PostGIS server for the whole run, a fresh database per test.
+
+The server is an embedded cluster under ``.test-data/`` (port ``HARTA_TEST_PG_PORT``, default
+54330), started once per run.  Set ``HARTA_TEST_DATABASE_URL`` to a PostGIS server's
+maintenance database URL to use that server instead.  Each test that asks for ``engine`` gets its
+own database cloned from a migrated template, so tests never see each other's rows.
+
+No test reaches the internet: every socket connection to a non-loopback address fails at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from geo.db.local import LocalCluster
+from geo.db.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATA_DIR = ROOT / ".test-data"
+TEMPLATE_DB = "harta_template"
+
+# Everything Harta writes during the tests goes under .test-data, never the user's data folder.
+os.environ["HARTA_DATA_DIR"] = str(TEST_DATA_DIR / "harta")
+os.environ.pop("DATABASE_URL", None)
+os.environ.pop("HARTA_ONLINE", None)
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(sock: socket.socket, address):  # noqa: ANN001
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and host not in _LOOPBACK:
+        raise OSError(f"tests must not reach the network (tried {host})")
+    return _real_connect(sock, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+
+
+def _configure_osmnx_offline() -> None:
+    try:
+        import osmnx as ox
+    except ImportError:  # pragma: no cover
+        return
+    ox.settings.overpass_url = "http://127.0.0.1:9/api"
+    ox.settings.nominatim_url = "http://127.0.0.1:9/"
+    ox.settings.requests_timeout = 1
+    ox.settings.use_cache = False
+
+
+_configure_osmnx_offline()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """URL of the maintenance database of the test PostGIS server."""
+    external = os.environ.get("HARTA_TEST_DATABASE_URL")
+    if external:
+        return external
+    port = int(os.environ.get("HARTA_TEST_PG_PORT", "54330"))
+    cluster = LocalCluster(TEST_DATA_DIR / "pg", port)
+    cluster.start()
+    return cluster.url("postgres")
+
+
+def _admin_engine(server_url: str):
+    return create_engine(server_url, isolation_level="AUTOCOMMIT")
+
+
+def _url_for(server_url: str, database: str) -> str:
+    return make_url(server_url).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server_url: str) -> str:
+    """Name of a migrated template database (rebuilt once per run)."""
+    admin = _admin_engine(pg_server_url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{TEMPLATE_DB}"'))
+    engine = create_engine(_url_for(pg_server_url, TEMPLATE_DB))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    upgrade(engine)
+    engine.dispose()
+    admin.dispose()
+    return TEMPLATE_DB
+
+
+_counter = itertools.count()
+
+
+def clone_database(server_url: str, template: str) -> str:
+    """Create a fresh database from ``template`` and return its URL."""
+    name = f"t_{os.getpid()}_{next(_counter)}"
+    admin = _admin_engine(server_url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return _url_for(server_url, name)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    name = make_url(url).database
+    admin = _admin_engine(server_url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def db_url(pg_server_url: str, template_db: str):
+    """URL of a fresh, migrated, empty database for this test."""
+    url = clone_database(pg_server_url, template_db)
+    yield url
+    drop_database(pg_server_url, url)
+
+
+@pytest.fixture
+def engine(db_url: str):
+    """SQLAlchemy engine on a fresh, migrated, empty database."""
+    eng = create_engine(db_url)
+    yield eng
+    eng.dispose()
