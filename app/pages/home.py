@@ -1,0 +1,24 @@
+"""Start page: what Harta is, and what the chosen community holds."""
+
+from __future__ import annotations
+
+import streamlit as st
+from harta_ui import context
+
+from geo import views
+
+ctx = context()
+st.title(ctx.t("app.home.title"))
+st.write(ctx.t("app.home.intro"))
+
+row = views.community(ctx.engine, ctx.community)
+st.subheader(row["name"])
+if row["description"]:
+    st.caption(row["description"])
+counts = views.layer_counts(ctx.engine, ctx.community)
+cols = st.columns(4)
+for col, layer in zip(cols, ("risk_zones", "incidents", "facilities", "streets"), strict=True):
+    col.metric(ctx.t(f"app.layers.{layer}"), int(counts[layer]))
+demo_rows = int(counts[["risk_zones_demo", "incidents_demo", "facilities_demo"]].sum())
+if demo_rows:
+    st.info(ctx.t("app.home.demo_notice", count=demo_rows))
