@@ -131,3 +131,46 @@ def engine(db_url: str):
     eng = create_engine(db_url)
     yield eng
     eng.dispose()
+
+
+LOADED_TEMPLATE_DB = "harta_loaded_template"
+
+
+@pytest.fixture(scope="session")
+def loaded_template_db(pg_server_url: str, template_db: str) -> str:
+    """A template database with the bundled communities and the demo layers loaded."""
+    from geo.communities import bootstrap
+    from geo.demo import seed_demo
+
+    admin = _admin_engine(pg_server_url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{LOADED_TEMPLATE_DB}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{LOADED_TEMPLATE_DB}" TEMPLATE "{template_db}"'))
+    admin.dispose()
+    eng = create_engine(_url_for(pg_server_url, LOADED_TEMPLATE_DB))
+    bootstrap(eng)
+    seed_demo(eng)
+    eng.dispose()
+    return LOADED_TEMPLATE_DB
+
+
+@pytest.fixture
+def loaded_db_url(pg_server_url: str, loaded_template_db: str):
+    """URL of a fresh database holding Pata Rât, its settlements and the demo layers."""
+    url = clone_database(pg_server_url, loaded_template_db)
+    yield url
+    drop_database(pg_server_url, url)
+
+
+@pytest.fixture
+def loaded_engine(loaded_db_url: str):
+    eng = create_engine(loaded_db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def app_env(loaded_db_url: str, monkeypatch):
+    """Environment in which the Streamlit app reads the loaded test database."""
+    monkeypatch.setenv("DATABASE_URL", loaded_db_url)
+    return loaded_db_url

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
-from harta_ui import context
 
 from geo import views
+from harta_ui import context
 
 ctx = context()
 st.title(ctx.t("app.home.title"))
