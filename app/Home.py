@@ -1,4 +1,8 @@
-"""Harta's Streamlit entry point: shared pickers, then the chosen page."""
+"""Harta's Streamlit entry point: the page list, then the chosen page.
+
+A page is listed when its file exists, so each capability adds its page without editing this
+file's logic.  Titles go through the translation layer.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,26 @@ import streamlit as st
 
 from geo.i18n import t
 
-HERE = Path(__file__).parent
+PAGES_DIR = Path(__file__).parent / "pages"
+
+#: (file in pages/, title key, icon, url path) in menu order.
+PAGES = (
+    ("home.py", "app.nav.home", "🏠", "home"),
+    ("map.py", "app.nav.map", "🗺️", "map"),
+    ("workshop.py", "app.nav.workshop", "✏️", "workshop"),
+    ("projector.py", "app.nav.projector", "📽️", "projector"),
+    ("incidents.py", "app.nav.incidents", "📋", "incidents"),
+    ("hotspots.py", "app.nav.hotspots", "🔥", "hotspots"),
+    ("account.py", "app.nav.account", "👤", "account"),
+    ("admin.py", "app.nav.admin", "⚙️", "admin"),
+)
 
 st.set_page_config(page_title="Harta", page_icon="🗺️", layout="wide")
 
 lang = st.session_state.get("lang", "ro")
 pages = [
-    st.Page(HERE / "pages" / "home.py", title=t("app.nav.home", lang), icon="🏠", default=True),
-    st.Page(HERE / "pages" / "map.py", title=t("app.nav.map", lang), icon="🗺️", url_path="map"),
+    st.Page(PAGES_DIR / file, title=t(key, lang), icon=icon, url_path=path, default=i == 0)
+    for i, (file, key, icon, path) in enumerate(PAGES)
+    if (PAGES_DIR / file).exists()
 ]
 st.navigation(pages).run()
