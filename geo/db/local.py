@@ -163,46 +163,9 @@ class LocalCluster:
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Run one SQL command as the cluster's superuser; return its output."""
-        done = (
-            self._run(
-                "psql",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                SUPERUSER,
-                "-d",
-                database,
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-tA",
-                "-c",
-                sql,
-                check=False,
-            )
-            if (pg_bin_dir() / "psql").exists()
-            else subprocess.run(
-                [
-                    "psql",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "-U",
-                    SUPERUSER,
-                    "-d",
-                    database,
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-tA",
-                    "-c",
-                    sql,
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+        connection = ["-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-d", database]
+        done = self._run(
+            "psql", *connection, "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql, check=False
         )
         if done.returncode != 0:
             raise ClusterError(f"psql failed: {done.stderr.strip()}")
