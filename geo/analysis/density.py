@@ -1,0 +1,341 @@
+"""Kernel density surfaces of incidents, fast enough for millions of points.
+
+Method: bin the projected points onto a regular grid (``np.bincount``), then convolve the counts
+with a discrete Gaussian kernel by FFT (``scipy.signal.fftconvolve``).  The cost is
+``O(n + cells · log cells)`` instead of the ``O(n · cells)`` of evaluating every kernel at every
+cell; binning moves each point by at most half a cell, which is negligible while the cell is small
+compared with the bandwidth (the default cell is a quarter of the bandwidth).
+
+Units: the surface is **expected incidents per square kilometre**.  Summing ``value × cell area in
+km²`` over the grid gives the number of incidents minus the *edge loss*: the part of the kernels
+that spills over the grid boundary.  The grid is padded by ``pad_bandwidths`` (3) bandwidths on
+every side of the points, so a point on the edge of the data loses about 0.13 % of its mass
+(0.27 % at a corner) and interior points lose nothing; :attr:`DensitySurface.edge_loss` reports the
+exact amount.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+from pyproj import CRS
+from rasterio.transform import Affine
+from rasterio.warp import Resampling, reproject, transform_bounds
+from scipy.signal import fftconvolve
+
+from geo.analysis.grid import WGS84, projected_xy
+
+#: Bandwidth used when the rule of thumb cannot be applied (fewer than 2 distinct points), m.
+FALLBACK_BANDWIDTH_M = 200.0
+#: Default cell size as a fraction of the bandwidth: small enough that binning error is tiny.
+CELL_PER_BANDWIDTH = 0.25
+#: Largest grid side the default cell size may produce (larger grids get coarser cells).
+MAX_GRID_SIDE = 2000
+#: Gaussian kernels are truncated at this many bandwidths (and renormalised to sum to 1).
+KERNEL_TRUNCATE = 4.0
+#: Colours of the default ramp (ColorBrewer YlOrRd, 5 classes), lowest class first.
+YLORRD_5 = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+
+
+def default_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
+    """Rule-of-thumb Gaussian bandwidth (standard deviation) for projected points, in metres.
+
+    Silverman's rule for two dimensions, which coincides with Scott's there:
+    ``h = sigma * n ** (-1/6)``, where ``sigma`` is the robust spread
+    ``min(std, IQR / 1.349)`` averaged in quadrature over x and y.  The robust spread stops a few
+    far-away incidents from blurring a tight cluster.  Falls back to ``FALLBACK_BANDWIDTH_M``
+    (200 m) when there are fewer than two distinct points.
+    """
+    n = len(x)
+    if n < 2:
+        return FALLBACK_BANDWIDTH_M
+    spreads = []
+    for values in (x, y):
+        std = float(np.std(values, ddof=1))
+        q75, q25 = np.percentile(values, [75, 25])
+        iqr_sigma = float(q75 - q25) / 1.349
+        spreads.append(min(std, iqr_sigma) if iqr_sigma > 0 else std)
+    sigma = math.sqrt((spreads[0] ** 2 + spreads[1] ** 2) / 2.0)
+    if sigma <= 0:
+        return FALLBACK_BANDWIDTH_M
+    return sigma * n ** (-1.0 / 6.0)
+
+
+def gaussian_kernel(bandwidth_cells: float, truncate: float = KERNEL_TRUNCATE) -> np.ndarray:
+    """Discrete, separable 2-D Gaussian kernel that sums to exactly 1."""
+    radius = max(1, math.ceil(truncate * bandwidth_cells))
+    offsets = np.arange(-radius, radius + 1, dtype=float)
+    profile = np.exp(-0.5 * (offsets / max(bandwidth_cells, 1e-9)) ** 2)
+    profile /= profile.sum()
+    return np.outer(profile, profile)
+
+
+@dataclass
+class DensityOverlay:
+    """A colourised density surface ready for ``folium.raster_layers.ImageOverlay``.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        ``(rows, cols, 4)`` uint8 RGBA, north-up, in EPSG:4326; cells below the first breakpoint
+        are fully transparent.
+    bounds : list
+        ``[[south, west], [north, east]]`` in degrees, as folium expects.
+    breakpoints : list of float
+        Class limits in incidents/km², ``len(colors) + 1`` values, increasing.
+    colors : list of str
+        Hex colour of each class.
+    """
+
+    image: np.ndarray
+    bounds: list[list[float]]
+    breakpoints: list[float]
+    colors: list[str]
+    units: str = "incidents_per_km2"
+
+    def legend(self) -> list[dict[str, float | str]]:
+        """One ``{"lower", "upper", "color"}`` entry per class, lowest first."""
+        return [
+            {"lower": lo, "upper": hi, "color": colour}
+            for lo, hi, colour in zip(
+                self.breakpoints[:-1], self.breakpoints[1:], self.colors, strict=True
+            )
+        ]
+
+    def to_png(self, path: str | Path | None = None) -> bytes:
+        """Encode the image as PNG; also write it to ``path`` when given."""
+        from PIL import Image  # imported here: only needed when exporting pictures
+
+        buffer = io.BytesIO()
+        Image.fromarray(self.image, mode="RGBA").save(buffer, format="PNG")
+        data = buffer.getvalue()
+        if path is not None:
+            Path(path).write_bytes(data)
+        return data
+
+
+@dataclass
+class DensitySurface:
+    """A kernel density raster in a metric CRS.
+
+    Attributes
+    ----------
+    array : numpy.ndarray
+        ``(rows, cols)`` float64, north-up (row 0 is the northern edge), incidents per km².
+    transform : affine.Affine
+        Pixel-to-CRS transform (rasterio convention).
+    crs : str
+        The metric CRS.
+    bandwidth_m, cell_size_m : float
+        Gaussian standard deviation and cell side, metres.
+    n_points : int
+        Incidents that entered the surface.
+    edge_loss : float
+        Incidents' worth of kernel mass that fell outside the grid
+        (``n_points - integral()``, never negative beyond rounding).
+    """
+
+    array: np.ndarray
+    transform: Affine
+    crs: str
+    bandwidth_m: float
+    cell_size_m: float
+    n_points: int
+    edge_loss: float
+    units: str = field(default="incidents_per_km2")
+
+    @property
+    def cell_area_km2(self) -> float:
+        return self.cell_size_m**2 / 1e6
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(west, south, east, north)`` in the metric CRS."""
+        rows, cols = self.array.shape
+        west, north = self.transform.c, self.transform.f
+        return west, north - rows * self.cell_size_m, west + cols * self.cell_size_m, north
+
+    def integral(self) -> float:
+        """Expected number of incidents over the whole grid."""
+        return float(self.array.sum() * self.cell_area_km2)
+
+    def write_geotiff(self, path: str | Path) -> Path:
+        """Write the surface as a single-band float32 GeoTIFF (deflate-compressed)."""
+        path = Path(path)
+        rows, cols = self.array.shape
+        profile = {
+            "driver": "GTiff",
+            "height": rows,
+            "width": cols,
+            "count": 1,
+            "dtype": "float32",
+            "crs": self.crs,
+            "transform": self.transform,
+            "compress": "deflate",
+        }
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(self.array.astype(np.float32), 1)
+            dst.update_tags(
+                units=self.units,
+                bandwidth_m=f"{self.bandwidth_m:.3f}",
+                cell_size_m=f"{self.cell_size_m:.3f}",
+                n_points=str(self.n_points),
+                edge_loss=f"{self.edge_loss:.6f}",
+            )
+        return path
+
+    def to_overlay(
+        self,
+        colors: tuple[str, ...] = YLORRD_5,
+        floor_share: float = 0.05,
+        alpha: int = 190,
+    ) -> DensityOverlay:
+        """Colourise the surface for a web map, reprojected to EPSG:4326.
+
+        Classes are equal intervals between ``floor_share × max`` and the maximum; everything
+        below the floor is transparent so the base map stays readable where little happens.
+        Equal intervals keep the legend honest: twice as dark means about twice as dense.
+
+        Parameters
+        ----------
+        colors : tuple of str
+            Hex colours from the lowest to the highest class.
+        floor_share : float
+            Share of the maximum under which cells are not drawn.
+        alpha : int
+            Opacity (0–255) of drawn cells.
+        """
+        values, bounds = self._to_wgs84()
+        peak = float(np.nanmax(values)) if values.size else 0.0
+        floor = floor_share * peak
+        breakpoints = (
+            np.linspace(floor, peak, len(colors) + 1) if peak > 0 else np.zeros(len(colors) + 1)
+        )
+        image = np.zeros(values.shape + (4,), dtype=np.uint8)
+        if peak > 0:
+            classes = np.clip(
+                np.searchsorted(breakpoints, values, side="right") - 1, 0, len(colors) - 1
+            )
+            palette = np.array([_hex_to_rgb(c) for c in colors], dtype=np.uint8)
+            image[..., :3] = palette[classes]
+            image[..., 3] = np.where(values >= floor, alpha, 0).astype(np.uint8)
+        return DensityOverlay(
+            image=image,
+            bounds=bounds,
+            breakpoints=[float(b) for b in breakpoints],
+            colors=list(colors),
+            units=self.units,
+        )
+
+    def _to_wgs84(self) -> tuple[np.ndarray, list[list[float]]]:
+        rows, cols = self.array.shape
+        west, south, east, north = self.bounds
+        lon_w, lat_s, lon_e, lat_n = transform_bounds(self.crs, WGS84, west, south, east, north)
+        # Same pixel count as the source: over a few km a regular lon/lat grid is as detailed.
+        width, height = cols, rows
+        dst_transform = Affine(
+            (lon_e - lon_w) / width, 0.0, lon_w, 0.0, -(lat_n - lat_s) / height, lat_n
+        )
+        target = np.zeros((height, width), dtype=np.float64)
+        reproject(
+            source=self.array,
+            destination=target,
+            src_transform=self.transform,
+            src_crs=self.crs,
+            dst_transform=dst_transform,
+            dst_crs=WGS84,
+            resampling=Resampling.bilinear,
+        )
+        return target, [[lat_s, lon_w], [lat_n, lon_e]]
+
+
+def _hex_to_rgb(colour: str) -> tuple[int, int, int]:
+    colour = colour.lstrip("#")
+    return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
+
+
+def kernel_density(
+    points: gpd.GeoDataFrame | gpd.GeoSeries,
+    crs: str | CRS,
+    bandwidth_m: float | None = None,
+    cell_size_m: float | None = None,
+    weights: np.ndarray | None = None,
+    pad_bandwidths: float = 3.0,
+) -> DensitySurface:
+    """Kernel density surface of incident points.
+
+    Parameters
+    ----------
+    points : GeoDataFrame or GeoSeries
+        Incident points in EPSG:4326.
+    crs : str or pyproj.CRS
+        Metric CRS of the output raster, e.g. ``"EPSG:32634"``.
+    bandwidth_m : float, optional
+        Gaussian standard deviation in metres; default :func:`default_bandwidth`.
+    cell_size_m : float, optional
+        Raster cell side in metres; default a quarter of the bandwidth, coarsened if needed so
+        that neither grid side exceeds ``MAX_GRID_SIDE`` (2000) cells.
+    weights : array, optional
+        Weight per point (e.g. severity); default 1, so the surface counts incidents.
+    pad_bandwidths : float
+        Margin around the points, in bandwidths, that keeps the edge loss small.
+
+    Returns
+    -------
+    DensitySurface
+    """
+    x, y = projected_xy(points, crs) if len(points) else (np.empty(0), np.empty(0))
+    return kernel_density_xy(x, y, crs, bandwidth_m, cell_size_m, weights, pad_bandwidths)
+
+
+def kernel_density_xy(
+    x: np.ndarray,
+    y: np.ndarray,
+    crs: str | CRS,
+    bandwidth_m: float | None = None,
+    cell_size_m: float | None = None,
+    weights: np.ndarray | None = None,
+    pad_bandwidths: float = 3.0,
+) -> DensitySurface:
+    """:func:`kernel_density` on coordinates already projected to ``crs`` (metres)."""
+    if len(x) == 0:
+        raise ValueError("kernel_density needs at least one point")
+    bandwidth = float(bandwidth_m) if bandwidth_m else default_bandwidth(x, y)
+    pad = pad_bandwidths * bandwidth
+    west, east = float(x.min()) - pad, float(x.max()) + pad
+    south, north = float(y.min()) - pad, float(y.max()) + pad
+    if cell_size_m is None:
+        cell = CELL_PER_BANDWIDTH * bandwidth
+        cell = max(cell, max(east - west, north - south) / MAX_GRID_SIDE)
+    else:
+        cell = float(cell_size_m)
+    cols = max(1, math.ceil((east - west) / cell))
+    rows = max(1, math.ceil((north - south) / cell))
+
+    col = np.clip(((x - west) / cell).astype(np.int64), 0, cols - 1)
+    row = np.clip(((north - y) / cell).astype(np.int64), 0, rows - 1)
+    counts = np.bincount(row * cols + col, weights=weights, minlength=rows * cols)
+    counts = counts.reshape(rows, cols).astype(np.float64)
+
+    smoothed = fftconvolve(counts, gaussian_kernel(bandwidth / cell), mode="same")
+    # FFT round-off leaves values around ±1e-12 where there is nothing; a density is never < 0.
+    np.maximum(smoothed, 0.0, out=smoothed)
+    cell_area_km2 = cell**2 / 1e6
+    density = smoothed / cell_area_km2
+
+    total = float(counts.sum())
+    return DensitySurface(
+        array=density,
+        transform=Affine(cell, 0.0, west, 0.0, -cell, north),
+        crs=CRS.from_user_input(crs).to_string(),
+        bandwidth_m=bandwidth,
+        cell_size_m=cell,
+        n_points=len(x),
+        edge_loss=max(0.0, total - float(smoothed.sum())),
+    )

@@ -1,0 +1,64 @@
+"""Kernel density: mass conservation, placement, GeoTIFF and web overlay."""
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+
+from geo.analysis.density import FALLBACK_BANDWIDTH_M, default_bandwidth, kernel_density
+
+CRS = "EPSG:32634"
+
+
+def clustered_points(seed=0):
+    rng = np.random.default_rng(seed)
+    lon = np.r_[rng.uniform(23.60, 23.72, 400), rng.normal(23.65, 0.002, 600)]
+    lat = np.r_[rng.uniform(46.76, 46.80, 400), rng.normal(46.785, 0.0015, 600)]
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+def test_surface_integrates_to_number_of_incidents_minus_small_edge_loss():
+    points = clustered_points()
+    surface = kernel_density(points, CRS, bandwidth_m=150, cell_size_m=25)
+    assert surface.units == "incidents_per_km2"
+    assert (surface.array >= 0).all()
+    assert abs(surface.integral() + surface.edge_loss - len(points)) < 1e-6
+    # Documented bound: padding of 3 bandwidths loses at most ~0.27 % per point.
+    assert 0 <= surface.edge_loss < 0.0027 * len(points)
+
+
+def test_peak_is_on_the_planted_cluster():
+    surface = kernel_density(clustered_points(), CRS, bandwidth_m=150, cell_size_m=25)
+    row, col = np.unravel_index(np.argmax(surface.array), surface.array.shape)
+    x, y = rasterio.transform.xy(surface.transform, row, col)  # cell centre
+    centre = gpd.GeoSeries.from_xy([23.65], [46.785], crs=4326).to_crs(CRS).iloc[0]
+    assert np.hypot(x - centre.x, y - centre.y) < 150
+
+
+def test_default_bandwidth_rule_and_fallback():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(0, 1000, 4096), rng.normal(0, 1000, 4096)
+    assert abs(default_bandwidth(x, y) - 1000 * 4096 ** (-1 / 6)) < 40
+    assert default_bandwidth(np.array([5.0]), np.array([5.0])) == FALLBACK_BANDWIDTH_M
+
+
+def test_geotiff_round_trip(tmp_path):
+    surface = kernel_density(clustered_points(), CRS, bandwidth_m=200)
+    path = surface.write_geotiff(tmp_path / "density.tif")
+    with rasterio.open(path) as src:
+        assert src.crs.to_epsg() == 32634
+        assert src.transform == surface.transform
+        assert np.allclose(src.read(1), surface.array, rtol=1e-6)
+        assert float(src.tags()["bandwidth_m"]) == 200
+
+
+def test_overlay_for_folium():
+    points = clustered_points()
+    overlay = kernel_density(points, CRS, bandwidth_m=200).to_overlay()
+    (south, west), (north, east) = overlay.bounds
+    lon_min, lat_min, lon_max, lat_max = points.total_bounds
+    assert west < lon_min and east > lon_max and south < lat_min and north > lat_max
+    assert overlay.image.dtype == np.uint8 and overlay.image.shape[2] == 4
+    assert np.all(np.diff(overlay.breakpoints) > 0)
+    assert len(overlay.legend()) == len(overlay.colors) == len(overlay.breakpoints) - 1
+    assert overlay.image[..., 3].max() > 0 and overlay.image[..., 3].min() == 0
+    assert overlay.to_png()[:8] == b"\x89PNG\r\n\x1a\n"
