@@ -1,0 +1,392 @@
+"""Change over time: emerging hot spots, Mann–Kendall trends, time-of-day and weekday profiles.
+
+Emerging hot spot analysis (after ArcGIS's *Emerging Hot Spot Analysis*, simplified):
+
+1. incidents are binned by week or month (local time, Europe/Bucharest by default), every period
+   between the first and the last incident included, even when empty;
+2. Gi* is computed per period on the hexagon counts (:func:`geo.analysis.hotspots.gi_star_z`) and
+   each cell is called *hot* in a period when its Gi_Bin reaches the chosen confidence (90 % by
+   default, FDR-corrected across the cells of that period);
+3. a Mann–Kendall test on each cell's series of Gi* z-scores says whether clustering there is
+   increasing, decreasing or without trend (significant at the same confidence);
+4. each cell gets one category, checked in this order:
+
+   ``no_pattern``    never hot;
+   ``new``           hot in the final period only;
+   ``intensifying``  hot in at least 90 % of periods, including the final one, increasing trend;
+   ``diminishing``   hot in at least 90 % of periods, decreasing trend (the final period may
+                     already be calm);
+   ``persistent``    hot in at least 90 % of periods, including the final one, no trend;
+   ``sporadic``      every other cell that was hot at least once (on-and-off hot spots, or hot
+                     spots of the past).
+
+The analysis is flagged ``too_few`` below :data:`MIN_POINTS` incidents or :data:`MIN_PERIODS`
+periods: a trend over fewer periods is not worth a map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+from scipy import stats
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+
+from geo.analysis.grid import (
+    WGS84,
+    Orientation,
+    axial_index,
+    default_hex_size,
+    hex_grid,
+    projected_xy,
+    xy_to_axial,
+)
+from geo.analysis.hotspots import (
+    MIN_POINTS,
+    bin_for_confidence,
+    fdr_adjust,
+    gi_bins,
+    gi_star_z,
+    hex_neighbour_weights,
+    two_sided_p,
+)
+from geo.i18n import DEFAULT_LANGUAGE, t
+
+DEFAULT_TZ = "Europe/Bucharest"
+#: Fewest periods for which a trend is computed.
+MIN_PERIODS = 6
+#: Share of periods a cell must be hot in to be persistent, intensifying or diminishing.
+MOSTLY_HOT_SHARE = 0.9
+CATEGORIES = ("new", "intensifying", "persistent", "diminishing", "sporadic", "no_pattern")
+_FREQ = {"week": "W-SUN", "month": "M"}
+
+
+# --------------------------------------------------------------------------------------------
+# Mann–Kendall
+# --------------------------------------------------------------------------------------------
+@dataclass
+class MannKendall:
+    """Mann–Kendall trend test results, one value per series (row).
+
+    ``s`` is the Kendall score, ``var_s`` its variance (tie-corrected), ``z`` the
+    continuity-corrected normal score, ``p`` the two-sided p-value and ``tau`` Kendall's tau-a
+    (``s`` over the number of pairs; equals ``scipy.stats.kendalltau`` of values against time when
+    there are no ties).
+    """
+
+    s: np.ndarray
+    var_s: np.ndarray
+    z: np.ndarray
+    p: np.ndarray
+    tau: np.ndarray
+
+
+def mann_kendall(series: np.ndarray) -> MannKendall:
+    """Mann–Kendall test on each row of ``series``, vectorised across rows.
+
+    Parameters
+    ----------
+    series : array, shape ``(n_series, n_times)`` or ``(n_times,)``
+        Values in time order.  NaN is not allowed (replace undefined values first).
+
+    Returns
+    -------
+    MannKendall
+    """
+    x = np.atleast_2d(np.asarray(series, dtype=float))
+    n_series, n = x.shape
+    if np.isnan(x).any():
+        raise ValueError("mann_kendall: series must not contain NaN")
+    s = np.zeros(n_series)
+    # One vectorised step per lag keeps memory at O(n_series · n) instead of O(n_series · n²).
+    for lag in range(1, n):
+        s += np.sign(x[:, lag:] - x[:, :-lag]).sum(axis=1)
+
+    var_s = (n * (n - 1) * (2 * n + 5) - _tie_term(x)) / 18.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(var_s > 0, (s - np.sign(s)) / np.sqrt(var_s), 0.0)
+    p = 2.0 * stats.norm.sf(np.abs(z))
+    pairs = n * (n - 1) / 2.0
+    tau = s / pairs if pairs else np.zeros(n_series)
+    return MannKendall(s=s, var_s=var_s, z=z, p=p, tau=tau)
+
+
+def _tie_term(x: np.ndarray) -> np.ndarray:
+    """Sum over groups of tied values of t(t-1)(2t+5), per row."""
+    n_series, n = x.shape
+    if n == 0:
+        return np.zeros(n_series)
+    ordered = np.sort(x, axis=1)
+    starts = np.ones_like(ordered, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    group = np.cumsum(starts, axis=1) - 1  # group number within its row
+    flat = (np.arange(n_series)[:, None] * n + group).ravel()
+    sizes = np.bincount(flat, minlength=n_series * n).astype(float)
+    terms = sizes * (sizes - 1) * (2 * sizes + 5)
+    return terms.reshape(n_series, n).sum(axis=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Emerging hot spots
+# --------------------------------------------------------------------------------------------
+@dataclass
+class EmergingHotspotResult:
+    """Outcome of :func:`emerging_hotspots`.
+
+    Attributes
+    ----------
+    cells : GeoDataFrame
+        EPSG:4326, one row per hexagon: ``cell_id``, ``q``, ``r``, ``count`` (all periods),
+        ``n_hot_periods``, ``share_hot``, ``final_hot``, ``mk_tau``, ``mk_z``, ``mk_p``,
+        ``trend`` (``increasing``/``decreasing``/``none``), ``category`` (see module docstring).
+    periods : list of str
+        Period labels (``"2024-05"`` or ``"2024-05-06/2024-05-12"``), in order.
+    counts, z_scores, gi_bin : DataFrame
+        Per cell (index ``cell_id``) and period (columns).
+    """
+
+    cells: gpd.GeoDataFrame
+    periods: list[str]
+    counts: pd.DataFrame
+    z_scores: pd.DataFrame
+    gi_bin: pd.DataFrame
+    params: dict[str, Any]
+    n_points: int
+    too_few: bool = False
+    message_key: str | None = None
+    message_params: dict[str, Any] = field(default_factory=dict)
+
+    def message(self, lang: str = DEFAULT_LANGUAGE) -> str | None:
+        """Plain-language explanation of why the analysis was not run, or None."""
+        if self.message_key is None:
+            return None
+        return t(self.message_key, lang, **self.message_params)
+
+
+def category_text(category: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Translated name of an emerging hot spot category."""
+    return t(f"analysis.trends.category.{category}", lang)
+
+
+def local_times(times: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
+    """Timestamps as naive local wall-clock time in ``tz``.
+
+    Aware timestamps are converted; naive ones are taken to be local time already (how a mediator
+    types them), never silently shifted.
+    """
+    times = pd.to_datetime(times)
+    if times.dt.tz is not None:
+        times = times.dt.tz_convert(tz).dt.tz_localize(None)
+    return times
+
+
+def period_codes(
+    times: pd.Series, freq: Literal["week", "month"] = "month", tz: str = DEFAULT_TZ
+) -> tuple[np.ndarray, pd.PeriodIndex]:
+    """Index of each timestamp's period, and every period from the first to the last."""
+    if freq not in _FREQ:
+        raise ValueError(f"freq must be one of {sorted(_FREQ)}")
+    periods = local_times(times, tz).dt.to_period(_FREQ[freq])
+    full = pd.period_range(periods.min(), periods.max(), freq=_FREQ[freq])
+    codes = (pd.PeriodIndex(periods).asi8 - full[0].ordinal).astype(np.int64)
+    return codes, full
+
+
+def emerging_hotspots(
+    points: gpd.GeoDataFrame,
+    area: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry | None,
+    crs: str | CRS,
+    cell_size_m: float | None = None,
+    freq: Literal["week", "month"] = "month",
+    confidence: float = 0.90,
+    fdr: bool = True,
+    time_column: str = "occurred_at",
+    tz: str = DEFAULT_TZ,
+    rings: int = 1,
+    orientation: Orientation = "pointy",
+) -> EmergingHotspotResult:
+    """Emerging hot spot analysis of incidents (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    points : GeoDataFrame
+        Incidents in EPSG:4326 with a timestamp column ``time_column``.
+    area, crs, cell_size_m, rings, orientation
+        As for :class:`geo.analysis.hotspots.HotspotAnalysis`.
+    freq : {"week", "month"}
+        Length of a period; weeks run Monday to Sunday.
+    confidence : {0.90, 0.95, 0.99}
+        Confidence for calling a cell hot in a period and for the trend test.
+    fdr : bool
+        Benjamini–Hochberg correction across the cells of each period.
+    tz : str
+        Time zone in which weeks and months are cut.
+
+    Returns
+    -------
+    EmergingHotspotResult
+    """
+    level = bin_for_confidence(confidence)
+    area = area if area is not None else box(*points.to_crs(WGS84).total_bounds)
+    cell_size_m = cell_size_m or default_hex_size(area, len(points), crs)
+    cells = hex_grid(area, cell_size_m, crs, orientation)
+    params = {
+        "crs": CRS.from_user_input(crs).to_string(),
+        "cell_size_m": float(cell_size_m),
+        "freq": freq,
+        "confidence": confidence,
+        "fdr": fdr,
+        "tz": tz,
+        "rings": rings,
+        "min_points": MIN_POINTS,
+        "min_periods": MIN_PERIODS,
+    }
+
+    if len(points):
+        x, y = projected_xy(points, crs)
+        q, r = xy_to_axial(x, y, cell_size_m, orientation)
+        row = axial_index(cells["q"].to_numpy(), cells["r"].to_numpy(), q, r)
+        inside = row >= 0
+        codes, periods = period_codes(points[time_column][inside], freq, tz)
+        row = row[inside]
+    else:
+        row, codes, periods = np.empty(0, np.int64), np.empty(0, np.int64), pd.PeriodIndex([])
+
+    n_cells, n_periods = len(cells), len(periods)
+    counts = np.bincount(row * n_periods + codes, minlength=n_cells * n_periods)
+    counts = counts.reshape(n_cells, n_periods) if n_periods else np.zeros((n_cells, 0), int)
+    n_points = int(counts.sum())
+    labels = [str(p) for p in periods]
+
+    def frame(values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(values, index=cells["cell_id"].to_numpy(), columns=labels)
+
+    cells["count"] = counts.sum(axis=1)
+    too_few = None
+    if n_points < MIN_POINTS:
+        too_few = ("analysis.trends.too_few_points", {"n": n_points, "minimum": MIN_POINTS})
+    elif n_periods < MIN_PERIODS:
+        too_few = ("analysis.trends.too_few_periods", {"n": n_periods, "minimum": MIN_PERIODS})
+    if too_few is not None:
+        for column in ("n_hot_periods", "share_hot", "mk_tau", "mk_z", "mk_p"):
+            cells[column] = np.nan
+        cells["final_hot"] = False
+        cells["trend"] = "none"
+        cells["category"] = "no_pattern"
+        return EmergingHotspotResult(
+            cells=cells,
+            periods=labels,
+            counts=frame(counts),
+            z_scores=frame(np.full(counts.shape, np.nan)),
+            gi_bin=frame(np.zeros(counts.shape, dtype=np.int8)),
+            params=params,
+            n_points=n_points,
+            too_few=True,
+            message_key=too_few[0],
+            message_params=too_few[1],
+        )
+
+    weights = hex_neighbour_weights(cells["q"], cells["r"], rings, include_self=True)
+    z = gi_star_z(counts, weights)
+    p = two_sided_p(z)
+    bins = gi_bins(z, fdr_adjust(p, axis=0) if fdr else p)
+    hot = bins >= level
+    # A period without any incident has no defined Gi*; treat it as "no clustering" (z = 0).
+    trend_test = mann_kendall(np.nan_to_num(z, nan=0.0))
+    significant = trend_test.p <= 1.0 - confidence + 1e-12
+    trend = np.where(
+        significant & (trend_test.s > 0),
+        "increasing",
+        np.where(significant & (trend_test.s < 0), "decreasing", "none"),
+    )
+    cells["n_hot_periods"] = hot.sum(axis=1)
+    cells["share_hot"] = hot.mean(axis=1)
+    cells["final_hot"] = hot[:, -1]
+    cells["mk_tau"] = trend_test.tau
+    cells["mk_z"] = trend_test.z
+    cells["mk_p"] = trend_test.p
+    cells["trend"] = trend
+    cells["category"] = classify_emerging(hot, trend)
+    return EmergingHotspotResult(
+        cells=cells,
+        periods=labels,
+        counts=frame(counts),
+        z_scores=frame(z),
+        gi_bin=frame(bins),
+        params=params,
+        n_points=n_points,
+    )
+
+
+def classify_emerging(hot: np.ndarray, trend: np.ndarray) -> np.ndarray:
+    """Emerging hot spot category per cell.
+
+    Parameters
+    ----------
+    hot : bool array ``(n_cells, n_periods)``
+        Whether each cell is a significant hot spot in each period.
+    trend : str array ``(n_cells,)``
+        ``"increasing"``, ``"decreasing"`` or ``"none"`` (Mann–Kendall).
+
+    Returns
+    -------
+    numpy.ndarray of str
+        One of :data:`CATEGORIES` per cell, by the rules of the module docstring.
+    """
+    hot = np.asarray(hot, dtype=bool)
+    n_hot = hot.sum(axis=1)
+    final = hot[:, -1]
+    mostly = hot.mean(axis=1) >= MOSTLY_HOT_SHARE
+    conditions = [
+        n_hot == 0,
+        final & (n_hot == 1),
+        mostly & final & (trend == "increasing"),
+        mostly & (trend == "decreasing"),
+        mostly & final & (trend == "none"),
+    ]
+    choices = ["no_pattern", "new", "intensifying", "diminishing", "persistent"]
+    return np.select(conditions, choices, default="sporadic").astype(object)
+
+
+# --------------------------------------------------------------------------------------------
+# Profiles
+# --------------------------------------------------------------------------------------------
+def time_of_day_profile(
+    points: pd.DataFrame, tz: str = DEFAULT_TZ, time_column: str = "occurred_at"
+) -> pd.Series:
+    """Incidents per local hour of day.
+
+    Returns
+    -------
+    pandas.Series
+        Index 0–23 (``hour``), all hours present, integer counts.
+    """
+    hours = local_times(points[time_column], tz).dt.hour.to_numpy()
+    counts = np.bincount(hours.astype(np.int64), minlength=24) if len(hours) else np.zeros(24)
+    return pd.Series(counts.astype(np.int64), index=pd.RangeIndex(24, name="hour"), name="count")
+
+
+def day_of_week_profile(
+    points: pd.DataFrame, tz: str = DEFAULT_TZ, time_column: str = "occurred_at"
+) -> pd.Series:
+    """Incidents per local day of the week.
+
+    Returns
+    -------
+    pandas.Series
+        Index 0–6 (``weekday``, Monday = 0), integer counts; translate the index with
+        :func:`weekday_name`.
+    """
+    days = local_times(points[time_column], tz).dt.day_of_week.to_numpy()
+    counts = np.bincount(days.astype(np.int64), minlength=7) if len(days) else np.zeros(7)
+    return pd.Series(counts.astype(np.int64), index=pd.RangeIndex(7, name="weekday"), name="count")
+
+
+def weekday_name(day: int, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Translated name of a weekday (Monday = 0)."""
+    return t(f"analysis.weekday.{int(day)}", lang)
