@@ -5,6 +5,7 @@ import pytest
 from shapely.geometry import LineString, Point, box
 
 from geo.analysis.compare import compare_perceived_recorded, label_text
+from geo.analysis.hotspots import HotspotAnalysis
 
 CRS = "EPSG:32634"
 
@@ -78,3 +79,13 @@ def test_labels_are_translated():
     assert label_text("perceived_only", "ro") == "Doar perceput"
     assert label_text("recorded_only", "hu") == "Csak rögzített"
     assert label_text("perceived_and_recorded", "en") == "Perceived and recorded"
+
+
+def test_zones_are_not_compared_when_hotspots_had_too_few_incidents(origin):
+    points = gpd.GeoDataFrame(geometry=metric([Point(0, 0)] * 5, origin), crs="EPSG:4326")
+    area = metric([box(-2000, -2000, 2000, 2000)], origin).iloc[0]
+    result = HotspotAnalysis(points, area, CRS, cell_size_m=200).solve()
+    zones = gpd.GeoDataFrame(geometry=metric([Point(0, 0)], origin), crs="EPSG:4326")
+    out = compare_perceived_recorded(zones, result, CRS)
+    assert result.too_few and out["label"].tolist() == ["not_compared"]
+    assert label_text("not_compared", "ro").startswith("Necomparat")

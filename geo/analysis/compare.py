@@ -10,6 +10,9 @@ Every workshop zone and every hot cell gets one label:
 Workshop zones may be drawn as polygons, lines (a dangerous road) or points (a crossing): lines and
 points are buffered by ``buffer_m`` (default :data:`DEFAULT_BUFFER_M`, 100 m — about the distance
 people mean by "around here" on a workshop map, and the width of a few houses) before comparing.
+If the hotspot analysis was not run (``too_few``), there is no recorded side to compare with:
+every zone is labelled ``not_compared`` rather than wrongly ``perceived_only``.
+
 "Overlap" means a shared area of at least ``min_overlap_m2`` (1 m²), so cells merely touching a
 zone's edge do not count.
 """
@@ -30,6 +33,8 @@ from geo.i18n import DEFAULT_LANGUAGE, t
 
 DEFAULT_BUFFER_M = 100.0
 LABELS = ("perceived_and_recorded", "perceived_only", "recorded_only")
+#: Label of zones when the hotspot analysis had too little data to say anything.
+NOT_COMPARED = "not_compared"
 
 
 def label_text(label: str, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -93,7 +98,8 @@ def compare_perceived_recorded(
     -------
     GeoDataFrame
         EPSG:4326, zones first then hot cells, columns ``source`` (``"zone"``/``"hotspot"``),
-        ``source_id``, ``label`` (see :data:`LABELS`), ``label_key`` (i18n key),
+        ``source_id``, ``label`` (see :data:`LABELS`, or :data:`NOT_COMPARED`), ``label_key``
+        (i18n key),
         ``n_overlapping`` (features of the other layer overlapped), ``overlap_m2`` and
         ``overlap_share`` (share of this feature's compared area covered by the other layer),
         ``buffer_m`` (buffer applied, 0 for polygons and cells) and ``geometry`` (the original
@@ -112,10 +118,14 @@ def compare_perceived_recorded(
     zone_ids = zones[zone_id_column] if zone_id_column else zones.index
     cell_ids = hot["cell_id"] if "cell_id" in hot.columns else hot.index
     zone_dims = shapely.get_dimensions(zones.geometry.values)
+    not_run = isinstance(hotspots, HotspotResult) and hotspots.too_few
+    zone_labels = np.where(n_zone_matches > 0, "perceived_and_recorded", "perceived_only")
+    if not_run:
+        zone_labels = np.full(len(zone_areas), NOT_COMPARED)
     zone_rows = _rows(
         "zone",
         zone_ids,
-        np.where(n_zone_matches > 0, "perceived_and_recorded", "perceived_only"),
+        zone_labels,
         n_zone_matches,
         zone_overlap,
         shapely.area(zone_areas),
