@@ -1,0 +1,515 @@
+"""What each role can read and write, proven against PostGIS itself (migration 0002).
+
+Every check switches a real connection to the role's group role (``SET LOCAL ROLE harta_x``),
+so these tests prove the grants and row-level security, not the app's filtering.
+"""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+from sqlalchemy.exc import DataError, DBAPIError, InternalError, ProgrammingError
+
+from geo.db.migrate import alembic_config, upgrade
+from geo.db.security import ROLES, connect_as, current_role, db_role, role_engine
+
+SQUARE = (
+    "ST_Multi(ST_GeomFromText('POLYGON((23.60 46.70,23.64 46.70,23.64 46.73,23.60 46.73,"
+    "23.60 46.70))',4326))"
+)
+NOT_INCIDENT_READERS = ("public", "community", "planner", "admin")
+
+
+def _community(conn, slug: str = "t") -> int:
+    return conn.execute(
+        text(
+            "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
+            " source, created_by_role, is_demo)"
+            f" VALUES (:s, 'T', 'RO', 'Europe/Bucharest', 32634, 'community', {SQUARE},"
+            " 'import', 'system', false) RETURNING id"
+        ),
+        {"s": slug},
+    ).scalar_one()
+
+
+INSERT_INCIDENT = (
+    "INSERT INTO incidents (community_id, occurred_at, type_code, severity, location_precision,"
+    " sensitivity, reporting_role, status, narrative, geom, source, created_by_role, is_demo)"
+    " VALUES (:c, :at, :t, 3, 'exact', :sens, 'police', 'reported', :n,"
+    " ST_SetSRID(ST_MakePoint(:x, :y), 4326), 'form', 'police', false)"
+)
+
+
+def _incident(conn, cid: int, type_code: str, x: float, y: float, at: str = "2025-06-01"):
+    sens = "sensitive" if type_code in {"domestic_violence", "child_protection"} else "normal"
+    conn.execute(
+        text(INSERT_INCIDENT),
+        {
+            "c": cid,
+            "at": at,
+            "t": type_code,
+            "sens": sens,
+            "n": f"words {type_code}",
+            "x": x,
+            "y": y,
+        },
+    )
+
+
+@pytest.fixture
+def seeded(engine):
+    """A community with 7 assaults in one spot, 3 thefts in another, 6 domestic violence."""
+    with engine.begin() as conn:
+        cid = _community(conn)
+        for k in range(7):
+            _incident(conn, cid, "assault", 23.610 + k * 1e-5, 46.710)
+        for k in range(3):
+            _incident(conn, cid, "theft", 23.630 + k * 1e-5, 46.720)
+        for k in range(6):
+            _incident(conn, cid, "domestic_violence", 23.620 + k * 1e-5, 46.715)
+    return engine, cid
+
+
+def _denied(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "42501"
+
+
+def test_group_roles_exist_and_cannot_log_in(engine):
+    with engine.connect() as conn:
+        rows = dict(
+            conn.execute(
+                text("SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'harta\\_%'")
+            ).all()
+        )
+    for role in (*ROLES, "auth"):
+        assert rows[db_role(role)] is False
+
+
+def test_unknown_role_never_reaches_sql():
+    with pytest.raises(ValueError):
+        db_role("police; DROP TABLE incidents")
+
+
+def test_rules_agree_with_geo_privacy(engine):
+    from geo import privacy
+
+    assert set(ROLES) == set(privacy.ROLES)
+    with engine.connect() as conn:
+        for code in ("domestic_violence", "sexual_violence", "child_protection", "assault", "fire"):
+            in_db = conn.execute(
+                text("SELECT harta_is_sensitive(:t, 'normal')"), {"t": code}
+            ).scalar_one()
+            assert in_db == (code in privacy.SENSITIVE_TYPES), code
+
+
+@pytest.mark.parametrize("role", NOT_INCIDENT_READERS)
+def test_roles_without_points_cannot_select_incidents_at_all(seeded, role):
+    engine, _ = seeded
+    for sql in (
+        "SELECT count(*) FROM incidents",
+        "SELECT narrative FROM incidents",
+        "SELECT ST_AsText(geom) FROM incidents",
+    ):
+        with pytest.raises(ProgrammingError, match="permission denied") as err:
+            with connect_as(engine, role) as conn:
+                conn.execute(text(sql))
+        assert _denied(err.value)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_hex_counts_never_show_a_count_below_five(seeded, role):
+    engine, cid = seeded
+    with connect_as(engine, role) as conn:
+        rows = conn.execute(
+            text(
+                "SELECT cell_id, count, suppressed, ST_GeometryType(geom), ST_SRID(geom)"
+                " FROM incident_hex_counts(:c, 300)"
+            ),
+            {"c": cid},
+        ).all()
+    assert rows, "cells cover the whole community"
+    shown = [r for r in rows if not r.suppressed]
+    assert all(r.count is None for r in rows if r.suppressed)
+    assert all(r.count >= 5 for r in shown)
+    assert {(r[3], r[4]) for r in rows} == {("ST_Polygon", 4326)}
+    # The 7 assaults form one visible cell; the 3 thefts are suppressed; the 6 domestic
+    # violence incidents are sensitive and never counted, so no other cell is visible.
+    assert [r.count for r in shown] == [7]
+
+
+def test_hex_counts_floors_cannot_be_lowered(seeded):
+    engine, cid = seeded
+    with connect_as(engine, "public") as conn:
+        counts = conn.execute(
+            text("SELECT count FROM incident_hex_counts(:c, 300, 1) WHERE NOT suppressed"),
+            {"c": cid},
+        ).scalars()
+        assert sorted(counts) == [7]
+    with pytest.raises(DataError, match="cell size"):
+        with connect_as(engine, "public") as conn:
+            conn.execute(text("SELECT * FROM incident_hex_counts(:c, 5)"), {"c": cid})
+
+
+def test_hex_counts_cannot_be_asked_for_sensitive_types(seeded):
+    engine, cid = seeded
+    with connect_as(engine, "planner") as conn:
+        shown = conn.execute(
+            text(
+                "SELECT count(*) FROM incident_hex_counts(:c, 300, 5, NULL, NULL,"
+                " ARRAY['domestic_violence']) WHERE NOT suppressed"
+            ),
+            {"c": cid},
+        ).scalar_one()
+    assert shown == 0
+
+
+def test_hex_counts_filters_by_date(seeded):
+    engine, cid = seeded
+    with connect_as(engine, "community") as conn:
+        shown = conn.execute(
+            text(
+                "SELECT count(*) FROM incident_hex_counts(:c, 300, 5, '2025-07-01', NULL)"
+                " WHERE NOT suppressed"
+            ),
+            {"c": cid},
+        ).scalar_one()
+    assert shown == 0
+
+
+def test_mediator_sees_non_sensitive_incidents_and_their_narrative(seeded):
+    engine, _ = seeded
+    with connect_as(engine, "mediator") as conn:
+        rows = conn.execute(text("SELECT type_code, narrative FROM incidents")).all()
+    types = {r.type_code for r in rows}
+    assert types == {"assault", "theft"}
+    assert len(rows) == 10
+    assert all(r.narrative.startswith("words") for r in rows)
+
+
+def test_mediator_cannot_reach_sensitive_rows_by_any_query(seeded):
+    engine, _ = seeded
+    with connect_as(engine, "mediator") as conn:
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM incidents WHERE type_code = 'domestic_violence'")
+            ).scalar_one()
+            == 0
+        )
+        changed = conn.execute(
+            text("UPDATE incidents SET severity = 1 WHERE type_code = 'domestic_violence'")
+        ).rowcount
+        assert changed == 0
+
+
+def test_mediator_may_record_a_sensitive_incident_but_not_read_it_back(seeded):
+    engine, cid = seeded
+    with connect_as(engine, "mediator") as conn:
+        _incident(conn, cid, "domestic_violence", 23.62, 46.72)
+    with connect_as(engine, "police") as conn:
+        n = conn.execute(
+            text("SELECT count(*) FROM incidents WHERE type_code = 'domestic_violence'")
+        ).scalar_one()
+    assert n == 7
+
+
+def test_police_see_every_incident_with_narrative(seeded):
+    engine, _ = seeded
+    with connect_as(engine, "police") as conn:
+        rows = conn.execute(text("SELECT type_code, narrative FROM incidents")).all()
+    assert len(rows) == 16
+    assert {r.type_code for r in rows} == {"assault", "theft", "domestic_violence"}
+    assert all(r.narrative for r in rows)
+
+
+def test_nobody_deletes_incidents_directly(seeded):
+    engine, _ = seeded
+    for role in ROLES:
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            with connect_as(engine, role) as conn:
+                conn.execute(text("DELETE FROM incidents"))
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
+def test_only_admin_writes_users(engine, role):
+    hash_ = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
+    with pytest.raises(ProgrammingError, match="permission denied"):
+        with connect_as(engine, role) as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (username, password_hash, role) VALUES ('x1x', :h, 'police')"
+                ),
+                {"h": hash_},
+            )
+    with connect_as(engine, "admin") as conn:
+        conn.execute(
+            text("INSERT INTO users (username, password_hash, role) VALUES ('x1x', :h, 'admin')"),
+            {"h": hash_},
+        )
+    for sql in (
+        "UPDATE users SET role = 'admin'",
+        "DELETE FROM users",
+        "SELECT username FROM users",
+        "DELETE FROM user_communities",
+    ):
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            with connect_as(engine, role) as conn:
+                conn.execute(text(sql))
+
+
+def test_admin_manages_users_but_cannot_read_password_hashes(engine):
+    with pytest.raises(ProgrammingError, match="permission denied"):
+        with connect_as(engine, "admin") as conn:
+            conn.execute(text("SELECT password_hash FROM users"))
+
+
+def test_users_table_refuses_plain_text_passwords(engine):
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError, match="users_hash_argon2"):
+        with connect_as(engine, "admin") as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (username, password_hash, role)"
+                    " VALUES ('someone', 'hunter2hunter2', 'police')"
+                )
+            )
+
+
+def test_layers_are_readable_by_every_role(seeded):
+    engine, _ = seeded
+    for role in ROLES:
+        with connect_as(engine, role) as conn:
+            for table in (
+                "communities",
+                "workshops",
+                "risk_zones",
+                "facilities",
+                "streets",
+                "places",
+            ):
+                conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+ZONE = (
+    "INSERT INTO risk_zones (community_id, hazard_code, severity, time_of_day, season, geom,"
+    " source, created_by_role, is_demo) VALUES (:c, 'flooding', 3, 'always', 'all_year',"
+    " ST_SetSRID(ST_MakePoint(23.61, 46.71), 4326), 'form', 'community', false)"
+)
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("public", False),
+        ("community", True),
+        ("mediator", True),
+        ("police", False),
+        ("planner", False),
+        ("admin", True),
+    ],
+)
+def test_who_may_draw_risk_zones(seeded, role, allowed):
+    engine, cid = seeded
+    if allowed:
+        with connect_as(engine, role) as conn:
+            conn.execute(text(ZONE), {"c": cid})
+    else:
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            with connect_as(engine, role) as conn:
+                conn.execute(text(ZONE), {"c": cid})
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("public", False),
+        ("community", False),
+        ("mediator", True),
+        ("police", True),
+        ("planner", False),
+        ("admin", True),
+    ],
+)
+def test_who_may_record_incidents(seeded, role, allowed):
+    engine, cid = seeded
+    if allowed:
+        with connect_as(engine, role) as conn:
+            _incident(conn, cid, "fire", 23.61, 46.71)
+    else:
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            with connect_as(engine, role) as conn:
+                _incident(conn, cid, "fire", 23.61, 46.71)
+
+
+def test_only_admin_changes_communities(seeded):
+    engine, cid = seeded
+    for role in ("public", "community", "mediator", "police", "planner"):
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            with connect_as(engine, role) as conn:
+                conn.execute(text("UPDATE communities SET name = 'X' WHERE id = :c"), {"c": cid})
+    with connect_as(engine, "admin") as conn:
+        conn.execute(text("UPDATE communities SET name = 'X' WHERE id = :c"), {"c": cid})
+
+
+def test_audit_log_is_append_only_for_everyone(seeded):
+    engine, _ = seeded
+    for role in ROLES:
+        for sql in ("DELETE FROM audit_log", "UPDATE audit_log SET app_role = 'x'"):
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                with connect_as(engine, role) as conn:
+                    conn.execute(text(sql))
+    # Even the owner is stopped by the trigger, for UPDATE, DELETE and TRUNCATE alike.
+    for sql in (
+        "UPDATE audit_log SET old_row = NULL",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ):
+        with pytest.raises((ProgrammingError, InternalError), match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text(sql))
+
+
+def test_audit_redaction_cannot_be_abused_to_rewrite_history(seeded):
+    engine, _ = seeded
+    with pytest.raises((ProgrammingError, InternalError), match="append-only"):
+        with engine.begin() as conn:
+            conn.execute(text("SELECT set_config('harta.audit_redaction', 'on', true)"))
+            conn.execute(text("UPDATE audit_log SET new_row = '{\"id\": 1}'::jsonb"))
+    with pytest.raises(ProgrammingError, match="permission denied"):
+        with connect_as(engine, "admin") as conn:
+            conn.execute(text("SELECT harta_redact_audit('incidents', ARRAY[1::bigint])"))
+
+
+def test_access_log_is_append_only_and_only_admin_reads_it(engine):
+    for role in ROLES:
+        with connect_as(engine, role) as conn:
+            conn.execute(
+                text("INSERT INTO access_log (username, role, action) VALUES ('u', :r, 'export')"),
+                {"r": role},
+            )
+    for role in ROLES:
+        for sql in ("UPDATE access_log SET role = 'admin'", "DELETE FROM access_log"):
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                with connect_as(engine, role) as conn:
+                    conn.execute(text(sql))
+        if role != "admin":
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                with connect_as(engine, role) as conn:
+                    conn.execute(text("SELECT * FROM access_log"))
+    with connect_as(engine, "admin") as conn:
+        assert conn.execute(text("SELECT count(*) FROM access_log")).scalar_one() == len(ROLES)
+    for sql in (
+        "UPDATE access_log SET role = 'admin'",
+        "DELETE FROM access_log",
+        "TRUNCATE access_log",
+    ):
+        with pytest.raises((ProgrammingError, InternalError), match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text(sql))
+
+
+def test_audit_trail_of_incidents_is_hidden_from_admin(seeded):
+    engine, _ = seeded
+    with connect_as(engine, "admin") as conn:
+        tables = set(conn.execute(text("SELECT DISTINCT table_name FROM audit_log")).scalars())
+    assert tables == {"communities"}
+    with connect_as(engine, "police") as conn:
+        tables = set(conn.execute(text("SELECT DISTINCT table_name FROM audit_log")).scalars())
+    assert tables == {"incidents"}
+    with pytest.raises(ProgrammingError, match="permission denied"):
+        with connect_as(engine, "planner") as conn:
+            conn.execute(text("SELECT count(*) FROM audit_log"))
+
+
+def test_role_engine_keeps_its_role_across_pooled_transactions(seeded, db_url):
+    engine, _ = seeded
+    police = role_engine(db_url, "police", pool_size=1, max_overflow=0)
+    public = role_engine(db_url, "public", pool_size=1, max_overflow=0)
+    try:
+        for _ in range(3):
+            with police.connect() as conn:
+                assert current_role(conn) == "harta_police"
+                assert conn.execute(text("SELECT count(*) FROM incidents")).scalar_one() == 16
+                conn.rollback()
+            with public.begin() as conn:
+                assert current_role(conn) == "harta_public"
+                with pytest.raises(ProgrammingError, match="permission denied"):
+                    with conn.begin_nested():
+                        conn.execute(text("SELECT count(*) FROM incidents"))
+    finally:
+        police.dispose()
+        public.dispose()
+
+
+def test_connect_as_reverts_when_the_transaction_ends(engine):
+    with connect_as(engine, "planner") as conn:
+        assert current_role(conn) == "harta_planner"
+    with engine.connect() as conn:
+        assert current_role(conn) != "harta_planner"
+
+
+def test_real_login_role_gets_only_what_its_group_allows(seeded, db_url):
+    """A deployment may use one LOGIN per role: the grants hold without any SET ROLE."""
+    engine, cid = seeded
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    login = f"harta_test_planner_{make_url(db_url).database}"
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE ROLE "{login}" LOGIN IN ROLE harta_planner'))
+    planner = create_engine(make_url(db_url).set(username=login))
+    try:
+        with planner.connect() as conn:
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                conn.execute(text("SELECT count(*) FROM incidents"))
+            conn.rollback()
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                conn.execute(text("SET ROLE harta_police"))
+            conn.rollback()
+            n = conn.execute(
+                text("SELECT count(*) FROM incident_hex_counts(:c, 300) WHERE NOT suppressed"),
+                {"c": cid},
+            ).scalar_one()
+            assert n == 1
+    finally:
+        planner.dispose()
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP ROLE IF EXISTS "{login}"'))
+
+
+def test_hex_counts_on_the_demo_data_suppress_small_cells(loaded_engine):
+    with loaded_engine.connect() as conn:
+        cid = conn.execute(text("SELECT id FROM communities WHERE slug = 'pata-rat'")).scalar_one()
+    with connect_as(loaded_engine, "public") as conn:
+        rows = conn.execute(
+            text("SELECT count, suppressed FROM incident_hex_counts(:c, 300)"), {"c": cid}
+        ).all()
+    shown = [r.count for r in rows if not r.suppressed]
+    assert shown and min(shown) >= 5
+    assert any(r.suppressed for r in rows)
+    with connect_as(loaded_engine, "police") as conn:
+        sensitive = conn.execute(
+            text("SELECT count(*) FROM incidents WHERE harta_is_sensitive(type_code, sensitivity)")
+        ).scalar_one()
+        total = conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()
+    assert sum(shown) <= total - sensitive
+
+
+def test_downgrade_and_upgrade_again_is_clean(engine):
+    """Roles are shared by the cluster: re-running the migration must not trip over them."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT to_regclass('users')")).scalar_one() is None
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM pg_roles WHERE rolname = 'harta_police'")
+            ).scalar_one()
+            == 1
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT to_regclass('users')")).scalar_one() == "users"
