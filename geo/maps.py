@@ -281,7 +281,7 @@ font-weight:700}
 .harta-demo{display:inline-block;background:#ffeb3b;color:#000;border:2px solid #000;
 border-radius:4px;padding:0 5px;font-weight:800;font-size:12px;letter-spacing:.05em}
 .harta-legend{background:#fff;color:#111;border:2px solid #333;border-radius:6px;
-padding:6px 10px;max-height:60vh;overflow:auto;
+padding:6px 10px;max-height:55vh;max-width:min(360px,55vw);overflow:auto;
 font:15px/1.3 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 .harta-legend summary{font-weight:800;cursor:pointer}
 .harta-legend h4{font-size:1em;font-weight:700;margin:8px 0 3px}
@@ -290,7 +290,7 @@ font:15px/1.3 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 .harta-legend .harta-sw.circle{border-radius:50%;width:16px}
 .harta-legend .harta-sw.line{height:0;border:none;border-top:4px solid #000}
 .harta-legend .harta-grad{width:120px;height:14px;border:1px solid #000;flex:none}
-.harta-legend.large{font-size:24px;padding:10px 14px;border-width:3px}
+.harta-legend.large{font-size:24px;padding:10px 14px;border-width:3px;max-width:min(640px,70vw)}
 .harta-legend.large .harta-ico{width:44px;height:44px}
 .harta-legend.large .harta-sw{width:36px;height:26px}
 .harta-legend.large .harta-sw.circle{width:26px}
@@ -315,6 +315,9 @@ class _HartaStyle(MacroElement):
         </style>
         {% endmacro %}
         {% macro script(this, kwargs) %}
+        {%- if this.icon_image_path %}
+        L.Icon.Default.imagePath = {{ this.icon_image_path|tojson }};
+        {%- endif %}
         {%- if this.projector %}
         {{ this._parent.get_name() }}.getContainer().classList.add("harta-projector");
         {%- endif %}
@@ -336,6 +339,9 @@ class _HartaStyle(MacroElement):
         self.icons: dict[tuple[str, str], None] = {}
         self.legend: list[LegendSection] = []
         self.lang = "ro"
+        # Leaflet guesses the default marker image folder from CSS that streamlit-folium may
+        # not have applied yet, and then asks for ".../leafletmarker-icon.png": say it.
+        self.icon_image_path: str | None = None
 
     def icon_rules(self) -> list[tuple[str, str]]:
         return [(_icon_class(k, c), taxonomy.icon_data_uri(k, c)) for k, c in self.icons]
@@ -453,6 +459,7 @@ def base_map(
         projector=projector,
     )
     state.lang = lang
+    state.icon_image_path = f"{vendor_prefix.rstrip('/')}/leaflet/images/"
     m.add_child(state)
     if online:
         folium.TileLayer(
@@ -781,7 +788,8 @@ def add_risk_zones(
     }
     data = _feature_collection(gdf.geometry, props)
     marker = None
-    if data["features"] and all(f["geometry"]["type"] == "Point" for f in data["features"]):
+    if any(f["geometry"]["type"] in ("Point", "MultiPoint") for f in data["features"]):
+        # Zones marked as a single point: a disc in the severity colour, not a blue pin.
         marker = folium.CircleMarker(radius=12)
     entries = [
         LegendEntry(

@@ -65,7 +65,7 @@ def zones() -> gpd.GeoDataFrame:
         geometry=[
             box(23.605, 46.782, 23.615, 46.788),
             box(23.62, 46.79, 23.63, 46.798),
-            box(23.632, 46.782, 23.636, 46.786),
+            Point(23.634, 46.784),
         ],
         crs=4326,
     )
@@ -149,6 +149,9 @@ def test_base_map_vendors_assets_even_if_folium_was_reset(
     assert "cdn.example.org" not in page
     assert maps.external_urls(page) == []
     assert '<script src="/app/static/vendor/leaflet/leaflet.js"></script>' in page
+    # Default marker images (used by Leaflet.draw) must come from the vendored folder too.
+    assert 'L.Icon.Default.imagePath = "/app/static/vendor/leaflet/images/";' in page
+    assert (VENDOR / "leaflet" / "images" / "marker-icon.png").is_file()
 
 
 def test_external_urls_detects_cdn_links() -> None:
@@ -330,6 +333,8 @@ def test_risk_zone_note_is_escaped_and_payload_minimal(boundary, zones) -> None:
     style = layer.style_function({"properties": {"s": "5"}})
     assert style["fillColor"] == taxonomy.severity_colour(5)
     assert layer.style_function({"properties": {"s": "1"}})["fillColor"] == "#ffffb2"
+    # The zone marked as a point is a severity-coloured disc, not Leaflet's blue pin.
+    assert isinstance(layer.marker, folium.CircleMarker)
 
 
 def test_pictogram_css_is_embedded_once_for_icons_in_use(boundary, zones) -> None:
