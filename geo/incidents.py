@@ -1,0 +1,499 @@
+"""Recording incidents one at a time (the app's form), and the named places the form offers.
+
+Bulk files go through :func:`geo.ingest.import_file` (``layer="incidents"``); this module is the
+single-entry path used by the incident form:
+
+* :func:`record_incident` validates one incident and writes it in one transaction, tagged with
+  the application role (:func:`geo.db.engine.set_app_role`) so the audit trail says who wrote it;
+* :func:`near_duplicates` finds incidents of the same type within 25 m and 30 minutes, so the
+  form can warn before a second person records the same event;
+* :func:`named_places` lists streets, settlements, facilities and places by name, for people who
+  would rather pick "Strada Cantonului" than click a map.
+
+Rules kept here (and mirrored by the database's row-level security, see ``geo/db/security.py``):
+
+* only :data:`RECORD_ROLES` (police, mediator, admin) may record incidents;
+* there are no name fields; the free-text ``narrative`` is readable only by police and mediators,
+  so only they may write one (an administrator could never read back what they typed);
+* the sensitivity is at least ``"sensitive"`` for the taxonomy's sensitive types (domestic and
+  sexual violence, child protection), whatever the caller asks for;
+* times without a time zone are wall-clock time of the community (``communities.timezone``).
+
+This module never imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import Connection
+
+from geo import taxonomy
+from geo.db.engine import set_app_role
+from geo.db.models import ROLES
+from geo.i18n import DEFAULT_LANGUAGE, t
+
+#: Roles that may record incidents.
+RECORD_ROLES = frozenset({"police", "mediator", "admin"})
+#: Roles that may write (and read) the free-text narrative.
+NARRATIVE_ROLES = frozenset({"police", "mediator"})
+PRECISIONS = ("exact", "street", "area")
+SENSITIVITIES = ("normal", "sensitive", "restricted")
+#: Longest narrative accepted, in characters.
+NARRATIVE_MAX_CHARS = 2000
+#: Tolerance around a community's area, metres (GPS and boundary drawing error).
+AREA_TOLERANCE_M = 25.0
+#: Same type within this distance and time of another incident: warn about a duplicate.
+DUPLICATE_DISTANCE_M = 25.0
+DUPLICATE_MINUTES = 30.0
+#: Accepted clock skew for "in the future".
+FUTURE_SLACK = dt.timedelta(hours=1)
+#: Kinds of :func:`named_places` rows, in the order the picker lists them.
+PLACE_KINDS = ("street", "settlement", "facility", "place")
+
+
+class IncidentError(ValueError):
+    """An incident that cannot be recorded; ``key`` and ``params`` give a translated message."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(t(key, "en", **params))
+        self.key = key
+        self.params = params
+
+    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The reason in ``lang``."""
+        return t(self.key, lang, **self.params)
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    """A stored incident close in space and time to a new one."""
+
+    id: int
+    metres: float
+    minutes: float
+
+
+@dataclass
+class RecordedIncident:
+    """What :func:`record_incident` wrote.
+
+    Attributes
+    ----------
+    id : int
+        Database id of the new incident.
+    occurred_at : datetime
+        The time stored (time-zone aware).
+    sensitivity : str
+        The sensitivity stored (possibly raised from the one asked for).
+    duplicates : list of NearDuplicate
+        Incidents of the same type within 25 m and 30 minutes, found before writing.
+    """
+
+    id: int
+    occurred_at: dt.datetime
+    sensitivity: str
+    duplicates: list[NearDuplicate] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------------
+def can_record(role: str) -> bool:
+    """Whether ``role`` may record incidents."""
+    return role in RECORD_ROLES
+
+
+def derive_sensitivity(type_code: str, requested: str | None = None) -> str:
+    """Sensitivity to store: the requested one, raised to ``"sensitive"`` for sensitive types.
+
+    Raises
+    ------
+    IncidentError
+        For an unknown sensitivity.
+    """
+    requested = requested or "normal"
+    if requested not in SENSITIVITIES:
+        raise IncidentError("incidents.error.sensitivity", value=requested)
+    if taxonomy.is_sensitive(type_code) and requested == "normal":
+        return "sensitive"
+    return requested
+
+
+def as_aware(moment: dt.datetime, timezone: str) -> dt.datetime:
+    """``moment`` with a time zone; naive times are wall-clock time in ``timezone``."""
+    if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
+        return moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment
+
+
+def _check_fields(
+    *,
+    type_code: str,
+    severity: int,
+    lon: float,
+    lat: float,
+    location_precision: str,
+    reporting_role: str,
+    narrative: str | None,
+    role: str,
+) -> None:
+    if role not in ROLES:
+        raise IncidentError("incidents.error.unknown_role", role=role)
+    if not can_record(role):
+        raise IncidentError("incidents.error.not_allowed", role=role)
+    if type_code not in taxonomy.incident_types():
+        raise IncidentError("incidents.error.unknown_type", type=type_code)
+    if isinstance(severity, bool) or int(severity) != severity or not 1 <= int(severity) <= 5:
+        raise IncidentError("incidents.error.severity", value=severity)
+    if location_precision not in PRECISIONS:
+        raise IncidentError("incidents.error.precision", value=location_precision)
+    if reporting_role not in ROLES:
+        raise IncidentError("incidents.error.unknown_role", role=reporting_role)
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise IncidentError("incidents.error.coordinates")
+    if narrative:
+        if role not in NARRATIVE_ROLES:
+            raise IncidentError("incidents.error.narrative_role")
+        if len(narrative) > NARRATIVE_MAX_CHARS:
+            raise IncidentError("incidents.error.narrative_length", limit=NARRATIVE_MAX_CHARS)
+
+
+def _community(conn: Connection, slug: str) -> Any:
+    row = conn.execute(
+        text("SELECT id, timezone, metric_crs FROM communities WHERE slug = :slug"),
+        {"slug": slug},
+    ).one_or_none()
+    if row is None:
+        raise IncidentError("incidents.error.unknown_community", community=slug)
+    return row
+
+
+def _distance_outside_m(conn: Connection, community_id: int, lon: float, lat: float) -> float:
+    return float(
+        conn.execute(
+            text(
+                "SELECT ST_Distance(geom::geography,"
+                " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)"
+                " FROM communities WHERE id = :id"
+            ),
+            {"id": community_id, "lon": lon, "lat": lat},
+        ).scalar_one()
+    )
+
+
+def _row_hash(community_id: int, type_code: str, when: dt.datetime, lon: float, lat: float) -> str:
+    utc = when.astimezone(dt.UTC).isoformat(timespec="minutes")
+    payload = f"form|{community_id}|{type_code}|{utc}|{lon:.7f}|{lat:.7f}"
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Duplicates
+# --------------------------------------------------------------------------------------------
+def _near_duplicates(
+    conn: Connection,
+    community_id: int,
+    type_code: str,
+    when: dt.datetime,
+    lon: float,
+    lat: float,
+    distance_m: float,
+    minutes: float,
+) -> list[NearDuplicate]:
+    rows = conn.execute(
+        text(
+            "SELECT id,"
+            " ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)"
+            "   AS metres,"
+            " abs(extract(epoch FROM occurred_at - :when)) / 60.0 AS minutes"
+            " FROM incidents WHERE community_id = :c AND type_code = :type"
+            " AND occurred_at BETWEEN :start AND :end"
+            " AND ST_DWithin(geom::geography,"
+            "   ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :distance)"
+            " ORDER BY metres, minutes"
+        ),
+        {
+            "c": community_id,
+            "type": type_code,
+            "when": when,
+            "start": when - dt.timedelta(minutes=minutes),
+            "end": when + dt.timedelta(minutes=minutes),
+            "lon": float(lon),
+            "lat": float(lat),
+            "distance": float(distance_m),
+        },
+    ).all()
+    return [NearDuplicate(int(r.id), round(float(r.metres), 1), float(r.minutes)) for r in rows]
+
+
+def near_duplicates(
+    engine: Engine,
+    *,
+    community: str,
+    type_code: str,
+    occurred_at: dt.datetime,
+    lon: float,
+    lat: float,
+    distance_m: float = DUPLICATE_DISTANCE_M,
+    minutes: float = DUPLICATE_MINUTES,
+) -> list[NearDuplicate]:
+    """Stored incidents of the same type within ``distance_m`` and ``minutes`` of a new one.
+
+    Parameters
+    ----------
+    engine : Engine
+        Database.
+    community : str
+        Community slug.
+    type_code : str
+        Incident type of the new incident.
+    occurred_at : datetime
+        When it happened; naive times are the community's local time.
+    lon, lat : float
+        Where, EPSG:4326.
+
+    Returns
+    -------
+    list of NearDuplicate
+        Closest first.  Only ids, distances and time gaps: nothing to display to a role that
+        may not see incidents.
+    """
+    with engine.connect() as conn:
+        found = _community(conn, community)
+        when = as_aware(occurred_at, found.timezone)
+        return _near_duplicates(conn, found.id, type_code, when, lon, lat, distance_m, minutes)
+
+
+# --------------------------------------------------------------------------------------------
+# Recording
+# --------------------------------------------------------------------------------------------
+def record_incident(
+    engine: Engine,
+    *,
+    community: str,
+    occurred_at: dt.datetime,
+    type_code: str,
+    severity: int,
+    lon: float,
+    lat: float,
+    location_precision: str = "exact",
+    sensitivity: str | None = None,
+    reporting_role: str,
+    narrative: str | None = None,
+    role: str,
+    source: str = "form",
+    now: dt.datetime | None = None,
+) -> RecordedIncident:
+    """Validate one incident and write it in one transaction.
+
+    Parameters
+    ----------
+    engine : Engine
+        Database.
+    community : str
+        Slug of the community; the point must lie inside its area (25 m tolerance).
+    occurred_at : datetime
+        When it happened.  Naive: wall-clock time of the community's time zone.  At most an hour
+        in the future.
+    type_code : str
+        Incident type from the taxonomy (``fire``, ``assault`` …).
+    severity : int
+        1 (low) to 5 (extreme).
+    lon, lat : float
+        Location in EPSG:4326 (a map click, or a named street or landmark).
+    location_precision : {"exact", "street", "area"}
+        How precise the location is: a clicked point, a street, or only the area.
+    sensitivity : {"normal", "sensitive", "restricted"}, optional
+        Raised to at least ``"sensitive"`` for sensitive types (:func:`derive_sensitivity`).
+    reporting_role : str
+        Who reported it (police, mediator, community …).
+    narrative : str, optional
+        Free text, readable only by police and mediators; no names.
+    role : str
+        Role of the person recording (police, mediator or admin); written to the audit trail.
+    source : str
+        Provenance, ``"form"`` by default.
+    now : datetime, optional
+        The current time (tests).
+
+    Returns
+    -------
+    RecordedIncident
+        The new id, and near duplicates found before writing (the caller shows a warning).
+
+    Raises
+    ------
+    IncidentError
+        Role not allowed, unknown community or type, severity out of range, point outside the
+        area, time in the future, narrative not allowed or too long, or the very same incident
+        already recorded (same type, minute and point).
+    """
+    narrative = (narrative or "").strip() or None
+    lon, lat = float(lon), float(lat)
+    _check_fields(
+        type_code=type_code,
+        severity=severity,
+        lon=lon,
+        lat=lat,
+        location_precision=location_precision,
+        reporting_role=reporting_role,
+        narrative=narrative,
+        role=role,
+    )
+    stored_sensitivity = derive_sensitivity(type_code, sensitivity)
+    with engine.begin() as conn:
+        set_app_role(conn, role)
+        found = _community(conn, community)
+        when = as_aware(occurred_at, found.timezone)
+        if when > (now or dt.datetime.now(dt.UTC)) + FUTURE_SLACK:
+            raise IncidentError("incidents.error.future")
+        outside = _distance_outside_m(conn, found.id, lon, lat)
+        if outside > AREA_TOLERANCE_M:
+            raise IncidentError("incidents.error.outside", metres=round(outside))
+        duplicates = _near_duplicates(
+            conn, found.id, type_code, when, lon, lat, DUPLICATE_DISTANCE_M, DUPLICATE_MINUTES
+        )
+        new_id = conn.execute(
+            text(
+                "INSERT INTO incidents (community_id, occurred_at, type_code, severity,"
+                " location_precision, sensitivity, reporting_role, status, narrative, geom,"
+                " source, row_hash, created_by_role, is_demo)"
+                " VALUES (:c, :when, :type, :severity, :precision, :sensitivity, :reporter,"
+                " 'reported', :narrative, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),"
+                " :source, :hash, :role, false)"
+                " ON CONFLICT ON CONSTRAINT incidents_row_once DO NOTHING RETURNING id"
+            ),
+            {
+                "c": found.id,
+                "when": when,
+                "type": type_code,
+                "severity": int(severity),
+                "precision": location_precision,
+                "sensitivity": stored_sensitivity,
+                "reporter": reporting_role,
+                "narrative": narrative,
+                "lon": float(lon),
+                "lat": float(lat),
+                "source": source,
+                "hash": _row_hash(found.id, type_code, when, lon, lat),
+                "role": role,
+            },
+        ).scalar_one_or_none()
+        if new_id is None:
+            raise IncidentError("incidents.error.already_recorded")
+    return RecordedIncident(int(new_id), when, stored_sensitivity, duplicates)
+
+
+# --------------------------------------------------------------------------------------------
+# Named places
+# --------------------------------------------------------------------------------------------
+_AREA = (
+    "SELECT ST_Buffer(geom::geography, :tolerance)::geometry AS geom"
+    " FROM communities WHERE slug = :slug"
+)
+# A settlement shares its parent's streets, facilities and places (clipped to its own area).
+_FAMILY = (
+    "SELECT id FROM communities WHERE slug = :slug"
+    " OR id = (SELECT parent_id FROM communities WHERE slug = :slug)"
+    " OR parent_id = (SELECT id FROM communities WHERE slug = :slug)"
+)
+
+_NAMED_PLACES_SQL = f"""
+WITH area AS ({_AREA}),
+streets_by_name AS (
+    SELECT s.name, min(s.highway) AS detail,
+           ST_LineMerge(ST_Collect(s.geom)) AS merged
+    FROM streets s, area
+    WHERE s.community_id IN ({_FAMILY}) AND s.name IS NOT NULL AND s.name <> ''
+      AND ST_Intersects(s.geom, area.geom)
+    GROUP BY s.name
+),
+street_points AS (
+    SELECT 'street' AS kind, name, detail,
+           ST_LineInterpolatePoint(
+               (SELECT d.geom FROM ST_Dump(merged) d ORDER BY ST_Length(d.geom) DESC LIMIT 1),
+               0.5) AS geom
+    FROM streets_by_name
+),
+settlement_points AS (
+    SELECT 'settlement' AS kind, c.name, c.kind AS detail, ST_PointOnSurface(c.geom) AS geom
+    FROM communities c WHERE c.parent_id = (SELECT id FROM communities WHERE slug = :slug)
+),
+facility_points AS (
+    SELECT DISTINCT ON (f.name, f.kind) 'facility' AS kind, f.name, f.kind AS detail, f.geom
+    FROM facilities f, area
+    WHERE (f.community_id IN ({_FAMILY}) OR f.community_id IS NULL)
+      AND f.name IS NOT NULL AND f.name <> '' AND ST_Intersects(f.geom, area.geom)
+    ORDER BY f.name, f.kind, f.id
+),
+place_points AS (
+    SELECT DISTINCT ON (p.name) 'place' AS kind, p.name, p.place AS detail,
+           ST_PointOnSurface(p.geom) AS geom
+    FROM places p, area
+    WHERE p.community_id IN ({_FAMILY}) AND p.name IS NOT NULL AND p.name <> ''
+      AND ST_Intersects(ST_PointOnSurface(p.geom), area.geom)
+    ORDER BY p.name, p.id
+)
+SELECT kind, name, detail, geom FROM street_points
+UNION ALL SELECT kind, name, detail, geom FROM settlement_points
+UNION ALL SELECT kind, name, detail, geom FROM facility_points
+UNION ALL SELECT kind, name, detail, geom FROM place_points
+"""
+
+
+def named_places(engine: Engine, community: str) -> gpd.GeoDataFrame:
+    """Streets, settlements, facilities and places of a community, one point per name.
+
+    A street's point lies halfway along the longest connected stretch of all its segments
+    (``ST_LineInterpolatePoint`` of the merged line), so it is on the street itself.  Facilities
+    and places must lie inside the community's area (25 m tolerance); settlements are the
+    community's own (Cantonului, Dallas, Rampa, Colina Verde for Pata Rât).
+
+    Parameters
+    ----------
+    engine : Engine
+        Database.
+    community : str
+        Community slug (a settlement gets its parent's streets clipped to its own area).
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:4326 points with ``kind`` (see :data:`PLACE_KINDS`), ``name``, ``detail`` (highway
+        class, facility kind or place type) and ``lon``/``lat``; sorted by kind then name.
+    """
+    with engine.connect() as conn:
+        frame = gpd.read_postgis(
+            text(_NAMED_PLACES_SQL),
+            conn,
+            geom_col="geom",
+            params={"slug": community, "tolerance": AREA_TOLERANCE_M},
+        )
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    frame["lon"] = frame.geometry.x
+    frame["lat"] = frame.geometry.y
+    order = {kind: i for i, kind in enumerate(PLACE_KINDS)}
+    frame["_order"] = frame["kind"].map(order)
+    frame = frame.sort_values(["_order", "name"]).drop(columns="_order")
+    return frame.reset_index(drop=True)
+
+
+def place_label(row: Any, lang: str = DEFAULT_LANGUAGE) -> str:
+    """How the picker shows a named place: its name and what it is."""
+    kind = str(row["kind"])
+    if kind == "facility":
+        try:
+            what = taxonomy.label("facility_kind", row["detail"], lang)
+        except taxonomy.UnknownCodeError:
+            what = t("incidents.place.facility", lang)
+    else:
+        what = t(f"incidents.place.{kind}", lang)
+    return f"{row['name']} ({what})"
