@@ -1,0 +1,710 @@
+"""Stored analysis runs: density, Gi* hot spots, emerging hot spots and perceived-vs-recorded.
+
+:func:`run_hotspot_analysis` reads a community's incidents, applies the filters (dates, types,
+minimum severity), runs every analysis, stores the run in ``analysis_runs`` (parameters, input
+counts, start and end time, role) and writes its exports under
+``get_settings().outputs_dir / f"run-{id}"``:
+
+==================  =========================================================================
+``density.tif``     kernel density, float32 incidents/km², in the community's metric CRS
+``cells.gpkg``      layers ``hotspots`` (Gi* per hexagon), ``emerging`` (trend categories),
+                    ``compare`` (workshop zones and hot cells, perceived vs recorded)
+``hotspots.csv``    the same tables as CSV (geometry as WKT), plus ``emerging.csv``,
+``compare.csv``     ``profiles.csv`` (incidents per hour of day and per weekday)
+==================  =========================================================================
+
+Who sees what (the rules of :mod:`geo.privacy`, applied to the *inputs* so every output of a run
+is safe for the role that asked for it):
+
+``police``
+    every incident, exact points.  Scope ``"all"``.
+``mediator``
+    exact points of non-sensitive incidents.  Scope ``"exact"``.
+``public``, ``community``, ``planner``, ``admin``
+    scope ``"aggregated"``: the analyses see **only the published hexagon counts** — the counts
+    of non-sensitive incidents per hexagon, with cells below the suppression threshold
+    (``get_settings().suppression_threshold``, 5) set to nothing.  The hexagon side is fixed per
+    community (:func:`aggregated_cell_size`: about 50 cells over its area, at least
+    :data:`MIN_AGGREGATED_CELL_M` = 100 m, the database's floor) and depends neither on the data
+    nor on the user.  Gi* runs on those counts; the density surface is a kernel smoothing of the
+    published cells' centres weighted by their counts, with a bandwidth of at least the hexagon
+    side and never below :data:`MIN_AGGREGATED_BANDWIDTH_M` (150 m), so it shows nothing the
+    hexagon layer does not already show — a lone incident never becomes a blob centred on its
+    door.
+    Emerging hot spots use the published counts of each period; hour and weekday profiles hide
+    bins below the threshold.  The cell size is fixed so that maps of different runs cannot be
+    overlaid to narrow a cell down.  This is exactly what the database function
+    ``incident_hex_counts`` returns (migration 0002), so the same page keeps working once
+    row-level security denies these roles any read of ``incidents``.
+
+Sensitive types (domestic and sexual violence, child protection) and incidents marked sensitive
+or restricted enter only police runs: counting them in the totals others see would let anyone
+recover them by subtracting a run filtered on the other types.  Withdrawn incidents enter no run.
+
+A run is listed (:func:`list_runs`) only to roles whose scope covers the run's scope, so a public
+session never gets the exports of a police run.
+
+This module never imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+from sqlalchemy import Engine, text
+
+from geo import views
+from geo.analysis.compare import compare_perceived_recorded
+from geo.analysis.density import DensityOverlay, DensitySurface, kernel_density
+from geo.analysis.grid import WGS84, default_hex_size, projected_xy
+from geo.analysis.hotspots import HotspotAnalysis, HotspotResult
+from geo.analysis.trends import (
+    EmergingHotspotResult,
+    day_of_week_profile,
+    emerging_hotspots,
+    time_of_day_profile,
+)
+from geo.db.engine import set_app_role
+from geo.privacy import (
+    EXACT_POINT_ROLES,
+    ROLES,
+    SENSITIVE_EXACT_ROLES,
+    VisibleIncidents,
+    aggregate_to_hex,
+    visible_incidents,
+)
+from geo.settings import get_settings
+
+Scope = Literal["all", "exact", "aggregated"]
+#: Rank of each scope: a role may see runs whose scope ranks at most its own.
+SCOPE_RANK: dict[str, int] = {"aggregated": 0, "exact": 1, "all": 2}
+#: Smallest hexagon side of aggregated (non-exact) runs, metres (the database's floor).
+MIN_AGGREGATED_CELL_M = 100.0
+#: Smallest density bandwidth of aggregated runs, metres.
+MIN_AGGREGATED_BANDWIDTH_M = 150.0
+#: Smallest density bandwidth any run accepts, metres.
+MIN_BANDWIDTH_M = 25.0
+KIND = "hotspots"
+EXPORTS = {
+    "density": "density.tif",
+    "gpkg": "cells.gpkg",
+    "hotspots_csv": "hotspots.csv",
+    "emerging_csv": "emerging.csv",
+    "compare_csv": "compare.csv",
+    "profiles_csv": "profiles.csv",
+}
+
+
+def scope_for(role: str) -> Scope:
+    """Which incidents a role's runs are computed from (see the module docstring)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
+    if role in SENSITIVE_EXACT_ROLES:
+        return "all"
+    if role in EXACT_POINT_ROLES:
+        return "exact"
+    return "aggregated"
+
+
+def aggregated_cell_size(area: gpd.GeoSeries, crs: str) -> float:
+    """Hexagon side of a community's aggregated runs: fixed by its area alone (about 50 cells,
+    :func:`geo.analysis.grid.default_hex_size` with no incidents), at least 100 m.  Being the
+    same for every run, maps of different runs cannot be overlaid to narrow a cell down."""
+    return max(MIN_AGGREGATED_CELL_M, default_hex_size(area, 0, crs))
+
+
+def may_see_run(role: str, run_scope: str) -> bool:
+    """Whether ``role`` may see a run computed with ``run_scope``."""
+    return SCOPE_RANK.get(run_scope, 99) <= SCOPE_RANK[scope_for(role)]
+
+
+# --------------------------------------------------------------------------------------------
+# Filters
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunFilters:
+    """Which incidents enter a run.
+
+    Attributes
+    ----------
+    date_from, date_to : date, optional
+        First and last local day included (the community's time zone).
+    types : tuple of str, optional
+        Incident type codes; empty or None means every type the role's scope allows.
+    min_severity : int
+        Lowest severity included (1–5).
+    """
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    types: tuple[str, ...] | None = None
+    min_severity: int = 1
+
+    def as_params(self) -> dict[str, Any]:
+        return {
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "types": sorted(self.types) if self.types else None,
+            "min_severity": int(self.min_severity),
+        }
+
+
+def apply_filters(
+    incidents: gpd.GeoDataFrame, filters: RunFilters, tz: str
+) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    """Apply ``filters`` in order (dates, types, severity); count what each step leaves.
+
+    Returns
+    -------
+    GeoDataFrame
+        The incidents kept.
+    dict
+        ``after_dates``, ``after_types``, ``after_severity``.
+    """
+    counts: dict[str, int] = {}
+    local = pd.to_datetime(incidents["occurred_at"], utc=True).dt.tz_convert(ZoneInfo(tz))
+    keep = pd.Series(True, index=incidents.index)
+    if filters.date_from is not None:
+        keep &= local.dt.date >= filters.date_from
+    if filters.date_to is not None:
+        keep &= local.dt.date <= filters.date_to
+    counts["after_dates"] = int(keep.sum())
+    if filters.types:
+        keep &= incidents["type_code"].isin(list(filters.types))
+    counts["after_types"] = int(keep.sum())
+    keep &= incidents["severity"] >= int(filters.min_severity)
+    counts["after_severity"] = int(keep.sum())
+    return incidents[keep], counts
+
+
+def scoped_incidents(incidents: gpd.GeoDataFrame, role: str) -> gpd.GeoDataFrame:
+    """Drop what no run of ``role`` may use: withdrawn incidents always; sensitive types and
+    incidents marked sensitive or restricted unless the role is police."""
+    keep = incidents["status"] != "withdrawn"
+    if scope_for(role) != "all":
+        sensitive = incidents["type_code"].map(_is_sensitive_type).astype(bool)
+        keep &= ~sensitive & (incidents["sensitivity"] == "normal")
+    return incidents[keep]
+
+
+def _is_sensitive_type(code: str) -> bool:
+    from geo.taxonomy import UnknownCodeError, is_sensitive
+
+    try:
+        return is_sensitive(code)
+    except UnknownCodeError:
+        return True  # an unknown type is treated as sensitive: never widen access
+
+
+# --------------------------------------------------------------------------------------------
+# Result bundle
+# --------------------------------------------------------------------------------------------
+@dataclass
+class HotspotRun:
+    """Everything one run produced, already limited to what its role may see.
+
+    Attributes
+    ----------
+    id : int
+        ``analysis_runs.id``.
+    scope : {"all", "exact", "aggregated"}
+        What the inputs were (see the module docstring).
+    params, input_counts : dict
+        As stored in ``analysis_runs``.
+    density : DensitySurface or None
+        None when no incident passed the filters.
+    overlay : DensityOverlay or None
+        The density surface colourised for a web map.
+    hotspots : HotspotResult
+        Gi* per hexagon (``too_few`` with a message when the data are too thin).  For aggregated
+        runs ``cells["count"]`` holds the published counts (NaN when suppressed).
+    emerging : EmergingHotspotResult
+        Emerging hot spot categories.
+    comparison : GeoDataFrame
+        Workshop zones and hot cells, perceived vs recorded.
+    time_of_day, day_of_week : Series
+        Incidents per local hour and weekday (NaN where suppressed in aggregated runs).
+    visible : VisibleIncidents
+        What the role may see of the incidents: exact points and/or suppressed hexagon counts.
+    outputs : dict
+        Export name -> path.
+    """
+
+    id: int
+    community: str
+    role: str
+    scope: Scope
+    params: dict[str, Any]
+    input_counts: dict[str, int]
+    density: DensitySurface | None
+    overlay: DensityOverlay | None
+    hotspots: HotspotResult
+    emerging: EmergingHotspotResult
+    comparison: gpd.GeoDataFrame
+    time_of_day: pd.Series
+    day_of_week: pd.Series
+    visible: VisibleIncidents
+    outputs: dict[str, Path] = field(default_factory=dict)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+    @property
+    def exact(self) -> bool:
+        """Whether the run used exact points (police or mediator)."""
+        return self.scope != "aggregated"
+
+
+# --------------------------------------------------------------------------------------------
+# Aggregated inputs
+# --------------------------------------------------------------------------------------------
+def _cell_centres(cells: gpd.GeoDataFrame, crs: str) -> gpd.GeoSeries:
+    return cells.geometry.to_crs(crs).centroid.to_crs(WGS84)
+
+
+def published_points(
+    points: gpd.GeoDataFrame,
+    area: Any,
+    crs: str,
+    cell_size_m: float,
+    threshold: int,
+    time_column: str | None = None,
+    time_value: pd.Timestamp | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Published hexagon counts, and one point per published incident at its cell's centre.
+
+    The points carry no more than the counts do: the analyses of aggregated runs are computed
+    from them, so their outputs are functions of the published counts only.
+
+    Returns
+    -------
+    cells : GeoDataFrame
+        :func:`geo.privacy.aggregate_to_hex` output.
+    centres : GeoDataFrame
+        EPSG:4326 points, ``weight`` (the cell's count), repeated ``count`` times in ``points``
+        order is lost; ``occurred_at`` set to ``time_value`` when given.
+    """
+    cells = aggregate_to_hex(points, area, crs, cell_size_m, threshold)
+    shown = cells[~cells["suppressed"]]
+    centres = _cell_centres(shown, crs)
+    repeats = shown["count"].fillna(0).astype(int).to_numpy()
+    geometry = np.repeat(centres.values, repeats)
+    frame = gpd.GeoDataFrame(
+        {"cell_id": np.repeat(shown["cell_id"].to_numpy(), repeats)},
+        geometry=gpd.GeoSeries(geometry, crs=WGS84).values,
+        crs=WGS84,
+    )
+    if time_column:
+        frame[time_column] = time_value
+    return cells, frame
+
+
+def _published_over_time(
+    points: gpd.GeoDataFrame,
+    area: Any,
+    crs: str,
+    cell_size_m: float,
+    threshold: int,
+    freq: str,
+    tz: str,
+) -> gpd.GeoDataFrame:
+    """Centre points of each period's published counts, stamped with the period's middle."""
+    if points.empty:
+        return points.iloc[0:0]
+    rule = {"week": "W-SUN", "month": "M"}[freq]
+    local = pd.to_datetime(points["occurred_at"], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    periods = local.dt.to_period(rule)
+    frames = []
+    for period in sorted(periods.unique()):
+        in_period = points[(periods == period).to_numpy()]
+        middle = period.start_time + (period.end_time - period.start_time) / 2
+        stamp = pd.Timestamp(middle).tz_localize(tz)
+        _, centres = published_points(
+            in_period, area, crs, cell_size_m, threshold, "occurred_at", stamp
+        )
+        frames.append(centres)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
+
+
+def _suppress_bins(profile: pd.Series, threshold: int) -> pd.Series:
+    out = profile.astype(float)
+    out[out < threshold] = np.nan
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Storage and exports
+# --------------------------------------------------------------------------------------------
+def run_dir(run_id: int) -> Path:
+    """Folder of a run's exports."""
+    return get_settings().outputs_dir / f"run-{int(run_id)}"
+
+
+def _to_plain(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        if column == out.geometry.name:
+            continue
+        if out[column].dtype == object:
+            out[column] = out[column].astype(str)
+        elif out[column].dtype == bool:
+            out[column] = out[column].astype(np.int8)
+    return out
+
+
+def write_exports(run: HotspotRun, folder: Path) -> dict[str, Path]:
+    """Write the GeoTIFF, GeoPackage and CSV exports of ``run`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs: dict[str, Path] = {}
+    if run.density is not None:
+        outputs["density"] = run.density.write_geotiff(folder / EXPORTS["density"])
+    gpkg = folder / EXPORTS["gpkg"]
+    gpkg.unlink(missing_ok=True)
+    layers = {
+        "hotspots": _hotspot_table(run),
+        "emerging": _emerging_table(run),
+        "compare": run.comparison,
+    }
+    for layer, frame in layers.items():
+        plain = _to_plain(frame)
+        pyogrio.write_dataframe(plain, gpkg, layer=layer, driver="GPKG", append=gpkg.exists())
+        csv = folder / EXPORTS[f"{layer}_csv"]
+        table = pd.DataFrame(plain.drop(columns=plain.geometry.name))
+        table["wkt"] = plain.geometry.to_wkt()
+        table.to_csv(csv, index=False)
+        outputs[f"{layer}_csv"] = csv
+    outputs["gpkg"] = gpkg
+    profiles = pd.concat(
+        [
+            pd.DataFrame(
+                {"profile": "hour", "bin": run.time_of_day.index, "count": run.time_of_day}
+            ),
+            pd.DataFrame(
+                {"profile": "weekday", "bin": run.day_of_week.index, "count": run.day_of_week}
+            ),
+        ],
+        ignore_index=True,
+    )
+    outputs["profiles_csv"] = folder / EXPORTS["profiles_csv"]
+    profiles.to_csv(outputs["profiles_csv"], index=False)
+    return outputs
+
+
+def _hotspot_table(run: HotspotRun) -> gpd.GeoDataFrame:
+    columns = ["cell_id", "count", "z", "p", "p_fdr", "gi_bin", "label", "hot", "cold"]
+    return run.hotspots.cells[[*columns, "geometry"]]
+
+
+def _emerging_table(run: HotspotRun) -> gpd.GeoDataFrame:
+    columns = ["cell_id", "count", "n_hot_periods", "share_hot", "trend", "category"]
+    cells = run.emerging.cells
+    return cells[[c for c in columns if c in cells.columns] + ["geometry"]]
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _insert_run(engine: Engine, community_id: int, role: str, params: dict, started: dt.datetime):
+    with engine.begin() as conn:
+        set_app_role(conn, role)
+        return conn.execute(
+            text(
+                "INSERT INTO analysis_runs (kind, community_id, params, input_counts, outputs,"
+                " started_at, created_by_role) VALUES (:kind, :c, CAST(:params AS jsonb),"
+                " '{}'::jsonb, '{}'::jsonb, :started, :role) RETURNING id"
+            ),
+            {
+                "kind": KIND,
+                "c": community_id,
+                "params": json.dumps(_json_safe(params)),
+                "started": started,
+                "role": role,
+            },
+        ).scalar_one()
+
+
+def _finish_run(
+    engine: Engine, run_id: int, role: str, params: dict, counts: dict, outputs: dict
+) -> dt.datetime:
+    finished = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        set_app_role(conn, role)
+        conn.execute(
+            text(
+                "UPDATE analysis_runs SET params = CAST(:params AS jsonb),"
+                " input_counts = CAST(:counts AS jsonb), outputs = CAST(:outputs AS jsonb),"
+                " finished_at = :finished WHERE id = :id"
+            ),
+            {
+                "id": run_id,
+                "params": json.dumps(_json_safe(params)),
+                "counts": json.dumps(_json_safe(counts)),
+                "outputs": json.dumps({k: p.name for k, p in outputs.items()}),
+                "finished": finished,
+            },
+        )
+    return finished
+
+
+def list_runs(engine: Engine, community: str, role: str, limit: int = 20) -> pd.DataFrame:
+    """Past runs of a community that ``role`` may see, newest first.
+
+    Returns
+    -------
+    DataFrame
+        ``id``, ``kind``, ``scope``, ``params``, ``input_counts``, ``outputs`` (export name ->
+        existing file path), ``started_at``, ``finished_at``, ``seconds``, ``created_by_role``.
+    """
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT r.id, r.kind, r.params, r.input_counts, r.outputs, r.started_at,"
+                " r.finished_at, r.created_by_role FROM analysis_runs r"
+                " JOIN communities c ON c.id = r.community_id"
+                " WHERE c.slug = :slug AND r.kind = :kind AND r.finished_at IS NOT NULL"
+                " ORDER BY r.started_at DESC, r.id DESC"
+            ),
+            {"slug": community, "kind": KIND},
+        ).mappings()
+        records = []
+        for row in rows:
+            scope = (row["params"] or {}).get("scope", "all")
+            if not may_see_run(role, scope):
+                continue
+            folder = run_dir(row["id"])
+            outputs = {
+                name: folder / filename
+                for name, filename in (row["outputs"] or {}).items()
+                if (folder / filename).is_file()
+            }
+            records.append(
+                {
+                    **dict(row),
+                    "scope": scope,
+                    "outputs": outputs,
+                    "seconds": (row["finished_at"] - row["started_at"]).total_seconds(),
+                }
+            )
+            if len(records) >= limit:
+                break
+    return pd.DataFrame(
+        records,
+        columns=[
+            "id",
+            "kind",
+            "scope",
+            "params",
+            "input_counts",
+            "outputs",
+            "started_at",
+            "finished_at",
+            "seconds",
+            "created_by_role",
+        ],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+def run_hotspot_analysis(
+    engine: Engine,
+    community: str,
+    role: str,
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    types: list[str] | tuple[str, ...] | None = None,
+    min_severity: int = 1,
+    cell_size_m: float | None = None,
+    confidence: float = 0.95,
+    bandwidth_m: float | None = None,
+    density_cell_m: float | None = None,
+    freq: Literal["week", "month"] = "month",
+    threshold: int | None = None,
+) -> HotspotRun:
+    """Run density, Gi*, emerging hot spots and perceived-vs-recorded; store and export them.
+
+    Parameters
+    ----------
+    engine : Engine
+        Database.
+    community : str
+        Community slug; its area bounds the analysis, its time zone cuts days and periods, its
+        metric CRS measures distances.
+    role : str
+        Role asking; decides the run's scope (see the module docstring).
+    date_from, date_to : date, optional
+        First and last local day included.
+    types : list of str, optional
+        Incident types; default every type the scope allows.
+    min_severity : int
+        Lowest severity included.
+    cell_size_m : float, optional
+        Hexagon side for Gi* (exact scopes only; aggregated runs always use
+        :func:`aggregated_cell_size`).  Default :func:`geo.analysis.grid.default_hex_size`.
+    confidence : {0.90, 0.95, 0.99}
+        Confidence of hot spots and of the perceived-vs-recorded comparison.
+    bandwidth_m : float, optional
+        Density bandwidth; default the rule of thumb.  Raised to the hexagon side (at least
+        :data:`MIN_AGGREGATED_BANDWIDTH_M`) for aggregated runs.
+    density_cell_m : float, optional
+        Density raster cell; default a quarter of the bandwidth.
+    freq : {"week", "month"}
+        Period length of emerging hot spots.
+    threshold : int, optional
+        Suppression threshold; default ``get_settings().suppression_threshold``.  Never below 5.
+
+    Returns
+    -------
+    HotspotRun
+    """
+    started = dt.datetime.now(dt.UTC)
+    scope = scope_for(role)
+    threshold = max(int(threshold or get_settings().suppression_threshold), 5)
+    row = views.community(engine, community)
+    if row is None:
+        raise ValueError(f"unknown community {community!r}")
+    crs = CRS.from_epsg(int(row["metric_crs"])).to_string()
+    tz = str(row["timezone"])
+    area = gpd.GeoSeries([row["geom"]], crs=WGS84)
+    filters = RunFilters(date_from, date_to, tuple(types) if types else None, int(min_severity))
+
+    raw = views.incident_points(engine, community)
+    inside = _inside(raw, area, crs)
+    scoped = scoped_incidents(inside, role)
+    points, counts = apply_filters(scoped, filters, tz)
+    input_counts = {
+        "stored": int(len(raw)),
+        "inside_area": int(len(inside)),
+        "in_scope": int(len(scoped)),
+        **counts,
+        "used": int(len(points)),
+    }
+
+    if scope == "aggregated":
+        cell = aggregated_cell_size(area, crs)
+    else:
+        cell = float(cell_size_m or default_hex_size(area, max(len(points), 1), crs))
+    params: dict[str, Any] = {
+        "scope": scope,
+        "role": role,
+        "community": community,
+        "filters": filters.as_params(),
+        "crs": crs,
+        "timezone": tz,
+        "cell_size_m": cell,
+        "confidence": confidence,
+        "freq": freq,
+        "threshold": threshold,
+        "bandwidth_m": bandwidth_m,
+        "density_cell_m": density_cell_m,
+    }
+    run_id = _insert_run(engine, int(row["id"]), role, params, started)
+
+    visible = visible_incidents(points, role, area, crs, cell_size_m=cell, threshold=threshold)
+    if scope == "aggregated":
+        published, analysed = published_points(points, area, crs, cell, threshold)
+        input_counts["published"] = int(len(analysed))
+        input_counts["published_cells"] = int((~published["suppressed"]).sum())
+        over_time = _published_over_time(points, area, crs, cell, threshold, freq, tz)
+        bandwidth = max(float(bandwidth_m or 0.0), cell, MIN_AGGREGATED_BANDWIDTH_M)
+    else:
+        analysed, over_time = points, points
+        bandwidth = max(float(bandwidth_m), MIN_BANDWIDTH_M) if bandwidth_m else None
+
+    density = _density(analysed, crs, bandwidth, density_cell_m, aggregated=scope == "aggregated")
+    hotspots = HotspotAnalysis(analysed, area, crs, cell_size_m=cell, confidence=confidence).solve()
+    if scope == "aggregated":
+        hotspots.cells["count"] = (
+            published.set_index("cell_id")["count"].reindex(hotspots.cells["cell_id"]).to_numpy()
+        )
+    emerging = emerging_hotspots(over_time, area, crs, cell_size_m=cell, freq=freq, tz=tz)
+    if scope == "aggregated":
+        emerging.cells["count"] = (
+            hotspots.cells.set_index("cell_id")["count"]
+            .reindex(emerging.cells["cell_id"])
+            .to_numpy()
+        )
+    zones = views.risk_zones(engine, community)
+    comparison = compare_perceived_recorded(
+        zones, hotspots, crs, confidence=confidence, zone_id_column="id"
+    )
+    hours = time_of_day_profile(points, tz)
+    weekdays = day_of_week_profile(points, tz)
+    if scope == "aggregated":
+        hours, weekdays = _suppress_bins(hours, threshold), _suppress_bins(weekdays, threshold)
+
+    if density is not None:
+        params["bandwidth_m_used"] = density.bandwidth_m
+        params["density_cell_m_used"] = density.cell_size_m
+        params["density_edge_loss"] = density.edge_loss
+    params["hotspot_params"] = hotspots.params
+    params["too_few"] = hotspots.too_few
+    run = HotspotRun(
+        id=int(run_id),
+        community=community,
+        role=role,
+        scope=scope,
+        params=params,
+        input_counts=input_counts,
+        density=density,
+        overlay=density.to_overlay() if density is not None else None,
+        hotspots=hotspots,
+        emerging=emerging,
+        comparison=comparison,
+        time_of_day=hours,
+        day_of_week=weekdays,
+        visible=visible,
+        started_at=started,
+    )
+    run.outputs = write_exports(run, run_dir(run.id))
+    run.finished_at = _finish_run(engine, run.id, role, params, input_counts, run.outputs)
+    return run
+
+
+def _inside(points: gpd.GeoDataFrame, area: gpd.GeoSeries, crs: str) -> gpd.GeoDataFrame:
+    """Incidents inside the area (25 m tolerance, as when they were recorded)."""
+    if points.empty:
+        return points
+    grown = area.to_crs(crs).buffer(25.0).union_all()
+    x, y = projected_xy(points, crs)
+    return points[shapely.contains_xy(grown, x, y)]
+
+
+def _density(
+    points: gpd.GeoDataFrame,
+    crs: str,
+    bandwidth_m: float | None,
+    cell_m: float | None,
+    *,
+    aggregated: bool,
+) -> DensitySurface | None:
+    if points.empty:
+        return None
+    if not aggregated:
+        return kernel_density(points, crs, bandwidth_m=bandwidth_m, cell_size_m=cell_m)
+    # One weighted point per published cell: the surface depends on the published counts only.
+    centres = points.drop_duplicates("cell_id")
+    weights = points.groupby("cell_id").size().reindex(centres["cell_id"]).to_numpy(float)
+    return kernel_density(
+        centres, crs, bandwidth_m=bandwidth_m, cell_size_m=cell_m, weights=weights
+    )
+
+
+def rounded_total(n: int, step: int = 10) -> int:
+    """A total rounded to ``step`` for roles that must not learn exact totals (so a total next
+    to suppressed cells cannot be used to recover them by subtraction)."""
+    return int(step * math.floor(n / step + 0.5))
