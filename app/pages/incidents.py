@@ -1,0 +1,280 @@
+"""Recording incidents: one at a time on a map or by a named place, or a whole file at once.
+
+Only police, mediators and administrators may record.  The page is widgets only; validation,
+duplicates and writing live in :mod:`geo.incidents` and :mod:`geo.ingest`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo import taxonomy, views
+from geo.hotspot_maps import picker_map
+from geo.incidents import (
+    NARRATIVE_MAX_CHARS,
+    NARRATIVE_ROLES,
+    PRECISIONS,
+    SENSITIVITIES,
+    IncidentError,
+    can_record,
+    derive_sensitivity,
+    named_places,
+    near_duplicates,
+    place_label,
+    record_incident,
+)
+from geo.ingest import ImportFailed, ImportRejected, import_file
+from harta_ui import ROLES, Context, context
+
+#: Largest file the bulk import accepts.
+MAX_UPLOAD_MB = 20
+UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip", "kml", "kmz", "gpx", "csv"]
+#: Precision suggested for each kind of named place.
+PLACE_PRECISION = {"street": "street", "settlement": "area", "place": "area", "facility": "exact"}
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _area(_engine, community: str) -> gpd.GeoDataFrame:
+    row = views.community(_engine, community)
+    return gpd.GeoDataFrame({"name": [row["name"]]}, geometry=[row["geom"]], crs=4326)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _streets(_engine, community: str) -> gpd.GeoDataFrame:
+    return views.streets(_engine, community)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _places(_engine, community: str) -> gpd.GeoDataFrame:
+    return named_places(_engine, community)
+
+
+def _timezone(ctx: Context) -> str:
+    return str(views.community(ctx.engine, ctx.community)["timezone"])
+
+
+def _icon(type_code: str) -> str:
+    uri = taxonomy.icon_data_uri("incident_type", type_code)
+    return f'<img src="{uri}" width="40" height="40" alt="">'
+
+
+def _pick_on_map(ctx: Context) -> tuple[float, float] | None:
+    picked = st.session_state.get("incident_pick")
+    m = picker_map(
+        _area(ctx.engine, ctx.community),
+        _streets(ctx.engine, ctx.community),
+        ctx.lang,
+        picked=picked,
+        online=ctx.online,
+    )
+    out = st_folium(
+        m, height=460, use_container_width=True, returned_objects=["last_clicked"], key="pick"
+    )
+    clicked = (out or {}).get("last_clicked")
+    if clicked:
+        point = (float(clicked["lng"]), float(clicked["lat"]))
+        if point != picked:
+            st.session_state["incident_pick"] = point
+            st.rerun()
+    if picked is None:
+        st.caption(ctx.t("incidents.form.click_map"))
+    else:
+        st.caption(ctx.t("incidents.form.picked", lon=f"{picked[0]:.5f}", lat=f"{picked[1]:.5f}"))
+    return picked
+
+
+def _pick_named(ctx: Context) -> tuple[tuple[float, float] | None, str]:
+    places = _places(ctx.engine, ctx.community)
+    if places.empty:
+        st.info(ctx.t("incidents.form.no_places"))
+        return None, "area"
+    choice = st.selectbox(
+        ctx.t("incidents.form.place"),
+        places.index,
+        format_func=lambda i: place_label(places.loc[i], ctx.lang),
+        key="incident_place",
+    )
+    row = places.loc[choice]
+    return (float(row["lon"]), float(row["lat"])), PLACE_PRECISION.get(row["kind"], "area")
+
+
+def _when(ctx: Context) -> dt.datetime:
+    tz = ZoneInfo(_timezone(ctx))
+    now = dt.datetime.now(tz)
+    col_date, col_time = st.columns(2)
+    day = col_date.date_input(
+        ctx.t("incidents.form.date"), value=now.date(), max_value=now.date(), key="incident_date"
+    )
+    moment = col_time.time_input(
+        ctx.t("incidents.form.time"),
+        value=now.time().replace(second=0, microsecond=0),
+        step=dt.timedelta(minutes=5),
+        key="incident_time",
+    )
+    return dt.datetime.combine(day, moment)  # naive: the community's local time
+
+
+def _what(ctx: Context) -> tuple[str, int, str]:
+    labels = taxonomy.labels("incident_type", ctx.lang)
+    col_icon, col_type = st.columns([1, 9])
+    type_code = col_type.selectbox(
+        ctx.t("incidents.form.type"), list(labels), format_func=labels.get, key="incident_type"
+    )
+    col_icon.markdown(_icon(type_code), unsafe_allow_html=True)
+    severity = st.select_slider(
+        ctx.t("incidents.form.severity"),
+        options=taxonomy.severities(),
+        value=3,
+        format_func=lambda n: f"{n} · {taxonomy.label('severity', n, ctx.lang)}",
+        key="incident_severity",
+    )
+    floor = derive_sensitivity(type_code)
+    options = [s for s in SENSITIVITIES if SENSITIVITIES.index(s) >= SENSITIVITIES.index(floor)]
+    sensitivity = st.selectbox(
+        ctx.t("incidents.form.sensitivity"),
+        options,
+        format_func=lambda s: ctx.t(f"incidents.sensitivity.{s}"),
+        key=f"incident_sensitivity_{floor}",
+    )
+    if taxonomy.is_sensitive(type_code):
+        st.caption(ctx.t("incidents.form.sensitive_type"))
+    return type_code, int(severity), sensitivity
+
+
+def _record_form(ctx: Context) -> None:
+    method = st.radio(
+        ctx.t("incidents.form.location"),
+        ["map", "named"],
+        format_func=lambda m: ctx.t(f"incidents.form.location.{m}"),
+        horizontal=True,
+        key="incident_method",
+    )
+    if method == "map":
+        point, precision = _pick_on_map(ctx), "exact"
+    else:
+        point, precision = _pick_named(ctx)
+    precision = st.selectbox(
+        ctx.t("incidents.form.precision"),
+        PRECISIONS,
+        index=PRECISIONS.index(precision),
+        format_func=lambda p: ctx.t(f"incidents.precision.{p}"),
+        key=f"incident_precision_{method}_{precision}",
+    )
+    occurred_at = _when(ctx)
+    type_code, severity, sensitivity = _what(ctx)
+    reporting_role = st.selectbox(
+        ctx.t("incidents.form.reported_by"),
+        ROLES,
+        index=ROLES.index(ctx.role),
+        format_func=lambda r: ctx.t(f"app.roles.{r}"),
+        key="incident_reporter",
+    )
+    narrative = None
+    if ctx.role in NARRATIVE_ROLES:
+        narrative = st.text_area(
+            ctx.t("incidents.form.narrative"),
+            max_chars=NARRATIVE_MAX_CHARS,
+            help=ctx.t("incidents.form.narrative_help"),
+            key="incident_narrative",
+        )
+    if point is None:
+        st.button(ctx.t("incidents.form.save"), disabled=True, key="incident_save_disabled")
+        return
+    duplicates = near_duplicates(
+        ctx.engine,
+        community=ctx.community,
+        type_code=type_code,
+        occurred_at=occurred_at,
+        lon=point[0],
+        lat=point[1],
+    )
+    confirmed = True
+    if duplicates:
+        nearest = duplicates[0]
+        st.warning(
+            ctx.t(
+                "incidents.form.duplicate",
+                n=len(duplicates),
+                metres=round(nearest.metres),
+                minutes=round(nearest.minutes),
+            )
+        )
+        confirmed = st.checkbox(ctx.t("incidents.form.record_anyway"), key="incident_anyway")
+    if st.button(
+        ctx.t("incidents.form.save"), type="primary", disabled=not confirmed, key="incident_save"
+    ):
+        try:
+            saved = record_incident(
+                ctx.engine,
+                community=ctx.community,
+                occurred_at=occurred_at,
+                type_code=type_code,
+                severity=severity,
+                lon=point[0],
+                lat=point[1],
+                location_precision=precision,
+                sensitivity=sensitivity,
+                reporting_role=reporting_role,
+                narrative=narrative,
+                role=ctx.role,
+            )
+        except IncidentError as error:
+            st.error(error.message(ctx.lang))
+        else:
+            st.success(ctx.t("incidents.form.saved", id=saved.id))
+            st.session_state.pop("incident_pick", None)
+
+
+def _bulk_import(ctx: Context) -> None:
+    st.caption(ctx.t("incidents.import.help", limit=MAX_UPLOAD_MB))
+    upload = st.file_uploader(ctx.t("incidents.import.file"), type=UPLOAD_TYPES, key="upload")
+    skip_invalid = st.checkbox(ctx.t("incidents.import.skip_invalid"), key="skip_invalid")
+    if upload is None:
+        return
+    if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+        st.error(ctx.t("incidents.import.too_large", limit=MAX_UPLOAD_MB))
+        return
+    if not st.button(ctx.t("incidents.import.run"), type="primary", key="import_run"):
+        return
+    suffix = Path(upload.name).suffix.lower()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(upload.getbuffer())
+        try:
+            with st.spinner(ctx.t("incidents.import.running")):
+                report = import_file(
+                    ctx.engine,
+                    "incidents",
+                    path,
+                    community=ctx.community,
+                    skip_invalid=skip_invalid,
+                    role=ctx.role,
+                    lang=ctx.lang,
+                )
+        except ImportRejected as rejected:
+            st.error(ctx.t("incidents.import.rejected"))
+            st.text(rejected.report.render(ctx.lang))
+        except ImportFailed as failed:
+            st.error(failed.render(ctx.lang))
+        else:
+            st.success(ctx.t("incidents.import.done", written=report.rows_written))
+            st.text(report.render(ctx.lang))
+
+
+ctx = context()
+st.title(ctx.t("incidents.form.title"))
+if not can_record(ctx.role):
+    st.info(ctx.t("incidents.form.not_allowed", role=ctx.t(f"app.roles.{ctx.role}")))
+    st.stop()
+tab_one, tab_file = st.tabs([ctx.t("incidents.form.tab_one"), ctx.t("incidents.form.tab_file")])
+with tab_one:
+    _record_form(ctx)
+with tab_file:
+    _bulk_import(ctx)
