@@ -410,7 +410,8 @@ _NAMED_PLACES_SQL = f"""
 WITH area AS ({_AREA}),
 streets_by_name AS (
     SELECT s.name, min(s.highway) AS detail,
-           ST_LineMerge(ST_Collect(s.geom)) AS merged
+           ST_LineMerge(ST_CollectionExtract(ST_Collect(ST_Intersection(s.geom, area.geom)), 2))
+               AS merged
     FROM streets s, area
     WHERE s.community_id IN ({_FAMILY}) AND s.name IS NOT NULL AND s.name <> ''
       AND ST_Intersects(s.geom, area.geom)
@@ -452,8 +453,9 @@ UNION ALL SELECT kind, name, detail, geom FROM place_points
 def named_places(engine: Engine, community: str) -> gpd.GeoDataFrame:
     """Streets, settlements, facilities and places of a community, one point per name.
 
-    A street's point lies halfway along the longest connected stretch of all its segments
-    (``ST_LineInterpolatePoint`` of the merged line), so it is on the street itself.  Facilities
+    A street's point lies halfway along the longest connected stretch of its segments inside the
+    area (``ST_LineInterpolatePoint`` of the merged, clipped line), so it is on the street
+    itself and inside the community.  Facilities
     and places must lie inside the community's area (25 m tolerance); settlements are the
     community's own (Cantonului, Dallas, Rampa, Colina Verde for Pata Rât).
 
