@@ -24,7 +24,8 @@ from geo.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA_DIR = ROOT / ".test-data"
-TEMPLATE_DB = "harta_template"
+# Per process, so that several pytest runs against one server never drop each other's templates.
+TEMPLATE_DB = f"harta_template_{os.getpid()}"
 
 # Everything Harta writes during the tests goes under .test-data, never the user's data folder.
 os.environ["HARTA_DATA_DIR"] = str(TEST_DATA_DIR / "harta")
@@ -80,7 +81,7 @@ def _url_for(server_url: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def template_db(pg_server_url: str) -> str:
+def template_db(pg_server_url: str):
     """Name of a migrated template database (rebuilt once per run)."""
     admin = _admin_engine(pg_server_url)
     with admin.connect() as conn:
@@ -91,8 +92,10 @@ def template_db(pg_server_url: str) -> str:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     upgrade(engine)
     engine.dispose()
+    yield TEMPLATE_DB
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)'))
     admin.dispose()
-    return TEMPLATE_DB
 
 
 _counter = itertools.count()
@@ -133,11 +136,11 @@ def engine(db_url: str):
     eng.dispose()
 
 
-LOADED_TEMPLATE_DB = "harta_loaded_template"
+LOADED_TEMPLATE_DB = f"harta_loaded_template_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
-def loaded_template_db(pg_server_url: str, template_db: str) -> str:
+def loaded_template_db(pg_server_url: str, template_db: str):
     """A template database with the bundled communities and the demo layers loaded."""
     from geo.communities import bootstrap
     from geo.demo import seed_demo
@@ -151,7 +154,8 @@ def loaded_template_db(pg_server_url: str, template_db: str) -> str:
     bootstrap(eng)
     seed_demo(eng)
     eng.dispose()
-    return LOADED_TEMPLATE_DB
+    yield LOADED_TEMPLATE_DB
+    drop_database(pg_server_url, _url_for(pg_server_url, LOADED_TEMPLATE_DB))
 
 
 @pytest.fixture

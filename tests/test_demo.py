@@ -20,7 +20,18 @@ def _counts(engine, where: str = "true") -> dict[str, int]:
 def test_demo_rows_are_all_labelled_and_inside_pata_rat(loaded_engine):
     counts = _counts(loaded_engine)
     assert counts["risk_zones"] >= 10 and counts["incidents"] >= 300
-    assert _counts(loaded_engine, "NOT is_demo OR source <> 'demo'") == {t: 0 for t in TABLES}
+    # The bundled data brings real rows only for facilities (the CTP bus stops).
+    assert _counts(loaded_engine, "is_demo <> (source = 'demo')") == {t: 0 for t in TABLES}
+    real = _counts(loaded_engine, "NOT is_demo")
+    assert real == {
+        "workshops": 0,
+        "risk_zones": 0,
+        "incidents": 0,
+        "facilities": real["facilities"],
+    }
+    with loaded_engine.connect() as conn:
+        kinds = conn.execute(text("SELECT DISTINCT kind FROM facilities WHERE NOT is_demo")).all()
+    assert kinds == [("bus_stop",)]
     with loaded_engine.connect() as conn:
         outside = conn.execute(
             text(
@@ -48,10 +59,12 @@ def test_same_seed_same_layers(engine, loaded_engine):
 
 
 def test_clear_demo_deletes_through_the_audit_trail(loaded_engine):
-    before = _counts(loaded_engine)
+    before = _counts(loaded_engine, "is_demo")
+    real_before = _counts(loaded_engine, "NOT is_demo")
     deleted = clear_demo(loaded_engine)
     assert deleted == before
-    assert _counts(loaded_engine) == {t: 0 for t in TABLES}
+    assert _counts(loaded_engine, "is_demo") == {t: 0 for t in TABLES}
+    assert _counts(loaded_engine, "NOT is_demo") == real_before
     with loaded_engine.connect() as conn:
         logged = conn.execute(
             text(
