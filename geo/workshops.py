@@ -765,8 +765,8 @@ def marks_table(marks: pd.DataFrame, lang: str) -> pd.DataFrame:
                 t("workshop.col.time", lang): taxonomy.label("time_of_day", mark.time_of_day, lang),
                 t("workshop.col.season", lang): taxonomy.label("season", mark.season, lang),
                 t("workshop.col.source", lang): t(f"workshop.source.{mark.source}", lang),
-                t("workshop.col.grid_ref", lang): mark.grid_ref or "",
-                t("workshop.col.note", lang): mark.note or "",
+                t("workshop.col.grid_ref", lang): _text(mark.grid_ref),
+                t("workshop.col.note", lang): _text(mark.note),
             }
         )
     if not rows:
@@ -786,6 +786,11 @@ def marks_table(marks: pd.DataFrame, lang: str) -> pd.DataFrame:
             ]
         )
     return pd.DataFrame(rows)
+
+
+def _text(value: Any) -> str:
+    """A cell as text: missing values (None, NaN) become an empty string."""
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
 def session_history(engine: Engine, workshop_id: int) -> pd.DataFrame:
