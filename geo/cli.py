@@ -151,7 +151,17 @@ def community_add(
     except (ValueError, OSError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    console.print(t("app.cli.community_added", _lang(), name=name, result=str(community)))
+    console.print(
+        t(
+            "app.cli.community_added",
+            _lang(),
+            name=name,
+            slug=community.slug,
+            streets=community.streets,
+            stops=community.stops,
+            places=community.places,
+        )
+    )
 
 
 @community_app.command("list")
@@ -160,7 +170,8 @@ def community_list() -> None:
     from geo.communities import list_communities
 
     frame = list_communities(_engine())
-    console.print(frame.drop(columns="geometry", errors="ignore").to_string(index=False))
+    columns = ["slug", "name", "kind", "parent_slug", "country", "timezone", "metric_crs"]
+    console.print(frame[columns].to_string(index=False))
 
 
 # --- import / export ----------------------------------------------------------------------
