@@ -513,3 +513,56 @@ def test_downgrade_and_upgrade_again_is_clean(engine):
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT to_regclass('users')")).scalar_one() == "users"
+
+
+IMPORT_CASES = [
+    ("community", "risk_zones", True),
+    ("mediator", "risk_zones", True),
+    ("planner", "risk_zones", False),
+    ("police", "incidents", True),
+    ("mediator", "incidents", True),
+    ("public", "incidents", False),
+]
+
+
+@pytest.mark.parametrize(("role", "layer", "allowed"), IMPORT_CASES)
+def test_imports_through_a_role_engine_obey_the_grants(
+    engine, db_url, tmp_path, role, layer, allowed
+):
+    """The importer works under the database's rules; a role without the grant writes nothing."""
+    ingest = pytest.importorskip("geo.ingest")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
+                " source, created_by_role, is_demo) VALUES ('pata-rat', 'P', 'RO',"
+                " 'Europe/Bucharest', 32634, 'community', "
+                f"{SQUARE}, 'import', 'system', false)"
+            )
+        )
+    path = tmp_path / "rows.csv"
+    if layer == "risk_zones":
+        path.write_text(
+            "hazard,severity,lat,lon\nflooding,3,46.71,23.61\nstray_dogs,2,46.72,23.62\n"
+        )
+    else:
+        path.write_text(
+            "type,severity,occurred_at,lat,lon\nassault,3,2025-05-01 21:00,46.71,23.61\n"
+            "theft,2,2025-05-02 22:00,46.72,23.62\n"
+        )
+    acting = role_engine(db_url, role)
+    try:
+        if allowed:
+            report = ingest.import_file(acting, layer, path, community="pata-rat", role=role)
+            assert report.rows_written == 2
+        else:
+            with pytest.raises(Exception) as err:
+                ingest.import_file(acting, layer, path, community="pata-rat", role=role)
+            assert "permission denied" in str(err.value) or "role_not_allowed" in getattr(
+                err.value, "key", ""
+            )
+    finally:
+        acting.dispose()
+    with engine.connect() as conn:
+        n = conn.execute(text(f"SELECT count(*) FROM {layer}")).scalar_one()
+    assert n == (2 if allowed else 0)
