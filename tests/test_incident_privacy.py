@@ -1,0 +1,118 @@
+"""What the hotspots page sends to the browser never holds an exact incident point for a role
+without the right to see it.
+
+The page is run with Streamlit's AppTest against the loaded test database (Pata Rât with 420
+demo incidents); everything the page would send — the map components' arguments (folium's HTML
+and GeoJSON), markdown, captions, tables, JSON — is searched for the coordinates of every
+incident in the database, rounded to 5 decimals (about 1 m).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import streamlit as st
+from sqlalchemy import create_engine, text
+from streamlit.testing.v1 import AppTest
+
+from geo.taxonomy import sensitive_incident_types
+
+#: Two numbers separated by a comma only: a coordinate pair ([lon, lat] in GeoJSON, [lat, lon]
+#: in Leaflet calls, "lat, lon" in text).  Overlapping, so that every neighbour pair is seen.
+PAIR = re.compile(r"(?<![\d.])(?=(-?\d{1,3}\.\d{4,})\s*,\s*(-?\d{1,3}\.\d{4,}))")
+#: Two coordinates match when they agree to within rounding at 5 decimals.
+TOLERANCE = 1.01e-5
+
+
+def _incidents(db_url: str) -> tuple[np.ndarray, np.ndarray]:
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT round(ST_X(geom)::numeric, 5), round(ST_Y(geom)::numeric, 5), type_code"
+                " FROM incidents"
+            )
+        ).all()
+    engine.dispose()
+    coords = np.array([(float(x), float(y)) for x, y, _ in rows])
+    sensitive = np.array([t in set(sensitive_incident_types()) for _, _, t in rows])
+    return coords, sensitive
+
+
+def _sent_to_browser(at: AppTest) -> str:
+    """Everything the page rendered, as text."""
+    parts = [el.proto.json_args for el in at.get("component_instance")]
+    for kind in ("markdown", "caption", "text", "json", "info", "warning", "success", "error"):
+        parts += [str(el.value) for el in getattr(at, kind)]
+    for frame in at.dataframe:
+        assert not {"lon", "lat", "geometry", "geom"} & set(frame.value.columns)
+        parts.append(frame.value.to_csv())
+    for table in at.table:
+        parts.append(table.value.to_csv())
+    return "\n".join(parts)
+
+
+def _pairs(page: str) -> np.ndarray:
+    pairs = [(float(a), float(b)) for a, b in PAIR.findall(page)]
+    return np.round(np.array(pairs).reshape(-1, 2), 5)
+
+
+def _found(incidents: np.ndarray, page: str) -> np.ndarray:
+    """For every incident, whether its coordinates appear in ``page`` (as lon,lat or lat,lon)."""
+    pairs = _pairs(page)
+    pairs = np.unique(np.vstack([pairs, pairs[:, ::-1]]), axis=0)
+    found = np.zeros(len(incidents), dtype=bool)
+    if not len(pairs):
+        return found
+    order = np.argsort(pairs[:, 0])
+    sorted_pairs = pairs[order]
+    for i, (lon, lat) in enumerate(incidents):
+        lo = np.searchsorted(sorted_pairs[:, 0], lon - TOLERANCE)
+        hi = np.searchsorted(sorted_pairs[:, 0], lon + TOLERANCE, side="right")
+        found[i] = bool((np.abs(sorted_pairs[lo:hi, 1] - lat) <= TOLERANCE).any())
+    return found
+
+
+def _hotspots_page(role: str) -> AppTest:
+    # Each test has its own database: drop the engine and data cached for the previous one.
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file("../app/Home.py", default_timeout=240)
+    at.run()
+    at.switch_page("pages/hotspots.py")
+    at.run()
+    at.selectbox(key="role").set_value(role).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.get("component_instance"), "the page drew no map"
+    return at
+
+
+@pytest.mark.parametrize("role", ["public", "community", "planner", "admin"])
+def test_roles_without_the_right_never_receive_exact_points(app_env, role):
+    incidents, _ = _incidents(app_env)
+    at = _hotspots_page(role)
+    page = _sent_to_browser(at)
+    leaked = _found(incidents, page)
+    assert not leaked.any(), f"{leaked.sum()} incident coordinates reached the {role} page"
+    # The aggregated view is there instead: hexagon counts with the small ones hidden.
+    # ("<5", HTML-escaped in the tooltip, then JSON-escaped: "\\u0026lt;5").
+    assert "lt;5" in page, "no suppressed hexagon was drawn"
+
+
+def test_mediators_get_exact_points_but_never_sensitive_ones(app_env):
+    incidents, sensitive = _incidents(app_env)
+    page = _sent_to_browser(_hotspots_page("mediator"))
+    found = _found(incidents, page)
+    assert found[~sensitive].sum() > 100
+    assert not found[sensitive].any()
+
+
+def test_police_receive_exact_points_so_this_test_can_fail(app_env):
+    incidents, sensitive = _incidents(app_env)
+    page = _sent_to_browser(_hotspots_page("police"))
+    found = _found(incidents, page)
+    # Incidents inside Pata Rât's area are drawn (the others lie outside the analysed area).
+    assert found.sum() > 300
+    assert found[sensitive].any()
