@@ -1,0 +1,152 @@
+"""Projector view: the workshop map, large and high-contrast, for a room or a touch screen.
+
+Labels follow the session's language; the legend shows every hazard with its pictogram.  With
+"agreement" on, overlapping marks are shown as consensus zones whose darkness grows with the
+share of sessions that marked them (:mod:`geo.consensus`).  Widgets only.
+"""
+
+from __future__ import annotations
+
+import html
+
+import folium
+import geopandas as gpd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo import consensus, maps, taxonomy, views
+from geo import workshops as ws
+from geo.i18n import LANGUAGES, t
+from harta_ui import context
+
+CSS = """
+<style>
+.block-container{padding-top:1.2rem;max-width:100%}
+h1{font-size:2.6rem!important}
+.harta-proj-legend{background:#fff;color:#000;border:3px solid #000;border-radius:10px;
+  padding:14px 16px;font:600 1.35rem/1.25 system-ui,sans-serif}
+.harta-proj-legend h3{font-size:1.6rem;margin:0 0 10px;color:#000}
+.harta-proj-legend .row{display:flex;align-items:center;gap:14px;margin:8px 0}
+.harta-proj-legend img{width:52px;height:52px;flex:none}
+.harta-proj-legend .sev{display:flex;gap:6px;margin:6px 0 2px}
+.harta-proj-legend .sev span{flex:1;text-align:center;font-size:1.7rem;font-weight:900;
+  border:2px solid #000;border-radius:6px;padding:4px 0}
+.harta-proj-legend .ends{display:flex;justify-content:space-between;font-size:1.05rem}
+.harta-proj-legend .agree{height:26px;border:2px solid #000;border-radius:6px;margin-top:6px}
+.harta-proj-count{font:800 1.6rem system-ui,sans-serif;color:#000}
+</style>
+"""
+
+#: Big touch targets for Leaflet's own controls (zoom, full screen), inside the map frame.
+MAP_CSS = (
+    "<style>.leaflet-bar a,.leaflet-bar a:hover{width:54px!important;height:54px!important;"
+    "line-height:54px!important;font-size:30px!important}"
+    ".leaflet-control-scale-line{font-size:16px}</style>"
+)
+
+
+def _legend_html(hazards: list[str], lang: str, agreement: bool) -> str:
+    title = html.escape(t("workshop.projector.dangers", lang))
+    parts = [f'<div class="harta-proj-legend"><h3>{title}</h3>']
+    for code in hazards:
+        parts.append(
+            f'<div class="row"><img alt="" src="{taxonomy.icon_data_uri("hazard", code)}">'
+            f"<span>{html.escape(taxonomy.label('hazard', code, lang))}</span></div>"
+        )
+    parts.append(f"<h3>{html.escape(t('workshop.projector.severity', lang))}</h3><div class='sev'>")
+    for n in taxonomy.severities():
+        parts.append(
+            f'<span style="background:{taxonomy.severity_colour(n)};'
+            f'color:{taxonomy.severity_text_colour(n)}">{n}</span>'
+        )
+    low, high = taxonomy.label("severity", 1, lang), taxonomy.label("severity", 5, lang)
+    parts.append(
+        f"</div><div class='ends'><span>{html.escape(low)}</span>"
+        f"<span>{html.escape(high)}</span></div>"
+    )
+    if agreement:
+        style = taxonomy.layer_styles()["consensus_zones"]
+        colour = style["fillColor"]
+        parts.append(
+            f"<h3 style='margin-top:14px'>{html.escape(t('workshop.tab.agreement', lang))}</h3>"
+            f"<div class='agree' style='background:linear-gradient(to right,"
+            f"{colour}26,{colour})'></div>"
+            f"<div class='ends'><span>{html.escape(t('workshop.projector.agreement_legend', lang))}"
+            "</span></div>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+st.set_page_config(layout="wide")
+ctx = context()
+st.markdown(CSS, unsafe_allow_html=True)
+sessions = ws.list_sessions(ctx.engine, ctx.community)
+if not sessions:
+    st.title(ctx.t("workshop.projector.title"))
+    st.info(ctx.t("workshop.projector.no_sessions"))
+    st.stop()
+by_id = {s.id: s for s in sessions}
+real = [s.id for s in sessions if not s.is_demo]
+controls = st.columns([3, 1, 1])
+chosen = controls[0].multiselect(
+    ctx.t("workshop.projector.sessions"),
+    list(by_id),
+    default=real[:1] or list(by_id),
+    format_func=lambda i: by_id[i].label(ctx.lang) + (" · DEMO" if by_id[i].is_demo else ""),
+    key="pj_sessions",
+) or list(by_id)
+codes = list(LANGUAGES)
+lang = (
+    controls[1].segmented_control(
+        ":material/language:",
+        codes,
+        default=by_id[chosen[0]].language,
+        format_func=LANGUAGES.__getitem__,
+        key=f"pj_lang_{chosen[0]}",
+    )
+    or by_id[chosen[0]].language
+)
+agreement = controls[2].toggle(
+    t("workshop.projector.agreement", lang), value=len(chosen) > 1, key="pj_agree"
+)
+
+first = by_id[chosen[0]]
+st.title(t("workshop.pdf.title", lang, community=first.community_name))
+marks = ws.session_marks(ctx.engine, chosen)
+demo = bool(len(marks)) and bool(marks["is_demo"].all())
+st.markdown(
+    f"<div class='harta-proj-count'>"
+    f"{html.escape(t('workshop.projector.counts', lang, marks=len(marks), sessions=len(chosen)))}"
+    "</div>",
+    unsafe_allow_html=True,
+)
+
+row = views.community(ctx.engine, ctx.community)
+area = gpd.GeoDataFrame({"name": [row["name"]]}, geometry=[row["geom"]], crs=4326)
+root = row["parent_slug"] if isinstance(row["parent_slug"], str) else ctx.community
+left, right = st.columns([4, 1.3], gap="medium")
+with left:
+    m = maps.base_map(
+        area,
+        online=ctx.online,
+        streets=views.streets(ctx.engine, root),
+        lang=lang,
+        height=780,
+        projector=True,
+    )
+    m.get_root().header.add_child(folium.Element(MAP_CSS))
+    settlements = views.settlements(ctx.engine, root)
+    if len(settlements):
+        maps.add_settlements(m, settlements, lang)
+    maps.add_boundary(m, area, lang)
+    if agreement and len(marks):
+        zones = consensus.consensus_zones(ctx.engine, ctx.community, workshop_ids=chosen)
+        maps.add_consensus_zones(m, consensus.for_map(zones), lang, demo=demo)
+    elif len(marks):
+        maps.add_risk_zones(m, marks.rename(columns={"hazard_code": "hazard"}), lang, demo=demo)
+    maps.add_legend(m, lang=lang, large=True, position="bottomleft", collapsed=True)
+    st_folium(m, height=780, use_container_width=True, returned_objects=[], key="pj_map")
+with right:
+    shown = [h for h in taxonomy.hazards() if h in set(marks["hazard_code"])] or taxonomy.hazards()
+    st.markdown(_legend_html(shown, lang, agreement), unsafe_allow_html=True)

@@ -1,0 +1,169 @@
+"""The workshop page in the real app, driven in Chromium: draw, pick, save, undo; and the
+screenshots of the drawing page and the projector view in each language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from shapely.geometry import Point, Polygon
+from sqlalchemy import text
+
+from geo import workshops as ws
+from geo.i18n import t
+from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app
+
+pytestmark = pytest.mark.browser
+
+LANGUAGE_NAMES = {"ro": "Română", "hu": "Magyar", "en": "English"}
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose ``option`` in the sidebar select box labelled ``label``."""
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
+    box.filter(has=page.get_by_text(label, exact=True)).first.click()
+    page.locator('[role="option"]').filter(
+        has_text=re.compile(f"^{re.escape(option)}$")
+    ).first.click()
+
+
+def as_mediator(page, base: str, path: str, lang: str = "ro") -> None:
+    page.goto(f"{base}/{path}")
+    page.wait_for_selector("h1", timeout=90000)
+    if lang != "ro":
+        pick(page, "🌐", LANGUAGE_NAMES[lang])
+        page.wait_for_timeout(1000)
+    pick(page, t("app.role", lang), t("app.roles.mediator", lang))
+    page.wait_for_timeout(500)
+
+
+def wait_for_text(page, needle: str, timeout_ms: int = 30000) -> None:
+    page.get_by_text(needle, exact=False).first.wait_for(timeout=timeout_ms)
+
+
+def draw_polygon(frame, offsets) -> None:
+    """Draw a polygon with Leaflet.draw: tool, vertices, then the first vertex again."""
+    frame.click(".leaflet-draw-draw-polygon")
+    box = frame.locator(".leaflet-container").bounding_box()
+    cx, cy = box["width"] / 2, box["height"] / 2
+    for dx, dy in offsets:
+        frame.locator(".leaflet-container").click(position={"x": cx + dx, "y": cy + dy})
+        frame.page.wait_for_timeout(250)
+    dx, dy = offsets[0]
+    frame.locator(".leaflet-container").click(position={"x": cx + dx, "y": cy + dy})
+
+
+def rows(engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+def test_draw_pick_save_then_undo(loaded_db_url, loaded_engine):
+    with running_app(loaded_db_url) as base, browser_page() as page:
+        as_mediator(page, base, "workshop")
+        page.get_by_role("button", name=t("workshop.session.open_button", "ro")).click()
+        wait_for_text(page, "Sesiunea nr.")
+        (session_id,) = rows(loaded_engine, "SELECT max(id) FROM workshops WHERE NOT is_demo")[0]
+        assert session_id is not None
+        frame = map_frame(page)
+        draw_polygon(frame, [(-60, -40), (50, -45), (60, 40), (-50, 45)])
+        page.locator(".st-key-hz_flooding button").wait_for(timeout=30000)
+        page.locator(".st-key-hz_flooding button").click()
+        page.locator(".st-key-sev_4 button").click()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SCREENSHOTS / "workshop_picker_ro.png"))
+        page.locator(".st-key-ws_save button").click()
+        wait_for_text(page, "a fost salvat")
+
+        saved = rows(
+            loaded_engine,
+            "SELECT id, hazard_code, severity, source, created_by_role, GeometryType(geom),"
+            " ST_IsValid(geom) FROM risk_zones WHERE workshop_id = :w",
+            w=session_id,
+        )
+        assert len(saved) == 1
+        mark_id, hazard, severity, source, role, kind, valid = saved[0]
+        assert (hazard, severity, source, role, kind, valid) == (
+            "flooding",
+            4,
+            "workshop",
+            "mediator",
+            "POLYGON",
+            True,
+        )
+        map_frame(page)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SCREENSHOTS / "workshop_saved_ro.png"))
+
+        page.locator(".st-key-ws_undo button").click()
+        wait_for_text(page, "a fost retras")
+        assert (
+            rows(loaded_engine, "SELECT id FROM risk_zones WHERE workshop_id = :w", w=session_id)
+            == []
+        )
+        trail = rows(
+            loaded_engine,
+            "SELECT operation, app_role FROM audit_log WHERE table_name = 'risk_zones'"
+            " AND row_id = :r ORDER BY id",
+            r=mark_id,
+        )
+        assert trail == [("INSERT", "mediator"), ("DELETE", "mediator")]
+        # The history view shows both.
+        page.get_by_text(t("workshop.tab.history", "ro")).first.click()
+        wait_for_text(page, t("workshop.history.header", "ro"))
+        body = page.locator('[data-testid="stMain"]').inner_text()
+        assert page.locator('[data-testid="stDataFrame"]').count() == 1
+        assert t("workshop.history.header", "ro") in body
+        assert not page.blocked_requests, page.blocked_requests
+
+
+def _seed(engine) -> int:
+    """A session with a few marks to show."""
+    session = ws.open_session(
+        engine,
+        "pata-rat",
+        held_on=dt.date(2026, 11, 23),
+        language="ro",
+        participants=11,
+        role="mediator",
+    )
+    x, y = 23.6893, 46.7737
+    ws.save_mark(
+        engine,
+        session.id,
+        Polygon([(x, y), (x + 0.002, y), (x + 0.002, y + 0.0015), (x, y + 0.0015)]),
+        ws.mark_attributes("flooding", 4, "always", "spring", "<b>apă</b>"),
+        role="mediator",
+    )
+    ws.save_mark(
+        engine,
+        session.id,
+        Point(x - 0.003, y + 0.002),
+        ws.mark_attributes("railway_crossing", 5),
+        role="mediator",
+    )
+    return session.id
+
+
+@pytest.mark.parametrize("lang", ["ro", "hu", "en"])
+def test_screenshots_of_drawing_page_and_projector(loaded_db_url, loaded_engine, lang):
+    _seed(loaded_engine)
+    with running_app(loaded_db_url) as base, browser_page() as page:
+        as_mediator(page, base, "workshop", lang)
+        wait_for_text(page, t("workshop.title", lang))
+        map_frame(page)
+        page.wait_for_timeout(1500)
+        assert t("workshop.draw.help", lang)[:20] in page.inner_text("body")
+        page.screenshot(path=str(SCREENSHOTS / f"workshop_draw_{lang}.png"))
+
+        page.goto(f"{base}/projector")
+        page.wait_for_selector("h1", timeout=90000)
+        map_frame(page)
+        page.wait_for_timeout(1500)
+        body = page.inner_text("body")
+        # The projector follows the session's language (Romanian here), whatever the app's.
+        assert t("workshop.projector.dangers", "ro") in body
+        assert "Inundații" in body
+        page.screenshot(path=str(SCREENSHOTS / f"workshop_projector_{lang}.png"))
+        assert not page.blocked_requests, page.blocked_requests
