@@ -123,7 +123,8 @@ def analysis_map(
             geometry=points.geometry.values,
             crs=points.crs,
         )
-        maps.add_incident_points(m, shown, lang, include_sensitive=run.role == "police")
+        layer = maps.add_incident_points(m, shown, lang, include_sensitive=run.role == "police")
+        layer.show = False  # hundreds of pictograms would hide the hot spots; one click away
     maps.add_layer_control(m)
     maps.add_legend(m, lang=lang)
     return m

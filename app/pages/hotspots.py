@@ -136,6 +136,8 @@ def _map_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
     legend = density_legend_text(run, ctx.lang)
     if legend:
         st.caption(legend)
+    if len(run.visible.points):
+        st.caption(ctx.t("incidents.hotspots.points_layer"))
     if not run.hotspots.too_few:
         labels = run.hotspots.cells["label"].value_counts()
         table = pd.DataFrame(
@@ -253,14 +255,20 @@ options = _filters(ctx, scope)
 run = _run(ctx, options)
 _summary(ctx, run)
 area, streets = _area(ctx.engine, ctx.community), _streets(ctx.engine, ctx.community)
-tabs = st.tabs(
-    [ctx.t(f"incidents.hotspots.tab.{name}") for name in ("map", "trends", "compare", "runs")]
+# One view at a time rather than st.tabs: Leaflet cannot fit a map drawn in a hidden tab.
+view = st.radio(
+    ctx.t("incidents.hotspots.view"),
+    ["map", "trends", "compare", "runs"],
+    format_func=lambda name: ctx.t(f"incidents.hotspots.tab.{name}"),
+    horizontal=True,
+    label_visibility="collapsed",
+    key="hs_view",
 )
-with tabs[0]:
+if view == "map":
     _map_tab(ctx, run, area, streets)
-with tabs[1]:
+elif view == "trends":
     _trends_tab(ctx, run, area, streets)
-with tabs[2]:
+elif view == "compare":
     _compare_tab(ctx, run, area, streets)
-with tabs[3]:
+else:
     _runs_tab(ctx)

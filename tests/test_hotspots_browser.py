@@ -1,0 +1,92 @@
+"""The hotspots page in the real app, in Chromium: police see the analysis with exact points;
+the public's page (HTML of the page and of every map frame) holds no incident coordinate.
+Saves ``tests/screenshots/hotspots_*.png``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from geo.i18n import t
+from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app
+from tests.test_incident_privacy import _found, _incidents
+
+pytestmark = pytest.mark.browser
+
+
+def pick_role(page, role: str, lang: str = "ro") -> None:
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
+    box.filter(has=page.get_by_text(t("app.role", lang), exact=True)).first.click()
+    option = t(f"app.roles.{role}", lang)
+    page.locator('[role="option"]').filter(
+        has_text=re.compile(f"^{re.escape(option)}$")
+    ).first.click()
+
+
+def wait_for_maps(page) -> None:
+    map_frame(page, timeout_ms=120000)
+    page.wait_for_timeout(2500)  # let Leaflet finish drawing the image overlay and markers
+
+
+def markers(page) -> int:
+    return sum(len(frame.query_selector_all(".harta-marker")) for frame in page.frames)
+
+
+def everything_sent(page) -> str:
+    parts = [page.content()]
+    for frame in page.frames:
+        try:
+            parts.append(frame.content())
+        except Exception:  # noqa: BLE001 - a frame navigating away has no content
+            continue
+    return "\n".join(parts)
+
+
+def open_view(page, key: str) -> None:
+    page.get_by_text(t(f"incidents.hotspots.tab.{key}", "ro"), exact=True).first.click()
+    page.wait_for_timeout(1000)
+
+
+def show_incident_layer(page) -> None:
+    """Tick the incidents layer in the Leaflet layer control (it starts switched off)."""
+    frame = map_frame(page)
+    frame.hover(".leaflet-control-layers")
+    frame.get_by_text(t("maps.layer.incidents", "ro"), exact=True).first.click()
+    page.wait_for_timeout(1500)
+
+
+def test_hotspots_page_for_police_and_public(loaded_db_url):
+    incidents, _ = _incidents(loaded_db_url)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with running_app(loaded_db_url) as base, browser_page() as page:
+        page.goto(f"{base}/hotspots")
+        page.wait_for_selector("h1", timeout=90000)
+        pick_role(page, "police")
+        page.get_by_text(t("app.roles.police", "ro")).first.wait_for()
+        page.get_by_text("incidente corespund filtrelor", exact=False).first.wait_for(
+            timeout=120000
+        )
+        wait_for_maps(page)
+        page.screenshot(path=str(SCREENSHOTS / "hotspots_police_map_ro.png"), full_page=True)
+        assert _found(incidents, everything_sent(page)).sum() > 300
+        show_incident_layer(page)
+        assert markers(page) > 100
+        page.screenshot(path=str(SCREENSHOTS / "hotspots_police_points_ro.png"), full_page=True)
+
+        open_view(page, "trends")
+        wait_for_maps(page)
+        page.screenshot(path=str(SCREENSHOTS / "hotspots_police_trends_ro.png"), full_page=True)
+        open_view(page, "compare")
+        wait_for_maps(page)
+        page.screenshot(path=str(SCREENSHOTS / "hotspots_police_compare_ro.png"), full_page=True)
+        open_view(page, "map")
+
+        pick_role(page, "public")
+        page.get_by_text("incidente sunt numărate", exact=False).first.wait_for(timeout=120000)
+        wait_for_maps(page)
+        page.screenshot(path=str(SCREENSHOTS / "hotspots_public_map_ro.png"), full_page=True)
+        assert markers(page) == 0
+        leaked = _found(incidents, everything_sent(page))
+        assert not leaked.any(), f"{leaked.sum()} incident coordinates in the public page"
+        assert page.blocked_requests == []
