@@ -30,16 +30,22 @@ class Context:
         return t(key, self.lang, **params)
 
 
+def _database_url() -> str:
+    from geo.db.engine import database_url
+
+    return database_url()
+
+
 @st.cache_resource(show_spinner=False)
-def _engine() -> Engine:
+def _engine(url: str) -> Engine:
     from geo.db.engine import get_engine
 
-    return get_engine()
+    return get_engine(url)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _communities() -> list[tuple[str, str, str | None]]:
-    frame = views.communities(_engine())
+def _communities(url: str) -> list[tuple[str, str, str | None]]:
+    frame = views.communities(_engine(url))
     return list(frame[["slug", "name", "parent_slug"]].itertuples(index=False, name=None))
 
 
@@ -64,8 +70,9 @@ def context() -> Context:
     next rerun tries again, so the app recovers by itself when the database returns.
     """
     lang = _language_picker()
+    url = _database_url()
     try:
-        communities = _communities()
+        communities = _communities(url)
     except OperationalError:
         _engine.clear()
         st.error(t("app.db_unavailable", lang))
@@ -91,4 +98,4 @@ def context() -> Context:
         help=t("app.role_placeholder_help", lang),
     )
     st.sidebar.caption(t("app.attribution", lang))
-    return Context(lang, community, role, _engine(), get_settings().online)
+    return Context(lang, community, role, _engine(url), get_settings().online)

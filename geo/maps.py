@@ -37,6 +37,7 @@ from typing import Any
 
 import folium
 import folium.plugins
+import geopandas as gpd
 import numpy as np
 from branca.element import MacroElement
 from folium.template import Template
@@ -166,6 +167,9 @@ def _truthy(value: Any) -> bool:
 
 
 def _to_wgs84(gdf: Any) -> Any:
+    # Layers read from PostGIS name their geometry "geom"; the builders read row.geometry.
+    if isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
     if gdf.crs is None:
         return gdf.set_crs(4326)
     return gdf.to_crs(4326) if gdf.crs.to_epsg() != 4326 else gdf
@@ -504,12 +508,20 @@ def _add_streets(m: folium.Map, streets: Any, lang: str) -> folium.GeoJson:
     streets = _to_wgs84(streets)
     hw_col = _column(streets, "highway")
     rail_col = _column(streets, "railway")
+    name_col = _column(streets, "name")
     props = []
     for _, row in streets.iterrows():
         cls = _highway_class(row[hw_col]) if hw_col else ""
         if not cls and rail_col and not _is_missing(row[rail_col]):
             cls = "railway"
-        props.append({"hw": cls if (cls in cfg["by_highway"] or cls == "railway") else ""})
+        # Offline there are no tile labels: the street's name on hover is the only one.
+        name = row[name_col] if name_col else None
+        props.append(
+            {
+                "hw": cls if (cls in cfg["by_highway"] or cls == "railway") else "",
+                "tip": "" if _is_missing(name) else _esc(name),
+            }
+        )
     data = _feature_collection(streets.geometry, props)
     default = cfg["default"]
 
@@ -536,6 +548,7 @@ def _add_streets(m: folium.Map, streets: Any, lang: str) -> folium.GeoJson:
         style_function=style,
         control=False,
         smooth_factor=1.0,
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False) if name_col else None,
     )
     layer.add_to(m)
     return layer
@@ -733,6 +746,7 @@ def add_risk_zones(
     gdf = _to_wgs84(gdf)
     layer_name = name or t("maps.layer.risk_zones", lang)
     cfg = _styles()["risk_zones"]
+    hazard_col = _column(gdf, "hazard_code", "hazard")
     tod_col = _column(gdf, "time_of_day")
     season_col = _column(gdf, "season")
     note_col = _column(gdf, "note", "notes")
@@ -741,7 +755,7 @@ def add_risk_zones(
     hazards_seen: dict[str, None] = {}
     severities_seen: set[int] = set()
     for is_demo, (_, row) in zip(demos, gdf.iterrows(), strict=True):
-        hazard = str(row["hazard"])
+        hazard = str(row[hazard_col])
         sev = int(row["severity"])
         hazards_seen[hazard] = None
         severities_seen.add(sev)
@@ -818,7 +832,7 @@ def add_consensus_zones(
     gdf = _to_wgs84(gdf)
     cfg = _styles()["consensus_zones"]
     layer_name = t("maps.layer.consensus", lang)
-    hazard_col = _column(gdf, "hazard")
+    hazard_col = _column(gdf, "hazard_code", "hazard")
     demos = _demo_rows(gdf, demo)
     lo, hi = cfg["fill_opacity_min"], cfg["fill_opacity_max"]
     props, style = [], {}
@@ -936,7 +950,7 @@ def add_incident_points(
     the caller decides that from the viewer's role.
     """
     gdf = _to_wgs84(gdf)
-    type_col = _column(gdf, "type", "incident_type")
+    type_col = _column(gdf, "type_code", "type", "incident_type")
     if type_col is None:
         raise KeyError("incident layer needs a 'type' column")
     if not include_sensitive:

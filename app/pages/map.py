@@ -1,0 +1,61 @@
+"""The community map: streets, settlements, workshop risk zones, incidents as the role may see
+them, facilities and bus stops."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo import maps, views
+from geo.privacy import visible_incidents
+from geo.settings import get_settings
+from harta_ui import context
+
+ctx = context()
+st.title(ctx.t("app.map.title"))
+
+community = views.community(ctx.engine, ctx.community)
+boundary = gpd.GeoDataFrame([community], geometry="geom", crs=4326)
+crs = f"EPSG:{community['metric_crs']}"
+streets = views.streets(ctx.engine, ctx.community)
+zones = views.risk_zones(ctx.engine, ctx.community)
+facilities = views.facilities(ctx.engine, ctx.community)
+incidents = views.incident_points(ctx.engine, ctx.community)
+seen = visible_incidents(
+    incidents, ctx.role, boundary, crs, threshold=get_settings().suppression_threshold
+)
+# Only what the role may see is kept from here on: the rest never reaches the map's HTML.
+del incidents
+
+m = maps.base_map(boundary, online=ctx.online, streets=streets, lang=ctx.lang)
+maps.add_boundary(m, boundary, ctx.lang, name=community["name"])
+settlements = views.settlements(ctx.engine, ctx.community)
+if not settlements.empty:
+    maps.add_settlements(m, settlements.rename_geometry("geometry"), ctx.lang)
+if not zones.empty:
+    maps.add_risk_zones(m, zones, ctx.lang)
+if seen.cells is not None and not seen.cells.empty:
+    maps.add_hex_counts(m, seen.cells, ctx.lang)
+if not seen.points.empty:
+    maps.add_incident_points(m, seen.points, ctx.lang, include_sensitive=ctx.role == "police")
+stops = facilities[facilities["kind"] == "bus_stop"]
+others = facilities[facilities["kind"] != "bus_stop"]
+if not others.empty:
+    maps.add_facilities(m, others, ctx.lang)
+if not stops.empty:
+    maps.add_bus_stops(m, stops, ctx.lang)
+legend = maps.severity_legend_entries(ctx.lang)
+if not zones.empty:
+    legend += maps.icon_legend_entries("hazard", sorted(zones["hazard_code"].unique()), ctx.lang)
+maps.add_legend(m, legend, ctx.lang, demo=bool(zones["is_demo"].any()) if len(zones) else False)
+maps.add_layer_control(m)
+
+st_folium(m, height=640, use_container_width=True, returned_objects=[], key="community_map")
+
+left, right = st.columns(2)
+left.metric(ctx.t("app.layers.risk_zones"), len(zones))
+if seen.n_withheld:
+    right.caption(ctx.t("app.map.incidents_aggregated", count=get_settings().suppression_threshold))
+else:
+    right.metric(ctx.t("app.layers.incidents"), len(seen.points))

@@ -1,0 +1,83 @@
+"""The app's pages run (streamlit.testing) against a loaded PostGIS database."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import create_engine, text
+from streamlit.testing.v1 import AppTest
+
+from geo.i18n import t
+
+APP = "../app/Home.py"  # AppTest resolves paths from this file's folder
+
+
+def _run(page: str | None = None, **state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _map_payload(at: AppTest) -> str:
+    components = [e for e in at.main if e.type == "component_instance"]
+    assert components, "the page drew no map"
+    return components[0].proto.json_args
+
+
+@pytest.mark.parametrize("lang", ["ro", "hu", "en"])
+def test_home_page_speaks_the_chosen_language_and_flags_demo_rows(app_env, lang):
+    at = _run(lang=lang)
+    assert at.title[0].value == t("app.home.title", lang)
+    engine = create_engine(app_env)
+    with engine.connect() as conn:
+        demo_rows = sum(
+            conn.execute(text(f"SELECT count(*) FROM {table} WHERE is_demo")).scalar_one()
+            for table in ("risk_zones", "incidents", "facilities")
+        )
+    engine.dispose()
+    assert [i.value for i in at.info] == [t("app.home.demo_notice", lang, count=demo_rows)]
+
+
+def test_map_page_draws_pata_rat_streets_and_risk_zones(app_env):
+    at = _run("map", lang="en")
+    payload = _map_payload(at)
+    assert "Strada Cantonului" in payload
+    assert "/app/static/vendor/leaflet" in payload
+    assert "unpkg.com" not in payload and "cdn.jsdelivr" not in payload
+
+
+def _incident_coordinates(url: str) -> set[tuple[str, str]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM incidents")).all()
+    engine.dispose()
+    return {(f"{x:.5f}", f"{y:.5f}") for x, y in rows}
+
+
+PAIR = re.compile(r"\[\s*(-?\d+\.\d+)\s*,\s*(-?\d+\.\d+)\s*\]")
+
+
+def _leaks(payload: str, coordinates: set[tuple[str, str]]) -> int:
+    """How many incident positions appear as a coordinate pair anywhere in the payload."""
+    sent = {(x[: x.index(".") + 6], y[: y.index(".") + 6]) for x, y in PAIR.findall(payload)}
+    return len(coordinates & sent)
+
+
+@pytest.mark.parametrize("role", ["public", "community", "planner"])
+def test_map_never_sends_exact_incident_points_to_roles_without_the_right(app_env, role):
+    at = _run("map", lang="en", role=role)
+    coordinates = _incident_coordinates(app_env)
+    assert _leaks(_map_payload(at), coordinates) == 0
+
+
+def test_police_map_does_carry_incident_points(app_env):
+    at = _run("map", lang="en", role="police")
+    coordinates = _incident_coordinates(app_env)
+    assert _leaks(_map_payload(at), coordinates) > 100
