@@ -60,6 +60,17 @@ def _configure_osmnx_offline() -> None:
 _configure_osmnx_offline()
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> str:
     """URL of the maintenance database of the test PostGIS server."""
@@ -68,6 +79,9 @@ def pg_server_url() -> str:
         return external
     port = int(os.environ.get("HARTA_TEST_PG_PORT", "54330"))
     cluster = LocalCluster(TEST_DATA_DIR / "pg", port)
+    if not cluster.is_running() and not _port_free(port):
+        # Another checkout's test server holds the default port: take any free one.
+        cluster.port = _free_port()
     cluster.start()
     return cluster.url("postgres")
 

@@ -125,10 +125,24 @@ class LocalCluster:
                 "timezone = 'UTC'\nfsync = on\n"
             )
 
+    def running_port(self) -> int | None:
+        """Port the running server listens on (from ``postmaster.pid``), or None."""
+        pid_file = self.pgdata / "postmaster.pid"
+        if not self.is_running() or not pid_file.exists():
+            return None
+        lines = pid_file.read_text().splitlines()
+        return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
+
     def start(self, timeout_s: float = 30) -> None:
-        """Initialise if needed, start if stopped, and create the Harta database."""
+        """Initialise if needed, start if stopped, and create the Harta database.
+
+        A server already running from this folder is adopted on whatever port it listens on.
+        """
         self.init()
-        if not self.is_running():
+        running_on = self.running_port()
+        if running_on is not None:
+            self.port = running_on
+        else:
             if self.logfile.exists():
                 _chown_for_server(self.logfile)
             else:
@@ -144,6 +158,8 @@ class LocalCluster:
                 "-w",
                 "-t",
                 str(int(timeout_s)),
+                "-o",
+                f"-p {self.port}",
                 check=False,
             )
             if done.returncode != 0:

@@ -633,9 +633,9 @@ def _wkt_geometry(table, headers, path, crs):
     if crs is None and len(srids) == 1:
         crs = int(srids[0])
     values = values.str.replace(_EWKT_SRID, "", regex=True)
-    geometry = shapely.from_wkt(
-        values.replace("", None).to_numpy(dtype=object), on_invalid="ignore"
-    )
+    # Empty cells arrive as "", NaN or pandas.NA depending on the dtype: all mean "no geometry".
+    texts = [v if isinstance(v, str) and v else None for v in values.to_numpy(dtype=object)]
+    geometry = shapely.from_wkt(np.array(texts, dtype=object), on_invalid="ignore")
     return geometry, [column], "csv", _source_crs(crs, path)
 
 
