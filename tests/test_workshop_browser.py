@@ -10,6 +10,7 @@ import pytest
 from shapely.geometry import Point, Polygon
 from sqlalchemy import text
 
+from geo import taxonomy
 from geo import workshops as ws
 from geo.i18n import t
 from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app
@@ -19,10 +20,10 @@ pytestmark = pytest.mark.browser
 LANGUAGE_NAMES = {"ro": "Română", "hu": "Magyar", "en": "English"}
 
 
-def pick(page, label: str, option: str) -> None:
+def pick(page, label: str, option: str, *, exact: bool = True) -> None:
     """Choose ``option`` in the sidebar select box labelled ``label``."""
     box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
-    box.filter(has=page.get_by_text(label, exact=True)).first.click()
+    box.filter(has=page.get_by_text(label, exact=exact)).first.click()
     page.locator('[role="option"]').filter(
         has_text=re.compile(f"^{re.escape(option)}$")
     ).first.click()
@@ -32,7 +33,7 @@ def as_mediator(page, base: str, path: str, lang: str = "ro") -> None:
     page.goto(f"{base}/{path}")
     page.wait_for_selector("h1", timeout=90000)
     if lang != "ro":
-        pick(page, "🌐", LANGUAGE_NAMES[lang])
+        pick(page, "🌐", LANGUAGE_NAMES[lang], exact=False)
         page.wait_for_timeout(1000)
     pick(page, t("app.role", lang), t("app.roles.mediator", lang))
     page.wait_for_timeout(500)
@@ -118,13 +119,13 @@ def test_draw_pick_save_then_undo(loaded_db_url, loaded_engine):
         assert not page.blocked_requests, page.blocked_requests
 
 
-def _seed(engine) -> int:
-    """A session with a few marks to show."""
+def _seed(engine, lang: str) -> int:
+    """A session held in ``lang`` with a few marks to show."""
     session = ws.open_session(
         engine,
         "pata-rat",
         held_on=dt.date(2026, 11, 23),
-        language="ro",
+        language=lang,
         participants=11,
         role="mediator",
     )
@@ -148,7 +149,7 @@ def _seed(engine) -> int:
 
 @pytest.mark.parametrize("lang", ["ro", "hu", "en"])
 def test_screenshots_of_drawing_page_and_projector(loaded_db_url, loaded_engine, lang):
-    _seed(loaded_engine)
+    _seed(loaded_engine, lang)
     with running_app(loaded_db_url) as base, browser_page() as page:
         as_mediator(page, base, "workshop", lang)
         wait_for_text(page, t("workshop.title", lang))
@@ -162,8 +163,9 @@ def test_screenshots_of_drawing_page_and_projector(loaded_db_url, loaded_engine,
         map_frame(page)
         page.wait_for_timeout(1500)
         body = page.inner_text("body")
-        # The projector follows the session's language (Romanian here), whatever the app's.
-        assert t("workshop.projector.dangers", "ro") in body
-        assert "Inundații" in body
+        # The projector speaks the session's language.
+        assert t("workshop.projector.dangers", lang) in body
+        assert t("workshop.pdf.title", lang, community="Pata Rât") in body
+        assert taxonomy.label("hazard", "flooding", lang) in body
         page.screenshot(path=str(SCREENSHOTS / f"workshop_projector_{lang}.png"))
         assert not page.blocked_requests, page.blocked_requests

@@ -413,3 +413,31 @@ def test_every_workshop_message_is_translated():
         assert keys <= set(catalogue(lang)), lang
         assert {k for k in catalogue(lang) if k.startswith("workshop.")} == keys
     assert "ș" in "".join(catalogue("ro").values()) and "ő" in "".join(catalogue("hu").values())
+
+
+# --- zones drawn elsewhere ---------------------------------------------------------------------
+
+
+def test_import_into_session_goes_through_the_foundation_importer(loaded_engine, session, tmp_path):
+    pytest.importorskip("geo.ingest")
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"hazard": "flooding", "severity": 3, "note": "CoMapeo"},
+            "geometry": shapely.geometry.mapping(square(0, 0, 70)),
+        },
+        {
+            "type": "Feature",
+            "properties": {"hazard": "stray_dogs", "severity": 2, "note": None},
+            "geometry": shapely.geometry.mapping(Point(local(40, 40))),
+        },
+    ]
+    path = tmp_path / "comapeo.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    report = ws.import_into_session(loaded_engine, session.id, path, role="mediator")
+    assert report.rows_written == 2
+    marks = ws.session_marks(loaded_engine, session.id)
+    assert sorted(marks.hazard_code) == ["flooding", "stray_dogs"]
+    assert set(marks.source) == {"import"} and set(marks.workshop_id) == {session.id}
+    # Imports are not "the last mark": undo leaves them to the import's own history.
+    assert ws.undo_last_mark(loaded_engine, session.id, role="mediator") is None

@@ -24,12 +24,12 @@ CSS = """
 .block-container{padding-top:1.2rem;max-width:100%}
 h1{font-size:2.6rem!important}
 .harta-proj-legend{background:#fff;color:#000;border:3px solid #000;border-radius:10px;
-  padding:14px 16px;font:600 1.35rem/1.25 system-ui,sans-serif}
-.harta-proj-legend h3{font-size:1.6rem;margin:0 0 10px;color:#000}
+  padding:12px 14px;font:600 1.2rem/1.2 system-ui,sans-serif}
+.harta-proj-legend h3{font-size:1.45rem;margin:0 0 8px;padding:0;color:#000}
 .harta-proj-legend .row{display:flex;align-items:center;gap:14px;margin:8px 0}
-.harta-proj-legend img{width:52px;height:52px;flex:none}
+.harta-proj-legend img{width:48px;height:48px;flex:none}
 .harta-proj-legend .sev{display:flex;gap:6px;margin:6px 0 2px}
-.harta-proj-legend .sev span{flex:1;text-align:center;font-size:1.7rem;font-weight:900;
+.harta-proj-legend .sev span{flex:1;text-align:center;font-size:1.5rem;font-weight:900;
   border:2px solid #000;border-radius:6px;padding:4px 0}
 .harta-proj-legend .ends{display:flex;justify-content:space-between;font-size:1.05rem}
 .harta-proj-legend .agree{height:26px;border:2px solid #000;border-radius:6px;margin-top:6px}
@@ -78,7 +78,7 @@ def _legend_html(hazards: list[str], lang: str, agreement: bool) -> str:
     return "".join(parts)
 
 
-st.set_page_config(layout="wide")
+st.set_page_config(layout="wide", initial_sidebar_state="collapsed")
 ctx = context()
 st.markdown(CSS, unsafe_allow_html=True)
 sessions = ws.list_sessions(ctx.engine, ctx.community)
@@ -88,7 +88,7 @@ if not sessions:
     st.stop()
 by_id = {s.id: s for s in sessions}
 real = [s.id for s in sessions if not s.is_demo]
-controls = st.columns([3, 1, 1])
+controls = st.columns([3, 2, 1.2], vertical_alignment="bottom")
 chosen = controls[0].multiselect(
     ctx.t("workshop.projector.sessions"),
     list(by_id),
@@ -125,7 +125,7 @@ st.markdown(
 row = views.community(ctx.engine, ctx.community)
 area = gpd.GeoDataFrame({"name": [row["name"]]}, geometry=[row["geom"]], crs=4326)
 root = row["parent_slug"] if isinstance(row["parent_slug"], str) else ctx.community
-left, right = st.columns([4, 1.3], gap="medium")
+left, right = st.columns([3, 1.25], gap="medium")
 with left:
     m = maps.base_map(
         area,
