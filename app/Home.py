@@ -1,7 +1,9 @@
 """Harta's Streamlit entry point: the page list, then the chosen page.
 
 A page is listed when its file exists, so each capability adds its page without editing this
-file's logic.  Titles go through the translation layer.
+file's logic.  Titles go through the translation layer.  The page files live in ``screens/``, not
+``pages/``: Streamlit treats a ``pages/`` folder as its older multipage mode and would list every
+file a second time, untranslated.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import streamlit as st
 
 from geo.i18n import t
 
-PAGES_DIR = Path(__file__).parent / "pages"
+SCREENS_DIR = Path(__file__).parent / "screens"
 
-#: (file in pages/, title key, icon, url path) in menu order.
+#: (file in screens/, title key, icon, url path) in menu order.
 PAGES = (
     ("home.py", "app.nav.home", "🏠", "home"),
     ("map.py", "app.nav.map", "🗺️", "map"),
@@ -30,8 +32,8 @@ st.set_page_config(page_title="Harta", page_icon="🗺️", layout="wide")
 
 lang = st.session_state.get("lang", "ro")
 pages = [
-    st.Page(PAGES_DIR / file, title=t(key, lang), icon=icon, url_path=path, default=i == 0)
+    st.Page(SCREENS_DIR / file, title=t(key, lang), icon=icon, url_path=path, default=i == 0)
     for i, (file, key, icon, path) in enumerate(PAGES)
-    if (PAGES_DIR / file).exists()
+    if (SCREENS_DIR / file).exists()
 ]
 st.navigation(pages).run()

@@ -54,7 +54,8 @@ def _language_picker() -> str:
     default = st.session_state.get("lang", settings.language)
     codes = list(LANGUAGES)
     lang = st.sidebar.selectbox(
-        "🌐",
+        # Readable whatever the current language is, and with no emoji font too.
+        "🌐 Limba · Nyelv · Language",
         codes,
         index=codes.index(default) if default in codes else 0,
         format_func=LANGUAGES.__getitem__,

@@ -15,7 +15,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "tests" / "screenshots"
+#: Where browser tests write screenshots (not committed; the reviewed ones are in docs/screenshots).
+SCREENSHOTS = ROOT / ".test-data" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

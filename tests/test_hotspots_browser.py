@@ -1,6 +1,6 @@
 """The hotspots page in the real app, in Chromium: police see the analysis with exact points;
 the public's page (HTML of the page and of every map frame) holds no incident coordinate.
-Saves ``tests/screenshots/hotspots_*.png``."""
+Saves ``.test-data/screenshots/hotspots_*.png``."""
 
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ def _hotspots_page(role: str) -> AppTest:
     st.cache_data.clear()
     at = AppTest.from_file("../app/Home.py", default_timeout=240)
     at.run()
-    at.switch_page("pages/hotspots.py")
+    at.switch_page("screens/hotspots.py")
     at.run()
     at.selectbox(key="role").set_value(role).run()
     assert not at.exception, [e.value for e in at.exception]
