@@ -804,7 +804,7 @@ def add_risk_zones(
     marker = None
     if any(f["geometry"]["type"] in ("Point", "MultiPoint") for f in data["features"]):
         # Zones marked as a single point: a disc in the severity colour, not a blue pin.
-        marker = folium.CircleMarker(radius=12)
+        marker = folium.CircleMarker(radius=12, fill=True)
     entries = [
         LegendEntry(
             f"{n} · {taxonomy.label('severity', n, lang)}",
