@@ -33,10 +33,11 @@ maps.add_boundary(m, boundary, ctx.lang, name=community["name"])
 settlements = views.settlements(ctx.engine, ctx.community)
 if not settlements.empty:
     maps.add_settlements(m, settlements.rename_geometry("geometry"), ctx.lang)
-if not zones.empty:
-    maps.add_risk_zones(m, zones, ctx.lang)
 if seen.cells is not None and not seen.cells.empty:
     maps.add_hex_counts(m, seen.cells, ctx.lang)
+# Zones go on top of the incident counts: what residents marked must stay readable.
+if not zones.empty:
+    maps.add_risk_zones(m, zones, ctx.lang)
 if not seen.points.empty:
     maps.add_incident_points(m, seen.points, ctx.lang, include_sensitive=ctx.role == "police")
 stops = facilities[facilities["kind"] == "bus_stop"]
@@ -48,7 +49,9 @@ if not stops.empty:
 legend = maps.severity_legend_entries(ctx.lang)
 if not zones.empty:
     legend += maps.icon_legend_entries("hazard", sorted(zones["hazard_code"].unique()), ctx.lang)
-maps.add_legend(m, legend, ctx.lang, demo=bool(zones["is_demo"].any()) if len(zones) else False)
+has_demo = bool(zones["is_demo"].any()) if len(zones) else False
+# Collapsed so that it does not hide the settlements; one tap opens it.
+maps.add_legend(m, legend, ctx.lang, demo=has_demo, collapsed=True)
 maps.add_layer_control(m)
 
 st_folium(m, height=640, use_container_width=True, returned_objects=[], key="community_map")
