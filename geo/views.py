@@ -7,6 +7,9 @@ gets hexagon counts with small counts suppressed.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine, text
@@ -103,11 +106,104 @@ def incident_points(engine: Engine, slug: str) -> gpd.GeoDataFrame:
     )
 
 
-def layer_counts(engine: Engine, slug: str) -> pd.Series:
-    """How many rows each layer holds for a community (demo rows counted separately)."""
+def _aggregate_args(
+    slug: str,
+    threshold: int,
+    date_from: dt.datetime | None,
+    date_to: dt.datetime | None,
+    types: Sequence[str] | None,
+    min_severity: int,
+) -> dict:
+    return {
+        "slug": slug,
+        "threshold": int(threshold),
+        "date_from": date_from,
+        "date_to": date_to,
+        "types": list(types) if types else None,
+        "min_severity": int(min_severity),
+    }
+
+
+_COMMUNITY_ID = "(SELECT id FROM communities WHERE slug = :slug)"
+
+
+def incident_hex_counts(
+    engine: Engine,
+    slug: str,
+    cell_m: float = 300.0,
+    threshold: int = 5,
+    date_from: dt.datetime | None = None,
+    date_to: dt.datetime | None = None,
+    types: Sequence[str] | None = None,
+    min_severity: int = 1,
+) -> gpd.GeoDataFrame:
+    """Hexagon counts of a community's incidents from the database function
+    ``incident_hex_counts`` -- what every role without the right to see points reads.
+
+    Sensitive types are never counted; a cell below ``threshold`` (never below 5), empty cells
+    included, has ``count`` NaN and ``suppressed`` True.  ``date_from`` is inclusive and
+    ``date_to`` exclusive (timezone-aware instants).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``cell_id`` (``"i:j"`` of PostGIS ``ST_HexagonGrid``: flat-topped hexagons anchored at
+        the origin of the community's metric CRS), ``count`` (float), ``suppressed``, ``geom``.
+    """
+    frame = _read(
+        engine,
+        "SELECT cell_id, count::float8 AS count, suppressed, geom FROM incident_hex_counts("
+        f"{_COMMUNITY_ID}, CAST(:cell AS float8), :threshold, :date_from, :date_to,"
+        " CAST(:types AS text[]), :min_severity)",
+        {
+            "cell": float(cell_m),
+            **_aggregate_args(slug, threshold, date_from, date_to, types, min_severity),
+        },
+    )
+    return frame
+
+
+def incident_time_profile(
+    engine: Engine,
+    slug: str,
+    threshold: int = 5,
+    date_from: dt.datetime | None = None,
+    date_to: dt.datetime | None = None,
+    types: Sequence[str] | None = None,
+    min_severity: int = 1,
+) -> tuple[pd.Series, pd.Series]:
+    """Incidents per local hour (0-23) and weekday (0 = Monday) from the database function
+    ``incident_time_profile``; bins below ``threshold`` are NaN.  Same exclusions as
+    :func:`incident_hex_counts`."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT profile, bin, count FROM incident_time_profile("
+                f"{_COMMUNITY_ID}, :threshold, :date_from, :date_to, CAST(:types AS text[]),"
+                " :min_severity)"
+            ),
+            _aggregate_args(slug, threshold, date_from, date_to, types, min_severity),
+        ).all()
+    frame = pd.DataFrame(rows, columns=["profile", "bin", "count"]).astype({"count": float})
+    hours = frame[frame["profile"] == "hour"].set_index("bin")["count"]
+    days = frame[frame["profile"] == "weekday"].set_index("bin")["count"]
+    hours.index = pd.RangeIndex(24, name="hour")
+    days.index = pd.RangeIndex(7, name="weekday")
+    return hours, days
+
+
+def layer_counts(engine: Engine, slug: str, exact: bool = True) -> pd.Series:
+    """How many rows each layer holds for a community (demo rows counted separately).
+
+    With ``exact=False`` (roles that may not read ``incidents``) the incident count is the sum
+    of the published hexagon counts (:func:`incident_hex_counts`) -- nothing the map does not
+    already show -- and ``incidents_demo`` is 0.
+    """
     counts = {}
     with engine.connect() as conn:
         for table in ("risk_zones", "incidents", "facilities"):
+            if table == "incidents" and not exact:
+                continue
             sql = _within_community(
                 table, "count(*) FILTER (WHERE NOT t.is_demo), count(*) FILTER (WHERE t.is_demo)"
             )
@@ -121,4 +217,8 @@ def layer_counts(engine: Engine, slug: str) -> pd.Series:
             ),
             {"slug": slug},
         ).scalar_one()
+    if not exact:
+        published = incident_hex_counts(engine, slug)["count"].sum()
+        counts["incidents"] = int(published)
+        counts["incidents_demo"] = 0
     return pd.Series(counts)

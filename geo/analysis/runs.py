@@ -68,7 +68,7 @@ from sqlalchemy import Engine, text
 from geo import views
 from geo.analysis.compare import compare_perceived_recorded
 from geo.analysis.density import DensityOverlay, DensitySurface, kernel_density
-from geo.analysis.grid import WGS84, default_hex_size, projected_xy
+from geo.analysis.grid import WGS84, cell_ids, default_hex_size, projected_xy, xy_to_axial
 from geo.analysis.hotspots import HotspotAnalysis, HotspotResult
 from geo.analysis.trends import (
     EmergingHotspotResult,
@@ -82,7 +82,6 @@ from geo.privacy import (
     ROLES,
     SENSITIVE_EXACT_ROLES,
     VisibleIncidents,
-    aggregate_to_hex,
     visible_incidents,
 )
 from geo.settings import get_settings
@@ -267,80 +266,123 @@ class HotspotRun:
 
 
 # --------------------------------------------------------------------------------------------
-# Aggregated inputs
+# Aggregated inputs: read from the database function incident_hex_counts, never from points
 # --------------------------------------------------------------------------------------------
-def _cell_centres(cells: gpd.GeoDataFrame, crs: str) -> gpd.GeoSeries:
-    return cells.geometry.to_crs(crs).centroid.to_crs(WGS84)
+#: Hexagon orientation of aggregated runs: PostGIS ``ST_HexagonGrid`` draws flat-topped hexagons
+#: anchored at the CRS origin, exactly :func:`geo.analysis.grid.hex_grid` with ``"flat"``.
+AGGREGATED_ORIENTATION = "flat"
+#: How far back an aggregated run looks when no start date is given (its periods need a range).
+DEFAULT_WINDOW = dt.timedelta(days=730)
 
 
-def published_points(
-    points: gpd.GeoDataFrame,
-    area: Any,
+def _window(filters: RunFilters, tz: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The filters' local days as instants: start inclusive, end exclusive."""
+    zone = ZoneInfo(tz)
+    start = dt.datetime.combine(filters.date_from, dt.time(), zone) if filters.date_from else None
+    end = None
+    if filters.date_to is not None:
+        end = dt.datetime.combine(filters.date_to + dt.timedelta(days=1), dt.time(), zone)
+    return start, end
+
+
+def _flat_cell_ids(cells: gpd.GeoDataFrame, crs: str, cell_size_m: float) -> np.ndarray:
+    centres = gpd.GeoSeries(cells.geometry.values, crs=WGS84).to_crs(crs).centroid
+    x, y = centres.x.to_numpy(), centres.y.to_numpy()
+    q, r = xy_to_axial(x, y, cell_size_m, AGGREGATED_ORIENTATION)
+    return cell_ids(q, r, cell_size_m, AGGREGATED_ORIENTATION)
+
+
+def published_cells(
+    engine: Engine,
+    community: str,
     crs: str,
     cell_size_m: float,
     threshold: int,
+    filters: RunFilters,
+    window: tuple[dt.datetime | None, dt.datetime | None],
+) -> gpd.GeoDataFrame:
+    """Published hexagon counts from the database (:func:`geo.views.incident_hex_counts`),
+    with the cell ids of :func:`geo.analysis.grid.hex_grid` (flat orientation)."""
+    frame = views.incident_hex_counts(
+        engine,
+        community,
+        cell_size_m,
+        threshold,
+        window[0],
+        window[1],
+        filters.types,
+        filters.min_severity,
+    ).rename_geometry("geometry")
+    frame["cell_id"] = _flat_cell_ids(frame, crs, cell_size_m)
+    return frame
+
+
+def cell_centres(
+    cells: gpd.GeoDataFrame,
+    crs: str,
     time_column: str | None = None,
     time_value: pd.Timestamp | None = None,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Published hexagon counts, and one point per published incident at its cell's centre.
+) -> gpd.GeoDataFrame:
+    """One point per published incident, at its cell's centre (EPSG:4326, ``cell_id``).
 
-    The points carry no more than the counts do: the analyses of aggregated runs are computed
-    from them, so their outputs are functions of the published counts only.
-
-    Returns
-    -------
-    cells : GeoDataFrame
-        :func:`geo.privacy.aggregate_to_hex` output.
-    centres : GeoDataFrame
-        EPSG:4326 points, ``weight`` (the cell's count), repeated ``count`` times in ``points``
-        order is lost; ``occurred_at`` set to ``time_value`` when given.
+    The analyses of aggregated runs are computed from these points, so their outputs are
+    functions of the published counts only.
     """
-    cells = aggregate_to_hex(points, area, crs, cell_size_m, threshold)
     shown = cells[~cells["suppressed"]]
-    centres = _cell_centres(shown, crs)
+    centres = shown.geometry.to_crs(crs).centroid.to_crs(WGS84)
     repeats = shown["count"].fillna(0).astype(int).to_numpy()
-    geometry = np.repeat(centres.values, repeats)
     frame = gpd.GeoDataFrame(
         {"cell_id": np.repeat(shown["cell_id"].to_numpy(), repeats)},
-        geometry=gpd.GeoSeries(geometry, crs=WGS84).values,
+        geometry=gpd.GeoSeries(np.repeat(centres.values, repeats), crs=WGS84).values,
         crs=WGS84,
     )
     if time_column:
         frame[time_column] = time_value
-    return cells, frame
+    return frame
+
+
+def _periods(
+    window: tuple[dt.datetime | None, dt.datetime | None], freq: str, tz: str
+) -> list[tuple[dt.datetime, dt.datetime, pd.Timestamp]]:
+    """(start, end, middle) of each week or month of the window, clipped to it."""
+    end = window[1] or dt.datetime.now(ZoneInfo(tz))
+    start = window[0] or end - DEFAULT_WINDOW
+    rule = {"week": "W-SUN", "month": "M"}[freq]
+    local_start = pd.Timestamp(start).tz_convert(tz).tz_localize(None)
+    local_end = pd.Timestamp(end).tz_convert(tz).tz_localize(None) - pd.Timedelta(microseconds=1)
+    out = []
+    for period in pd.period_range(local_start, local_end, freq=rule):
+        lo = max(period.start_time.tz_localize(tz), pd.Timestamp(start))
+        hi = min((period + 1).start_time.tz_localize(tz), pd.Timestamp(end))
+        middle = period.start_time + (period.end_time - period.start_time) / 2
+        out.append((lo.to_pydatetime(), hi.to_pydatetime(), pd.Timestamp(middle).tz_localize(tz)))
+    return out
 
 
 def _published_over_time(
-    points: gpd.GeoDataFrame,
-    area: Any,
+    engine: Engine,
+    community: str,
     crs: str,
     cell_size_m: float,
     threshold: int,
+    filters: RunFilters,
+    window: tuple[dt.datetime | None, dt.datetime | None],
     freq: str,
     tz: str,
 ) -> gpd.GeoDataFrame:
     """Centre points of each period's published counts, stamped with the period's middle."""
-    if points.empty:
-        return points.iloc[0:0]
-    rule = {"week": "W-SUN", "month": "M"}[freq]
-    local = pd.to_datetime(points["occurred_at"], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
-    periods = local.dt.to_period(rule)
-    frames = []
-    for period in sorted(periods.unique()):
-        in_period = points[(periods == period).to_numpy()]
-        middle = period.start_time + (period.end_time - period.start_time) / 2
-        stamp = pd.Timestamp(middle).tz_localize(tz)
-        _, centres = published_points(
-            in_period, area, crs, cell_size_m, threshold, "occurred_at", stamp
+    frames = [
+        cell_centres(
+            published_cells(engine, community, crs, cell_size_m, threshold, filters, (lo, hi)),
+            crs,
+            "occurred_at",
+            middle,
         )
-        frames.append(centres)
+        for lo, hi, middle in _periods(window, freq, tz)
+    ]
+    if not frames:
+        return gpd.GeoDataFrame({"cell_id": [], "occurred_at": []}, geometry=[], crs=WGS84)
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
-
-
-def _suppress_bins(profile: pd.Series, threshold: int) -> pd.Series:
-    out = profile.astype(float)
-    out[out < threshold] = np.nan
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -582,22 +624,19 @@ def run_hotspot_analysis(
     area = gpd.GeoSeries([row["geom"]], crs=WGS84)
     filters = RunFilters(date_from, date_to, tuple(types) if types else None, int(min_severity))
 
-    raw = views.incident_points(engine, community)
-    inside = _inside(raw, area, crs)
-    scoped = scoped_incidents(inside, role)
-    points, counts = apply_filters(scoped, filters, tz)
-    input_counts = {
-        "stored": int(len(raw)),
-        "inside_area": int(len(inside)),
-        "in_scope": int(len(scoped)),
-        **counts,
-        "used": int(len(points)),
-    }
-
     if scope == "aggregated":
         cell = aggregated_cell_size(area, crs)
+        inputs = _aggregated_inputs(
+            engine, community, role, crs, tz, cell, threshold, filters, freq
+        )
+        bandwidth = max(float(bandwidth_m or 0.0), cell, MIN_AGGREGATED_BANDWIDTH_M)
     else:
-        cell = float(cell_size_m or default_hex_size(area, max(len(points), 1), crs))
+        inputs = _exact_inputs(engine, community, role, area, crs, tz, filters, threshold)
+        cell = float(cell_size_m or default_hex_size(area, max(len(inputs.analysed), 1), crs))
+        inputs.visible = visible_incidents(
+            inputs.analysed, role, area, crs, cell_size_m=cell, threshold=threshold
+        )
+        bandwidth = max(float(bandwidth_m), MIN_BANDWIDTH_M) if bandwidth_m else None
     params: dict[str, Any] = {
         "scope": scope,
         "role": role,
@@ -614,38 +653,22 @@ def run_hotspot_analysis(
     }
     run_id = _insert_run(engine, int(row["id"]), role, params, started)
 
-    visible = visible_incidents(points, role, area, crs, cell_size_m=cell, threshold=threshold)
-    if scope == "aggregated":
-        published, analysed = published_points(points, area, crs, cell, threshold)
-        input_counts["published"] = int(len(analysed))
-        input_counts["published_cells"] = int((~published["suppressed"]).sum())
-        over_time = _published_over_time(points, area, crs, cell, threshold, freq, tz)
-        bandwidth = max(float(bandwidth_m or 0.0), cell, MIN_AGGREGATED_BANDWIDTH_M)
-    else:
-        analysed, over_time = points, points
-        bandwidth = max(float(bandwidth_m), MIN_BANDWIDTH_M) if bandwidth_m else None
-
+    analysed, orientation = inputs.analysed, inputs.orientation
     density = _density(analysed, crs, bandwidth, density_cell_m, aggregated=scope == "aggregated")
-    hotspots = HotspotAnalysis(analysed, area, crs, cell_size_m=cell, confidence=confidence).solve()
-    if scope == "aggregated":
-        hotspots.cells["count"] = (
-            published.set_index("cell_id")["count"].reindex(hotspots.cells["cell_id"]).to_numpy()
-        )
-    emerging = emerging_hotspots(over_time, area, crs, cell_size_m=cell, freq=freq, tz=tz)
-    if scope == "aggregated":
-        emerging.cells["count"] = (
-            hotspots.cells.set_index("cell_id")["count"]
-            .reindex(emerging.cells["cell_id"])
-            .to_numpy()
-        )
+    hotspots = HotspotAnalysis(
+        analysed, area, crs, cell_size_m=cell, confidence=confidence, orientation=orientation
+    ).solve()
+    emerging = emerging_hotspots(
+        inputs.over_time, area, crs, cell_size_m=cell, freq=freq, tz=tz, orientation=orientation
+    )
+    if inputs.published is not None:
+        counts = inputs.published.set_index("cell_id")["count"]
+        hotspots.cells["count"] = counts.reindex(hotspots.cells["cell_id"]).to_numpy()
+        emerging.cells["count"] = counts.reindex(emerging.cells["cell_id"]).to_numpy()
     zones = views.risk_zones(engine, community)
     comparison = compare_perceived_recorded(
         zones, hotspots, crs, confidence=confidence, zone_id_column="id"
     )
-    hours = time_of_day_profile(points, tz)
-    weekdays = day_of_week_profile(points, tz)
-    if scope == "aggregated":
-        hours, weekdays = _suppress_bins(hours, threshold), _suppress_bins(weekdays, threshold)
 
     if density is not None:
         params["bandwidth_m_used"] = density.bandwidth_m
@@ -659,20 +682,105 @@ def run_hotspot_analysis(
         role=role,
         scope=scope,
         params=params,
-        input_counts=input_counts,
+        input_counts=inputs.counts,
         density=density,
         overlay=density.to_overlay() if density is not None else None,
         hotspots=hotspots,
         emerging=emerging,
         comparison=comparison,
-        time_of_day=hours,
-        day_of_week=weekdays,
-        visible=visible,
+        time_of_day=inputs.hours,
+        day_of_week=inputs.weekdays,
+        visible=inputs.visible,
         started_at=started,
     )
     run.outputs = write_exports(run, run_dir(run.id))
-    run.finished_at = _finish_run(engine, run.id, role, params, input_counts, run.outputs)
+    run.finished_at = _finish_run(engine, run.id, role, params, inputs.counts, run.outputs)
     return run
+
+
+@dataclass
+class _Inputs:
+    """What the analyses of one run are computed from."""
+
+    analysed: gpd.GeoDataFrame
+    over_time: gpd.GeoDataFrame
+    hours: pd.Series
+    weekdays: pd.Series
+    counts: dict[str, int]
+    visible: VisibleIncidents | None = None
+    published: gpd.GeoDataFrame | None = None
+    orientation: str = "pointy"
+
+
+def _exact_inputs(
+    engine: Engine,
+    community: str,
+    role: str,
+    area: gpd.GeoSeries,
+    crs: str,
+    tz: str,
+    filters: RunFilters,
+    threshold: int,
+) -> _Inputs:
+    """Police and mediators: the incident points they may read (row-level security already
+    hides sensitive rows from mediators; :func:`scoped_incidents` applies the same rule)."""
+    raw = views.incident_points(engine, community)
+    inside = _inside(raw, area, crs)
+    scoped = scoped_incidents(inside, role)
+    points, counts = apply_filters(scoped, filters, tz)
+    input_counts = {
+        "stored": int(len(raw)),
+        "inside_area": int(len(inside)),
+        "in_scope": int(len(scoped)),
+        **counts,
+        "used": int(len(points)),
+    }
+    return _Inputs(
+        analysed=points,
+        over_time=points,
+        hours=time_of_day_profile(points, tz),
+        weekdays=day_of_week_profile(points, tz),
+        counts=input_counts,
+    )
+
+
+def _aggregated_inputs(
+    engine: Engine,
+    community: str,
+    role: str,
+    crs: str,
+    tz: str,
+    cell: float,
+    threshold: int,
+    filters: RunFilters,
+    freq: str,
+) -> _Inputs:
+    """Every other role: only what the database functions ``incident_hex_counts`` and
+    ``incident_time_profile`` publish (these roles cannot read ``incidents`` at all)."""
+    window = _window(filters, tz)
+    published = published_cells(engine, community, crs, cell, threshold, filters, window)
+    analysed = cell_centres(published, crs)
+    hours, weekdays = views.incident_time_profile(
+        engine, community, threshold, window[0], window[1], filters.types, filters.min_severity
+    )
+    empty = gpd.GeoDataFrame({"type_code": [], "occurred_at": []}, geometry=[], crs=WGS84)
+    return _Inputs(
+        analysed=analysed,
+        over_time=_published_over_time(
+            engine, community, crs, cell, threshold, filters, window, freq, tz
+        ),
+        hours=hours,
+        weekdays=weekdays,
+        counts={
+            "published": int(len(analysed)),
+            "published_cells": int((~published["suppressed"]).sum()),
+        },
+        visible=VisibleIncidents(
+            role=role, points=empty, cells=published, n_withheld=int(len(analysed))
+        ),
+        published=published,
+        orientation=AGGREGATED_ORIENTATION,
+    )
 
 
 def _inside(points: gpd.GeoDataFrame, area: gpd.GeoSeries, crs: str) -> gpd.GeoDataFrame:
