@@ -50,3 +50,24 @@ def test_db_status_reports_the_embedded_cluster(monkeypatch, tmp_path):
     result = CliRunner().invoke(app, ["db", "status"])
     assert result.exit_code == 0
     assert "not running" in result.stdout and "54999" in result.stdout
+
+
+def test_cluster_asked_for_under_an_unreachable_folder_is_kept_where_postgres_can_reach(tmp_path):
+    import os
+    import stat
+
+    if os.geteuid() != 0:
+        import pytest
+
+        pytest.skip("only root hands the server to the postgres user")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o700)
+    cluster = LocalCluster(locked / "pg", free_port())
+    assert not str(cluster.directory).startswith(str(locked))
+    parents = [cluster.directory.parent, *cluster.directory.parent.parents]
+    assert all(p.stat().st_mode & stat.S_IXOTH for p in parents if p.exists())
+    try:
+        cluster.start()
+        assert cluster.psql("SELECT 1").strip() == "1"
+    finally:
+        cluster.destroy()

@@ -7,9 +7,11 @@ The server listens on localhost (``HARTA_PG_PORT``) and on a unix socket in the 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -44,6 +46,22 @@ def _as_server_user(cmd: list[str]) -> list[str]:
     return cmd
 
 
+RELOCATED_ROOT = Path("/var/tmp/harta-clusters")
+
+
+def _short_hash(path: Path) -> str:
+    return hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+
+
+def _server_user_can_reach(folder: Path) -> bool:
+    """True when every existing ancestor of ``folder`` lets other users through."""
+    for part in [folder.resolve(), *folder.resolve().parents]:
+        if part.exists():
+            if not part.stat().st_mode & stat.S_IXOTH:
+                return False
+    return True
+
+
 def _chown_for_server(path: Path) -> None:
     if os.geteuid() == 0:
         entry = pwd.getpwnam("postgres")
@@ -65,6 +83,13 @@ class LocalCluster:
     directory: Path
     port: int
 
+    def __post_init__(self) -> None:
+        self.directory = Path(self.directory)
+        if os.geteuid() == 0 and not _server_user_can_reach(self.directory.parent):
+            # As root the server runs as ``postgres``, which cannot enter e.g. /root/...; keep
+            # the cluster in a folder it can reach, named after the requested one.
+            self.directory = RELOCATED_ROOT / _short_hash(self.directory)
+
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> LocalCluster:
         settings = settings or get_settings()
@@ -76,7 +101,11 @@ class LocalCluster:
 
     @property
     def socket_dir(self) -> Path:
-        return self.directory / "run"
+        socket_dir = self.directory / "run"
+        # Unix socket paths are limited to about 107 bytes; deep checkouts get a short one.
+        if len(str(socket_dir / f".s.PGSQL.{self.port}")) > 100:
+            return Path("/tmp") / f"harta-{_short_hash(self.directory)}"
+        return socket_dir
 
     @property
     def logfile(self) -> Path:
