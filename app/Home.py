@@ -11,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 
 from geo.i18n import t
+from harta_ui import current_role, database_unavailable, db_down
 
 SCREENS_DIR = Path(__file__).parent / "screens"
 
@@ -27,13 +29,23 @@ PAGES = (
     ("account.py", "app.nav.account", "👤", "account"),
     ("admin.py", "app.nav.admin", "⚙️", "admin"),
 )
+#: Pages listed only to these roles (the page checks the role again).
+ONLY_FOR = {"admin.py": {"admin"}}
 
 st.set_page_config(page_title="Harta", page_icon="🗺️", layout="wide")
 
 lang = st.session_state.get("lang", "ro")
+role = current_role()  # also ends a timed-out session before any page runs
 pages = [
     st.Page(SCREENS_DIR / file, title=t(key, lang), icon=icon, url_path=path, default=i == 0)
     for i, (file, key, icon, path) in enumerate(PAGES)
-    if (SCREENS_DIR / file).exists()
+    if (SCREENS_DIR / file).exists() and role in ONLY_FOR.get(file, {role})
 ]
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except DBAPIError as error:
+    if not db_down(error):
+        raise
+    # Any query of any page: one clear message instead of a traceback; the next rerun (or the
+    # retry button) tries again, so the app recovers as soon as the database is back.
+    database_unavailable(st.session_state.get("lang", lang))

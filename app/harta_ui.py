@@ -1,21 +1,50 @@
-"""What every page shares: the database, and the language, community and role pickers.
+"""What every page shares: the signed-in account, the database acting as its role, and the
+language and community pickers.
 
 Pages stay thin: they read the :class:`Context` returned by :func:`context` and call ``geo``.
+
+Accounts
+--------
+Nobody signed in means the role ``public``.  :func:`sign_in` (called by the account page after
+:func:`geo.accounts.authenticate`, or after single sign-on) keeps the account in the session --
+username, role, community scope and times, never the password -- and every page load checks the
+session timeout (:func:`geo.accounts.session_expired`: 30 minutes idle, 8 hours in all).
+
+The database connection of a page acts as the signed-in role
+(:func:`geo.db.security.role_engine`, one cached engine per database URL and role), so grants and
+row-level security decide what a page can read, whatever the page's code does.  The owner's
+engine serves only the password check (:func:`owner_engine`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import streamlit as st
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from geo import views
+from geo.accounts import User, may_access_community, session_expired
 from geo.i18n import LANGUAGES, t
 from geo.settings import get_settings
 
 ROLES = ("public", "community", "mediator", "police", "planner", "admin")
+#: Session-state key of the signed-in account (a dict; see :func:`sign_in`).
+AUTH_KEY = "harta_auth"
+#: Set when a session ended by timeout, so the next page says why.
+EXPIRED_KEY = "harta_auth_expired"
+#: Roles that see every community whatever their scope.
+UNSCOPED_ROLES = frozenset({"public", "admin"})
+
+
+def db_down(error: BaseException) -> bool:
+    """Whether ``error`` means "the database is not there" (refused, dropped, shutting down),
+    as opposed to a refused query (permission denied is a bug or an attack, not an outage)."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
 @dataclass(frozen=True)
@@ -25,6 +54,7 @@ class Context:
     role: str
     engine: Engine
     online: bool
+    username: str | None = None
 
     def t(self, key: str, **params: object) -> str:
         return t(key, self.lang, **params)
@@ -37,16 +67,137 @@ def _database_url() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _engine(url: str) -> Engine:
+def owner_engine(url: str) -> Engine:
+    """The owner's engine: only for the password check (``authenticate`` switches to
+    ``harta_auth`` itself) and single sign-on lookups."""
     from geo.db.engine import get_engine
 
     return get_engine(url)
 
 
+@st.cache_resource(show_spinner=False)
+def _role_engine(url: str, role: str) -> Engine:
+    from geo.db.security import role_engine
+
+    return role_engine(url, role)
+
+
+def role_engine(role: str) -> Engine:
+    """The cached engine acting as ``role`` on the app's database."""
+    return _role_engine(_database_url(), role)
+
+
+def reset_engines() -> None:
+    """Forget the cached engines and communities (after the database went away); the next
+    page load connects afresh."""
+    _role_engine.clear()
+    owner_engine.clear()
+    _communities.clear()
+
+
+# --------------------------------------------------------------------------------------------
+# The signed-in account
+# --------------------------------------------------------------------------------------------
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def session_record(user: User, method: str = "password", now: dt.datetime | None = None) -> dict:
+    """What the session keeps of a signed-in account: never the password or its hash."""
+    now = now or _now()
+    return {
+        "username": user.username,
+        "role": user.role,
+        "communities": tuple(user.communities),
+        "method": method,
+        "signed_in_at": now,
+        "last_seen_at": now,
+    }
+
+
+def sign_in(user: User, method: str = "password") -> None:
+    """Keep ``user`` as the session's account (after a successful check)."""
+    st.session_state[AUTH_KEY] = session_record(user, method)
+    st.session_state.pop(EXPIRED_KEY, None)
+    # Cached runs and picks of the previous role must not survive into this one.
+    for key in ("hs_run", "community"):
+        st.session_state.pop(key, None)
+
+
+def sign_out() -> None:
+    """End the session's sign-in (the page falls back to the public role)."""
+    auth = st.session_state.pop(AUTH_KEY, None)
+    if auth and auth.get("method") == "sso" and sso_configured():
+        st.logout()
+    for key in ("hs_run", "community"):
+        st.session_state.pop(key, None)
+
+
+def sso_configured() -> bool:
+    """Whether single sign-on (Streamlit's OIDC, ``st.login``) is set up in the secrets."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all
+        return False
+
+
+def sso_username(email: str | None) -> str | None:
+    """The Harta username an OIDC email maps to (``[harta_sso]`` in the secrets), if any.
+
+    The identity provider only proves who someone is; role and communities always come from the
+    Harta account."""
+    if not email:
+        return None
+    try:
+        mapping = {k.lower(): v for k, v in dict(st.secrets.get("harta_sso", {})).items()}
+    except Exception:  # noqa: BLE001
+        return None
+    return mapping.get(email.strip().lower())
+
+
+def signed_in() -> dict | None:
+    """The signed-in account after the timeout check, or None (public)."""
+    auth = st.session_state.get(AUTH_KEY)
+    if not auth:
+        return None
+    now = _now()
+    if session_expired(auth["signed_in_at"], auth["last_seen_at"], now):
+        sign_out()
+        st.session_state[EXPIRED_KEY] = True
+        return None
+    auth["last_seen_at"] = now
+    return auth
+
+
+def current_role() -> str:
+    """Role of this session: the signed-in account's, else ``public``."""
+    auth = signed_in()
+    return auth["role"] if auth else "public"
+
+
+def _scope_user(auth: dict | None) -> User | None:
+    if auth is None or auth["role"] in UNSCOPED_ROLES:
+        return None
+    return User(
+        id=0,
+        username=auth["username"],
+        role=auth["role"],
+        active=True,
+        communities=tuple(auth["communities"]),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Pickers
+# --------------------------------------------------------------------------------------------
 @st.cache_data(ttl=60, show_spinner=False)
-def _communities(url: str) -> list[tuple[str, str, str | None]]:
-    frame = views.communities(_engine(url))
-    return list(frame[["slug", "name", "parent_slug"]].itertuples(index=False, name=None))
+def _communities(url: str) -> list[tuple[int, str, str, int | None]]:
+    frame = views.communities(_role_engine(url, "public"))
+    ids = dict(zip(frame["slug"], frame["id"], strict=True))
+    return [
+        (int(row.id), row.slug, row.name, ids.get(row.parent_slug))
+        for row in frame.itertuples(index=False)
+    ]
 
 
 def _language_picker() -> str:
@@ -64,26 +215,64 @@ def _language_picker() -> str:
     return lang
 
 
+def database_unavailable(lang: str) -> None:
+    """Tell the person the database is away (the next rerun tries again) and stop the page."""
+    reset_engines()
+    st.error(t("app.db_unavailable", lang))
+    if st.button(t("app.db_retry", lang), key="db_retry"):
+        st.rerun()
+    st.stop()
+
+
+def _account_box(auth: dict | None, lang: str) -> None:
+    box = st.sidebar.container(border=True)
+    if auth is None:
+        box.caption(t("account.sidebar.public", lang))
+        box.page_link("screens/account.py", label=t("account.sidebar.sign_in", lang), icon="👤")
+        return
+    box.markdown(
+        t(
+            "account.sidebar.signed_in",
+            lang,
+            user=auth["username"],
+            role=t(f"app.roles.{auth['role']}", lang),
+        )
+    )
+    if box.button(t("account.sign_out", lang), key="sidebar_sign_out"):
+        sign_out()
+        st.rerun()
+
+
 def context() -> Context:
-    """Draw the shared sidebar pickers and return what the page needs.
+    """Check the session, draw the shared sidebar and return what the page needs.
 
     Stops the page with a clear, translated message when the database cannot be reached; the
     next rerun tries again, so the app recovers by itself when the database returns.
     """
     lang = _language_picker()
+    auth = signed_in()
+    if st.session_state.get(EXPIRED_KEY):
+        st.warning(t("security.session.expired", lang))
+    role = auth["role"] if auth else "public"
     url = _database_url()
     try:
         communities = _communities(url)
-    except OperationalError:
-        _engine.clear()
-        st.error(t("app.db_unavailable", lang))
-        st.stop()
+    except DBAPIError as error:
+        if not db_down(error):
+            raise
+        database_unavailable(lang)
+    scope = _scope_user(auth)
+    if scope is not None:
+        communities = [c for c in communities if may_access_community(scope, c[0], c[3])]
+    _account_box(auth, lang)
     if not communities:
-        st.warning(t("app.no_communities", lang))
+        st.warning(t("app.no_communities" if scope is None else "account.no_scope", lang))
         st.stop()
-    slugs = [slug for slug, _, _ in communities]
-    names = {slug: (name if parent is None else f"· {name}") for slug, name, parent in communities}
+    slugs = [slug for _, slug, _, _ in communities]
+    names = {slug: name if parent is None else f"· {name}" for _, slug, name, parent in communities}
     default = st.session_state.get("community", get_settings().community)
+    if default not in slugs:
+        st.session_state.pop("community", None)
     community = st.sidebar.selectbox(
         t("app.community", lang),
         slugs,
@@ -91,12 +280,43 @@ def context() -> Context:
         format_func=names.__getitem__,
         key="community",
     )
-    role = st.sidebar.selectbox(
-        t("app.role", lang),
-        ROLES,
-        format_func=lambda r: t(f"app.roles.{r}", lang),
-        key="role",
-        help=t("app.role_placeholder_help", lang),
-    )
     st.sidebar.caption(t("app.attribution", lang))
-    return Context(lang, community, role, _engine(url), get_settings().online)
+    return Context(
+        lang,
+        community,
+        role,
+        _role_engine(url, role),
+        get_settings().online,
+        auth["username"] if auth else None,
+    )
+
+
+def record_view(ctx: Context, action: str, **detail: object) -> None:
+    """Write who saw exact locations (or exported) to ``access_log`` (ids and counts only)."""
+    from geo.lifecycle import record_access
+
+    detail = {"community": ctx.community, **detail}
+    record_access(ctx.engine, ctx.username, ctx.role, action, detail)
+
+
+def record_view_once(ctx: Context, action: str, **detail: object) -> None:
+    """:func:`record_view`, once per session, page, community and detail: a page's reruns (each
+    click on a widget) are the same view, not new ones."""
+    key = (ctx.username, ctx.role, action, ctx.community, tuple(sorted(detail.items())))
+    logged = st.session_state.setdefault("harta_logged_views", set())
+    if key in logged:
+        return
+    record_view(ctx, action, **detail)
+    logged.add(key)
+
+
+def upload_too_large(ctx: Context, upload) -> bool:  # noqa: ANN001
+    """Refuse (with a translated message) an upload above ``HARTA_MAX_UPLOAD_MB``.
+
+    Streamlit's ``--server.maxUploadSize`` already stops larger files at the server; this check
+    holds when the app runs without that flag (tests, another launcher)."""
+    limit = get_settings().max_upload_mb
+    if upload.size <= limit * 1024 * 1024:
+        return False
+    st.error(ctx.t("app.upload_too_large", limit=limit, size=round(upload.size / 1024 / 1024, 1)))
+    return True

@@ -20,7 +20,11 @@ app = typer.Typer(help="Harta: risk mapping and safety planning.", no_args_is_he
 db_app = typer.Typer(help="The database: embedded cluster or DATABASE_URL.", no_args_is_help=True)
 community_app = typer.Typer(help="Communities: Pata Rât, settlements, partners.")
 demo_app = typer.Typer(help="Synthetic demo layers, clearly labelled as demo.")
+user_app = typer.Typer(
+    help="Accounts: add, list, change password, deactivate.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
 app.add_typer(community_app, name="community")
 app.add_typer(demo_app, name="demo")
 
@@ -262,6 +266,165 @@ def demo_clear() -> None:
     console.print(t("app.cli.demo_cleared", _lang(), counts=counts))
 
 
+# --- accounts -----------------------------------------------------------------------------
+# Run as the schema owner (the CLI is trusted, like migrations); passwords are read from a
+# hidden prompt with confirmation or from standard input, never from the command line (where
+# they would land in the shell history and the process list).
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt(
+        t("app.cli.password_prompt", _lang()),
+        hide_input=True,
+        confirmation_prompt=t("app.cli.password_repeat", _lang()),
+    )
+
+
+def _account_error(error) -> None:  # noqa: ANN001
+    err.print(t(error.key, _lang(), **error.params))
+    raise typer.Exit(1)
+
+
+def _community_ids(engine, slugs: list[str]) -> list[int]:  # noqa: ANN001
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        found = dict(
+            conn.execute(
+                text("SELECT slug, id FROM communities WHERE slug = ANY(:s)"), {"s": list(slugs)}
+            ).all()
+        )
+    missing = sorted(set(slugs) - set(found))
+    if missing:
+        err.print(t("app.cli.unknown_community", _lang(), slug=", ".join(missing)))
+        raise typer.Exit(1)
+    return [found[s] for s in slugs]
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: str = typer.Option(
+        ..., "--role", help="public, community, mediator, police, planner, admin"
+    ),
+    community: list[str] = typer.Option([], "--community", help="Community slug (repeatable)."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from stdin."
+    ),
+) -> None:
+    """Create an account."""
+    from geo.accounts import AccountError, create_user
+
+    engine = _engine()
+    ids = _community_ids(engine, community)
+    password = _read_password(password_stdin)
+    try:
+        user = create_user(engine, username, password, role, ids)
+    except AccountError as error:
+        _account_error(error)
+    console.print(t("app.cli.user_added", _lang(), user=user.username, role=user.role))
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List accounts (never passwords)."""
+    from geo.accounts import list_users
+
+    engine = _engine()
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        slugs = dict(conn.execute(text("SELECT id, slug FROM communities")).all())
+    for user in list_users(engine):
+        state = t("app.cli.user_active" if user.active else "app.cli.user_inactive", _lang())
+        locked = " 🔒" if user.locked_until is not None else ""
+        scope = ",".join(slugs.get(c, str(c)) for c in user.communities) or "-"
+        console.print(f"{user.username}\t{user.role}\t{scope}\t{state}{locked}", markup=False)
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: str,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from stdin."
+    ),
+) -> None:
+    """Set a new password (also unlocks the account)."""
+    from geo.accounts import AccountError, set_password
+
+    password = _read_password(password_stdin)
+    try:
+        set_password(_engine(), username, password)
+    except AccountError as error:
+        _account_error(error)
+    console.print(t("app.cli.password_set", _lang(), user=username.strip().lower()))
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: str) -> None:
+    """Disable an account (kept for the record)."""
+    from geo.accounts import AccountError, deactivate
+
+    try:
+        deactivate(_engine(), username)
+    except AccountError as error:
+        _account_error(error)
+    console.print(t("app.cli.user_deactivated", _lang(), user=username.strip().lower()))
+
+
+# --- retention and backups -------------------------------------------------------------------
+
+
+@app.command("purge")
+def purge_cmd(
+    older_than_days: int = typer.Option(
+        None, "--older-than-days", help="Default: HARTA_RETENTION_DAYS (1825)."
+    ),
+) -> None:
+    """Delete incidents older than the retention period (run it daily from cron)."""
+    from geo.lifecycle import purge_incidents
+
+    days = older_than_days or get_settings().retention_days
+    if days < 1:
+        err.print(t("app.cli.purge_bad_days", _lang()))
+        raise typer.Exit(2)
+    result = purge_incidents(_engine(), days)
+    console.print(t("security.purge.done", _lang(), rows=result.rows_deleted, days=days))
+
+
+@app.command("backup")
+def backup_cmd(file: Path) -> None:
+    """Dump the whole database to FILE (mode 0600; it holds personal data: encrypt it)."""
+    from geo.db.engine import database_url
+    from geo.lifecycle import LifecycleError, backup
+
+    try:
+        written = backup(database_url(), file)
+    except LifecycleError as error:
+        err.print(t(error.key, _lang(), **error.params))
+        raise typer.Exit(1) from None
+    console.print(t("security.backup.done", _lang(), file=str(written)))
+
+
+@app.command("restore")
+def restore_cmd(
+    file: Path,
+    clean: bool = typer.Option(False, help="Drop existing objects before restoring."),
+) -> None:
+    """Restore a backup made with 'harta backup' (all or nothing)."""
+    from geo.db.engine import database_url
+    from geo.lifecycle import LifecycleError, restore
+
+    try:
+        restore(database_url(), file, clean=clean)
+    except LifecycleError as error:
+        err.print(t(error.key, _lang(), **error.params))
+        raise typer.Exit(1) from None
+    console.print(t("security.restore.done", _lang(), file=str(file)))
+
+
 # --- the app ------------------------------------------------------------------------------
 
 
@@ -272,6 +435,19 @@ def streamlit_theme_flags() -> list[str]:
         return []
     theme = tomllib.loads(path.read_text(encoding="utf-8")).get("theme", {})
     return [f"--theme.{key}={value}" for key, value in theme.items()]
+
+
+def streamlit_security_flags() -> list[str]:
+    """Flags every served Harta runs with: upload limit (``HARTA_MAX_UPLOAD_MB``), XSRF
+    protection, no file watching."""
+    return [
+        "--server.maxUploadSize",
+        str(get_settings().max_upload_mb),
+        "--server.enableXsrfProtection",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+    ]
 
 
 @app.command("serve")
@@ -295,6 +471,7 @@ def serve(
         "true",
         "--browser.gatherUsageStats",
         "false",
+        *streamlit_security_flags(),
         *streamlit_theme_flags(),
     ]
     console.print(t("app.cli.serving", _lang(), url=f"http://localhost:{port}"))

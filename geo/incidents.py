@@ -44,6 +44,8 @@ from geo.i18n import DEFAULT_LANGUAGE, t
 RECORD_ROLES = frozenset({"police", "mediator", "admin"})
 #: Roles that may write (and read) the free-text narrative.
 NARRATIVE_ROLES = frozenset({"police", "mediator"})
+#: Roles whose database role may read ``incidents`` (see migration 0002).
+READ_ROLES = frozenset({"police", "mediator"})
 PRECISIONS = ("exact", "street", "area")
 SENSITIVITIES = ("normal", "sensitive", "restricted")
 #: Longest narrative accepted, in characters.
@@ -358,20 +360,30 @@ def record_incident(
         outside = _distance_outside_m(conn, found.id, lon, lat)
         if outside > AREA_TOLERANCE_M:
             raise IncidentError("incidents.error.outside", metres=round(outside))
-        duplicates = _near_duplicates(
-            conn, found.id, type_code, when, lon, lat, DUPLICATE_DISTANCE_M, DUPLICATE_MINUTES
+        # Only roles that may read incidents can look for duplicates (admin records blind).
+        duplicates = (
+            _near_duplicates(
+                conn, found.id, type_code, when, lon, lat, DUPLICATE_DISTANCE_M, DUPLICATE_MINUTES
+            )
+            if role in READ_ROLES
+            else []
         )
-        new_id = conn.execute(
+        # The id is drawn first and no RETURNING is used: a mediator may record a sensitive
+        # incident that row-level security then forbids them to read back, and admin may not
+        # read incidents at all.
+        new_id = conn.execute(text("SELECT nextval('incidents_id_seq')")).scalar_one()
+        written = conn.execute(
             text(
-                "INSERT INTO incidents (community_id, occurred_at, type_code, severity,"
+                "INSERT INTO incidents (id, community_id, occurred_at, type_code, severity,"
                 " location_precision, sensitivity, reporting_role, status, narrative, geom,"
                 " source, row_hash, created_by_role, is_demo)"
-                " VALUES (:c, :when, :type, :severity, :precision, :sensitivity, :reporter,"
+                " VALUES (:id, :c, :when, :type, :severity, :precision, :sensitivity, :reporter,"
                 " 'reported', :narrative, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),"
                 " :source, :hash, :role, false)"
-                " ON CONFLICT ON CONSTRAINT incidents_row_once DO NOTHING RETURNING id"
+                " ON CONFLICT ON CONSTRAINT incidents_row_once DO NOTHING"
             ),
             {
+                "id": new_id,
                 "c": found.id,
                 "when": when,
                 "type": type_code,
@@ -386,8 +398,8 @@ def record_incident(
                 "hash": _row_hash(found.id, type_code, when, lon, lat),
                 "role": role,
             },
-        ).scalar_one_or_none()
-        if new_id is None:
+        ).rowcount
+        if not written:
             raise IncidentError("incidents.error.already_recorded")
     return RecordedIncident(int(new_id), when, stored_sensitivity, duplicates)
 

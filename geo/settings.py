@@ -16,6 +16,12 @@ HARTA_LANGUAGE, HARTA_COMMUNITY
 HARTA_ONLINE
     ``1`` allows OSM tiles in the browser and explicit online OSM refreshes.  Default ``0``:
     no code path reaches the internet.
+HARTA_RETENTION_DAYS
+    Incidents that occurred longer ago than this are deleted by ``harta purge`` (run it from
+    cron).  Default 1825 (five years); agree the period with the partner organisations.
+HARTA_MAX_UPLOAD_MB
+    Largest file the app accepts in an upload (passed to Streamlit as
+    ``--server.maxUploadSize`` and checked again by every upload path).  Default 20.
 """
 
 from __future__ import annotations
@@ -45,6 +51,10 @@ class Settings:
     online: bool = False
     #: Counts below this are suppressed in every aggregated (non-exact) view.
     suppression_threshold: int = 5
+    #: ``harta purge`` deletes incidents older than this many days.
+    retention_days: int = 1825
+    #: Largest upload accepted by the app, MB.
+    max_upload_mb: int = 20
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -80,4 +90,6 @@ def get_settings() -> Settings:
         community=env.get("HARTA_COMMUNITY", "pata-rat"),
         online=_flag(env.get("HARTA_ONLINE")),
         suppression_threshold=int(env.get("HARTA_SUPPRESSION_THRESHOLD", "5")),
+        retention_days=int(env.get("HARTA_RETENTION_DAYS", "1825")),
+        max_upload_mb=int(env.get("HARTA_MAX_UPLOAD_MB", "20")),
     )

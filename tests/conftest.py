@@ -192,3 +192,65 @@ def app_env(loaded_db_url: str, monkeypatch):
     """Environment in which the Streamlit app reads the loaded test database."""
     monkeypatch.setenv("DATABASE_URL", loaded_db_url)
     return loaded_db_url
+
+
+# --- accounts --------------------------------------------------------------------------------
+APP_DIR = ROOT / "app"
+#: Roles that sign in (``public`` is nobody signed in).
+SIGNED_ROLES = ("community", "mediator", "police", "planner", "admin")
+#: Known passwords of the :func:`users` fixture's accounts.
+PASSWORDS = {role: f"{role}-Harta-test-2026" for role in SIGNED_ROLES}
+
+
+def username_for(role: str) -> str:
+    return f"test-{role}"
+
+
+@pytest.fixture
+def users(loaded_db_url: str):
+    """One account per role (``test-<role>``, password :data:`PASSWORDS`), scoped to Pata Rât."""
+    from geo.accounts import create_user
+
+    eng = create_engine(loaded_db_url)
+    with eng.connect() as conn:
+        cid = conn.execute(text("SELECT id FROM communities WHERE slug = 'pata-rat'")).scalar_one()
+    made = {
+        role: create_user(eng, username_for(role), PASSWORDS[role], role, [cid])
+        for role in SIGNED_ROLES
+    }
+    eng.dispose()
+    return made
+
+
+def signed_in_session(user) -> dict:  # noqa: ANN001
+    """Session state of a signed-in ``user``, built exactly as the account page's sign-in builds
+    it (:func:`harta_ui.session_record`) -- for AppTest, which cannot type into a real form
+    faster than this."""
+    import sys
+
+    if str(APP_DIR) not in sys.path:
+        sys.path.insert(0, str(APP_DIR))
+    from harta_ui import AUTH_KEY, session_record
+
+    return {AUTH_KEY: session_record(user)}
+
+
+def open_page(page, path: str) -> None:  # noqa: ANN001
+    """Go to another page of the app through its menu, keeping the Streamlit session (and so
+    the sign-in: a reload or ``page.goto`` starts a new session, signed out)."""
+    page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').first.click()
+    page.wait_for_timeout(500)
+    page.wait_for_selector("h1", timeout=90000)
+
+
+def sign_in_browser(page, base: str, role: str, lang: str = "ro") -> None:  # noqa: ANN001
+    """Sign in through the real account page in Chromium as the :func:`users` account of
+    ``role``; then use :func:`open_page` to move on."""
+    from geo.i18n import t
+
+    page.goto(f"{base}/account")
+    page.wait_for_selector("h1", timeout=90000)
+    page.get_by_label(t("account.username", lang), exact=True).fill(username_for(role))
+    page.get_by_label(t("account.password", lang), exact=True).fill(PASSWORDS[role])
+    page.get_by_role("button", name=t("account.sign_in", lang), exact=True).click()
+    page.get_by_text(t("account.sign_out", lang), exact=True).first.wait_for(timeout=60000)

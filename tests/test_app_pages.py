@@ -9,12 +9,16 @@ from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
 
 from geo.i18n import t
+from tests.conftest import signed_in_session
 
 APP = "../app/Home.py"  # AppTest resolves paths from this file's folder
 
 
-def _run(page: str | None = None, **state) -> AppTest:
+def _run(page: str | None = None, user=None, **state) -> AppTest:  # noqa: ANN001
+    """Run a page; signed in as ``user`` (a :class:`geo.accounts.User`) when given."""
     at = AppTest.from_file(APP, default_timeout=120)
+    if user is not None:
+        state = {**signed_in_session(user), **state}
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
@@ -36,10 +40,12 @@ def test_home_page_speaks_the_chosen_language_and_flags_demo_rows(app_env, lang)
     at = _run(lang=lang)
     assert at.title[0].value == t("app.home.title", lang)
     engine = create_engine(app_env)
+    # Nobody is signed in: the public cannot read incidents, so only the demo rows of the
+    # layers it reads are counted (incidents appear as published hexagon counts only).
     with engine.connect() as conn:
         demo_rows = sum(
             conn.execute(text(f"SELECT count(*) FROM {table} WHERE is_demo")).scalar_one()
-            for table in ("risk_zones", "incidents", "facilities")
+            for table in ("risk_zones", "facilities")
         )
     engine.dispose()
     assert [i.value for i in at.info] == [t("app.home.demo_notice", lang, count=demo_rows)]
@@ -70,14 +76,14 @@ def _leaks(payload: str, coordinates: set[tuple[str, str]]) -> int:
     return len(coordinates & sent)
 
 
-@pytest.mark.parametrize("role", ["public", "community", "planner"])
-def test_map_never_sends_exact_incident_points_to_roles_without_the_right(app_env, role):
-    at = _run("map", lang="en", role=role)
+@pytest.mark.parametrize("role", ["public", "community", "planner", "admin"])
+def test_map_never_sends_exact_incident_points_to_roles_without_the_right(app_env, users, role):
+    at = _run("map", lang="en", user=users.get(role))
     coordinates = _incident_coordinates(app_env)
     assert _leaks(_map_payload(at), coordinates) == 0
 
 
-def test_police_map_does_carry_incident_points(app_env):
-    at = _run("map", lang="en", role="police")
+def test_police_map_does_carry_incident_points(app_env, users):
+    at = _run("map", lang="en", user=users["police"])
     coordinates = _incident_coordinates(app_env)
     assert _leaks(_map_payload(at), coordinates) > 100

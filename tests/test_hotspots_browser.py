@@ -4,24 +4,22 @@ Saves ``.test-data/screenshots/hotspots_*.png``."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from geo.i18n import t
 from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app
+from tests.conftest import open_page, sign_in_browser
 from tests.test_incident_privacy import _found, _incidents
 
 pytestmark = pytest.mark.browser
 
 
-def pick_role(page, role: str, lang: str = "ro") -> None:
-    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
-    box.filter(has=page.get_by_text(t("app.role", lang), exact=True)).first.click()
-    option = t(f"app.roles.{role}", lang)
-    page.locator('[role="option"]').filter(
-        has_text=re.compile(f"^{re.escape(option)}$")
-    ).first.click()
+def sign_out(page, lang: str = "ro") -> None:
+    """Sign out from the sidebar: the same page reruns for the public."""
+    page.locator('[data-testid="stSidebar"]').get_by_role(
+        "button", name=t("account.sign_out", lang), exact=True
+    ).click()
+    page.get_by_text(t("account.sidebar.public", lang), exact=True).first.wait_for(timeout=60000)
 
 
 def wait_for_maps(page) -> None:
@@ -44,7 +42,9 @@ def everything_sent(page) -> str:
 
 
 def open_view(page, key: str) -> None:
-    page.get_by_text(t(f"incidents.hotspots.tab.{key}", "ro"), exact=True).first.click()
+    # In the page, not the menu: the menu has a "Map" page too.
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text(t(f"incidents.hotspots.tab.{key}", "ro"), exact=True).first.click()
     page.wait_for_timeout(1000)
 
 
@@ -56,13 +56,12 @@ def show_incident_layer(page) -> None:
     page.wait_for_timeout(1500)
 
 
-def test_hotspots_page_for_police_and_public(loaded_db_url):
+def test_hotspots_page_for_police_and_public(loaded_db_url, users):
     incidents, _ = _incidents(loaded_db_url)
     SCREENSHOTS.mkdir(exist_ok=True)
     with running_app(loaded_db_url) as base, browser_page() as page:
-        page.goto(f"{base}/hotspots")
-        page.wait_for_selector("h1", timeout=90000)
-        pick_role(page, "police")
+        sign_in_browser(page, base, "police")
+        open_page(page, "hotspots")
         page.get_by_text(t("app.roles.police", "ro")).first.wait_for()
         page.get_by_text("incidente corespund filtrelor", exact=False).first.wait_for(
             timeout=120000
@@ -82,7 +81,7 @@ def test_hotspots_page_for_police_and_public(loaded_db_url):
         page.screenshot(path=str(SCREENSHOTS / "hotspots_police_compare_ro.png"), full_page=True)
         open_view(page, "map")
 
-        pick_role(page, "public")
+        sign_out(page)
         page.get_by_text("incidente sunt numărate", exact=False).first.wait_for(timeout=120000)
         wait_for_maps(page)
         page.screenshot(path=str(SCREENSHOTS / "hotspots_public_map_ro.png"), full_page=True)

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
 
 from geo.taxonomy import sensitive_incident_types
+from tests.conftest import signed_in_session
 
 #: Two numbers separated by a comma only: a coordinate pair ([lon, lat] in GeoJSON, [lat, lon]
 #: in Leaflet calls, "lat, lon" in text).  Overlapping, so that every neighbour pair is seen.
@@ -75,24 +76,27 @@ def _found(incidents: np.ndarray, page: str) -> np.ndarray:
     return found
 
 
-def _hotspots_page(role: str) -> AppTest:
+def _hotspots_page(user=None) -> AppTest:  # noqa: ANN001
+    """The hotspots page signed in as ``user`` (None: nobody signed in, the public)."""
     # Each test has its own database: drop the engine and data cached for the previous one.
     st.cache_resource.clear()
     st.cache_data.clear()
     at = AppTest.from_file("../app/Home.py", default_timeout=240)
+    if user is not None:
+        for key, value in signed_in_session(user).items():
+            at.session_state[key] = value
     at.run()
     at.switch_page("screens/hotspots.py")
     at.run()
-    at.selectbox(key="role").set_value(role).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.get("component_instance"), "the page drew no map"
     return at
 
 
 @pytest.mark.parametrize("role", ["public", "community", "planner", "admin"])
-def test_roles_without_the_right_never_receive_exact_points(app_env, role):
+def test_roles_without_the_right_never_receive_exact_points(app_env, users, role):
     incidents, _ = _incidents(app_env)
-    at = _hotspots_page(role)
+    at = _hotspots_page(users.get(role))
     page = _sent_to_browser(at)
     leaked = _found(incidents, page)
     assert not leaked.any(), f"{leaked.sum()} incident coordinates reached the {role} page"
@@ -101,17 +105,17 @@ def test_roles_without_the_right_never_receive_exact_points(app_env, role):
     assert "lt;5" in page, "no suppressed hexagon was drawn"
 
 
-def test_mediators_get_exact_points_but_never_sensitive_ones(app_env):
+def test_mediators_get_exact_points_but_never_sensitive_ones(app_env, users):
     incidents, sensitive = _incidents(app_env)
-    page = _sent_to_browser(_hotspots_page("mediator"))
+    page = _sent_to_browser(_hotspots_page(users["mediator"]))
     found = _found(incidents, page)
     assert found[~sensitive].sum() > 100
     assert not found[sensitive].any()
 
 
-def test_police_receive_exact_points_so_this_test_can_fail(app_env):
+def test_police_receive_exact_points_so_this_test_can_fail(app_env, users):
     incidents, sensitive = _incidents(app_env)
-    page = _sent_to_browser(_hotspots_page("police"))
+    page = _sent_to_browser(_hotspots_page(users["police"]))
     found = _found(incidents, page)
     # Incidents inside Pata Rât's area are drawn (the others lie outside the analysed area).
     assert found.sum() > 300

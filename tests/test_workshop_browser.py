@@ -14,6 +14,7 @@ from geo import taxonomy
 from geo import workshops as ws
 from geo.i18n import t
 from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app
+from tests.conftest import open_page, sign_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -30,13 +31,12 @@ def pick(page, label: str, option: str, *, exact: bool = True) -> None:
 
 
 def as_mediator(page, base: str, path: str, lang: str = "ro") -> None:
-    page.goto(f"{base}/{path}")
-    page.wait_for_selector("h1", timeout=90000)
+    """Sign in as the mediator account of the ``users`` fixture, then open ``path``."""
+    sign_in_browser(page, base, "mediator")
+    open_page(page, path)
     if lang != "ro":
         pick(page, "🌐", LANGUAGE_NAMES[lang], exact=False)
         page.wait_for_timeout(1000)
-    pick(page, t("app.role", lang), t("app.roles.mediator", lang))
-    page.wait_for_timeout(500)
 
 
 def wait_for_text(page, needle: str, timeout_ms: int = 30000) -> None:
@@ -60,7 +60,7 @@ def rows(engine, sql: str, **params):
         return conn.execute(text(sql), params).all()
 
 
-def test_draw_pick_save_then_undo(loaded_db_url, loaded_engine):
+def test_draw_pick_save_then_undo(loaded_db_url, loaded_engine, users):
     with running_app(loaded_db_url) as base, browser_page() as page:
         as_mediator(page, base, "workshop")
         page.get_by_role("button", name=t("workshop.session.open_button", "ro")).click()
@@ -148,7 +148,7 @@ def _seed(engine, lang: str) -> int:
 
 
 @pytest.mark.parametrize("lang", ["ro", "hu", "en"])
-def test_screenshots_of_drawing_page_and_projector(loaded_db_url, loaded_engine, lang):
+def test_screenshots_of_drawing_page_and_projector(loaded_db_url, loaded_engine, users, lang):
     _seed(loaded_engine, lang)
     with running_app(loaded_db_url) as base, browser_page() as page:
         as_mediator(page, base, "workshop", lang)
@@ -158,8 +158,7 @@ def test_screenshots_of_drawing_page_and_projector(loaded_db_url, loaded_engine,
         assert t("workshop.draw.help", lang)[:20] in page.inner_text("body")
         page.screenshot(path=str(SCREENSHOTS / f"workshop_draw_{lang}.png"))
 
-        page.goto(f"{base}/projector")
-        page.wait_for_selector("h1", timeout=90000)
+        open_page(page, "projector")
         map_frame(page)
         page.wait_for_timeout(1500)
         body = page.inner_text("body")

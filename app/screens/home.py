@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from geo import views
+from geo.privacy import EXACT_POINT_ROLES
 from harta_ui import context
 
 ctx = context()
@@ -15,7 +16,8 @@ row = views.community(ctx.engine, ctx.community)
 st.subheader(row["name"])
 if row["description"]:
     st.caption(row["description"])
-counts = views.layer_counts(ctx.engine, ctx.community)
+# Roles that may not read incidents get the sum of the published hexagon counts.
+counts = views.layer_counts(ctx.engine, ctx.community, exact=ctx.role in EXACT_POINT_ROLES)
 cols = st.columns(4)
 for col, layer in zip(cols, ("risk_zones", "incidents", "facilities", "streets"), strict=True):
     col.metric(ctx.t(f"app.layers.{layer}"), int(counts[layer]))

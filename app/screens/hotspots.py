@@ -22,7 +22,7 @@ from geo.analysis.hotspots import CONFIDENCE_LEVELS
 from geo.analysis.hotspots import label_text as hotspot_label
 from geo.analysis.trends import category_text, weekday_name
 from geo.hotspot_maps import analysis_map, comparison_map, density_legend_text, emerging_map
-from harta_ui import Context, context
+from harta_ui import Context, context, record_view
 
 MIME = {".tif": "image/tiff", ".gpkg": "application/geopackage+sqlite3", ".csv": "text/csv"}
 
@@ -114,6 +114,11 @@ def _run(ctx: Context, options: dict) -> runs.HotspotRun:
     if cached is None or cached[0] != key:
         with st.spinner(ctx.t("incidents.hotspots.running")):
             run = runs.run_hotspot_analysis(ctx.engine, ctx.community, ctx.role, **options)
+        if run.exact:
+            # Each run of police or mediators shows exact locations: one access record each.
+            record_view(
+                ctx, "view_exact", page="hotspots", row_id=run.id, count=len(run.visible.points)
+            )
         st.session_state["hs_run"] = (key, run)
     return st.session_state["hs_run"][1]
 
@@ -214,7 +219,13 @@ def _compare_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
             file_name=f"run-{run.id}-{path.name}",
             mime="text/csv",
             key="hs_compare_csv",
+            on_click=_exported,
+            args=(ctx, run.id, path.name),
         )
+
+
+def _exported(ctx: Context, run_id: int, file: str) -> None:
+    record_view(ctx, "export", page="hotspots", row_id=run_id, file=file)
 
 
 def _runs_tab(ctx: Context) -> None:
@@ -244,6 +255,8 @@ def _runs_tab(ctx: Context) -> None:
                     file_name=f"run-{row['id']}-{path.name}",
                     mime=MIME.get(path.suffix, "application/octet-stream"),
                     key=f"dl_{row['id']}_{name}",
+                    on_click=_exported,
+                    args=(ctx, int(row["id"]), path.name),
                 )
 
 

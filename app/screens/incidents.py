@@ -31,10 +31,10 @@ from geo.incidents import (
     record_incident,
 )
 from geo.ingest import ImportFailed, ImportRejected, import_file
-from harta_ui import ROLES, Context, context
+from geo.privacy import EXACT_POINT_ROLES
+from geo.settings import get_settings
+from harta_ui import ROLES, Context, context, upload_too_large
 
-#: Largest file the bulk import accepts.
-MAX_UPLOAD_MB = 20
 UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip", "kml", "kmz", "gpx", "csv"]
 #: Precision suggested for each kind of named place.
 PLACE_PRECISION = {"street": "street", "settlement": "area", "place": "area", "facility": "exact"}
@@ -187,14 +187,17 @@ def _record_form(ctx: Context) -> None:
     if point is None:
         st.button(ctx.t("incidents.form.save"), disabled=True, key="incident_save_disabled")
         return
-    duplicates = near_duplicates(
-        ctx.engine,
-        community=ctx.community,
-        type_code=type_code,
-        occurred_at=occurred_at,
-        lon=point[0],
-        lat=point[1],
-    )
+    # Only roles that may read incidents can be shown possible duplicates.
+    duplicates = []
+    if ctx.role in EXACT_POINT_ROLES:
+        duplicates = near_duplicates(
+            ctx.engine,
+            community=ctx.community,
+            type_code=type_code,
+            occurred_at=occurred_at,
+            lon=point[0],
+            lat=point[1],
+        )
     confirmed = True
     if duplicates:
         nearest = duplicates[0]
@@ -233,13 +236,10 @@ def _record_form(ctx: Context) -> None:
 
 
 def _bulk_import(ctx: Context) -> None:
-    st.caption(ctx.t("incidents.import.help", limit=MAX_UPLOAD_MB))
+    st.caption(ctx.t("incidents.import.help", limit=get_settings().max_upload_mb))
     upload = st.file_uploader(ctx.t("incidents.import.file"), type=UPLOAD_TYPES, key="upload")
     skip_invalid = st.checkbox(ctx.t("incidents.import.skip_invalid"), key="skip_invalid")
-    if upload is None:
-        return
-    if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-        st.error(ctx.t("incidents.import.too_large", limit=MAX_UPLOAD_MB))
+    if upload is None or upload_too_large(ctx, upload):
         return
     if not st.button(ctx.t("incidents.import.run"), type="primary", key="import_run"):
         return

@@ -8,9 +8,14 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo import maps, views
-from geo.privacy import visible_incidents
+from geo.privacy import (
+    DEFAULT_PRIVACY_CELL_M,
+    EXACT_POINT_ROLES,
+    VisibleIncidents,
+    visible_incidents,
+)
 from geo.settings import get_settings
-from harta_ui import context
+from harta_ui import Context, context, record_view_once
 
 ctx = context()
 st.title(ctx.t("app.map.title"))
@@ -21,12 +26,25 @@ crs = f"EPSG:{community['metric_crs']}"
 streets = views.streets(ctx.engine, ctx.community)
 zones = views.risk_zones(ctx.engine, ctx.community)
 facilities = views.facilities(ctx.engine, ctx.community)
-incidents = views.incident_points(ctx.engine, ctx.community)
-seen = visible_incidents(
-    incidents, ctx.role, boundary, crs, threshold=get_settings().suppression_threshold
-)
-# Only what the role may see is kept from here on: the rest never reaches the map's HTML.
-del incidents
+
+
+def _incidents(ctx: Context) -> VisibleIncidents:
+    """Exact points for police and mediators (the database hides what a mediator may not
+    read); for every other role the database's own hexagon counts -- they cannot read points."""
+    threshold = get_settings().suppression_threshold
+    if ctx.role not in EXACT_POINT_ROLES:
+        cells = views.incident_hex_counts(
+            ctx.engine, ctx.community, DEFAULT_PRIVACY_CELL_M, threshold
+        )
+        return VisibleIncidents(ctx.role, points=cells.iloc[0:0], cells=cells, n_withheld=1)
+    incidents = views.incident_points(ctx.engine, ctx.community)
+    seen = visible_incidents(incidents, ctx.role, boundary, crs, threshold=threshold)
+    if len(seen.points):
+        record_view_once(ctx, "view_exact", page="map", count=len(seen.points))
+    return seen
+
+
+seen = _incidents(ctx)
 
 m = maps.base_map(boundary, online=ctx.online, streets=streets, lang=ctx.lang)
 maps.add_boundary(m, boundary, ctx.lang, name=community["name"])

@@ -20,7 +20,11 @@ from geo import consensus, maps, paper, taxonomy, views
 from geo import workshops as ws
 from geo.i18n import LANGUAGES
 from geo.reports import workshop_pdf
-from harta_ui import Context, context
+from harta_ui import Context, context, record_view, upload_too_large
+
+#: Roles whose database role may open sessions and write marks (migrations 0002 and 0003);
+#: planners see sessions read-only.
+WRITE_ROLES = ("community", "mediator", "admin")
 
 TIME_ICONS = {
     "day": ":material/light_mode:",
@@ -105,10 +109,8 @@ def _zones_for_map(marks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 # --- session ------------------------------------------------------------------------------
 
 
-def _session_picker(ctx: Context) -> ws.Session | None:
-    sessions = ws.list_sessions(ctx.engine, ctx.community)
-    real = [s for s in sessions if not s.is_demo]
-    with st.expander(ctx.t("workshop.session.new"), expanded=not real):
+def _new_session_form(ctx: Context, expanded: bool) -> None:
+    with st.expander(ctx.t("workshop.session.new"), expanded=expanded):
         with st.form("ws_new_session", border=False):
             cols = st.columns(3)
             held_on = cols[0].date_input(ctx.t("workshop.session.date"), value=dt.date.today())
@@ -144,6 +146,15 @@ def _session_picker(ctx: Context) -> ws.Session | None:
                     st.session_state["ws_session"] = session.id
                     _flash("success", ctx.t("workshop.session.opened", id=session.id))
                     st.rerun()
+
+
+def _session_picker(ctx: Context) -> ws.Session | None:
+    sessions = ws.list_sessions(ctx.engine, ctx.community)
+    real = [s for s in sessions if not s.is_demo]
+    if ctx.role in WRITE_ROLES:
+        _new_session_form(ctx, expanded=not real)
+    else:
+        st.caption(ctx.t("account.workshop_read_only"))
     if not sessions:
         st.info(ctx.t("workshop.session.none"))
         return None
@@ -162,6 +173,8 @@ def _session_picker(ctx: Context) -> ws.Session | None:
 
 def _session_status(ctx: Context, session: ws.Session) -> bool:
     """Show the session's state; return whether it takes marks."""
+    if ctx.role not in WRITE_ROLES:
+        return False
     if session.is_demo:
         st.warning(ctx.t("workshop.session.demo"))
         return False
@@ -536,7 +549,9 @@ def _import_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
         type=["gpkg", "geojson", "json", "kml", "kmz", "csv", "zip", "gpx"],
         key="ws_upload",
     )
-    if upload is None or not st.button(ctx.t("workshop.import.button"), type="primary"):
+    if upload is None or upload_too_large(ctx, upload):
+        return
+    if not st.button(ctx.t("workshop.import.button"), type="primary"):
         return
     try:
         from geo.ingest import ImportFailed, ImportRejected
@@ -625,6 +640,9 @@ def _export_mode(ctx: Context, session: ws.Session) -> None:
             mime=mimes[fmt],
             key=f"ws_export_{fmt}",
             use_container_width=True,
+            on_click=record_view,
+            args=(ctx, "export"),
+            kwargs={"page": "workshop", "row_id": session.id, "format": fmt},
         )
     cols[3].download_button(
         ctx.t("workshop.export.summary_pdf"),
@@ -633,11 +651,17 @@ def _export_mode(ctx: Context, session: ws.Session) -> None:
         mime="application/pdf",
         key="ws_export_pdf",
         use_container_width=True,
+        on_click=record_view,
+        args=(ctx, "export"),
+        kwargs={"page": "workshop", "row_id": session.id, "format": "pdf"},
     )
 
 
 def _history_mode(ctx: Context, session: ws.Session) -> None:
     st.subheader(ctx.t("workshop.history.header"))
+    if ctx.role not in WRITE_ROLES:  # the audit trail is for those who run sessions
+        st.caption(ctx.t("account.workshop_read_only"))
+        return
     history = ws.session_history(ctx.engine, session.id)
     if history.empty:
         st.caption(ctx.t("workshop.history.none"))

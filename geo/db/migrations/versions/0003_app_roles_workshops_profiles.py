@@ -13,6 +13,9 @@ three legitimate actions were refused by the grants of 0002:
   ``risk_zones``) and correcting a mark (UPDATE).  Mediators could not delete marks either.  The
   new rights are narrowed by row-level security on ``risk_zones``: community members and mediators
   may change or delete only marks of an **open, non-demo** session; only admin changes anything.
+* **A workshop's history** (the audit trail of its session and marks) for the facilitating roles:
+  ``community`` and ``mediator`` now read the audit rows of ``risk_zones`` and
+  ``workshops`` -- never those of ``incidents`` (row-level security on ``audit_log``).
 * **The analysis page for ``public`` and ``community``**: every run is stored in
   ``analysis_runs``; these roles may now record and read runs (their scope is ``aggregated``, the
   app lists only runs whose scope the role covers).
@@ -176,6 +179,8 @@ CREATE POLICY risk_zones_session_update ON risk_zones FOR UPDATE TO harta_commun
     USING ({OPEN_SESSION}) WITH CHECK ({OPEN_SESSION});
 CREATE POLICY risk_zones_session_delete ON risk_zones FOR DELETE
     TO harta_community, harta_mediator USING ({OPEN_SESSION});
+CREATE POLICY audit_workshops ON audit_log FOR SELECT TO harta_community, harta_mediator
+    USING (table_name IN ('risk_zones', 'workshops'));
 """
 
 GRANTS = f"""
@@ -187,6 +192,7 @@ GRANT INSERT, UPDATE ON workshops TO harta_community;
 GRANT USAGE ON SEQUENCE workshops_id_seq TO harta_community;
 GRANT UPDATE, DELETE ON risk_zones TO harta_community, harta_mediator;
 GRANT SELECT, INSERT, UPDATE ON analysis_runs TO harta_public, harta_community;
+GRANT SELECT ON audit_log TO harta_community, harta_mediator;
 GRANT USAGE ON SEQUENCE analysis_runs_id_seq TO harta_public, harta_community;
 """
 
@@ -196,6 +202,8 @@ REVOKE USAGE ON SEQUENCE workshops_id_seq FROM harta_community;
 REVOKE UPDATE, DELETE ON risk_zones FROM harta_community;
 REVOKE DELETE ON risk_zones FROM harta_mediator;
 REVOKE SELECT, INSERT, UPDATE ON analysis_runs FROM harta_public, harta_community;
+REVOKE SELECT ON audit_log FROM harta_community, harta_mediator;
+DROP POLICY IF EXISTS audit_workshops ON audit_log;
 REVOKE USAGE ON SEQUENCE analysis_runs_id_seq FROM harta_public, harta_community;
 """
 
