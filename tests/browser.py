@@ -38,7 +38,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_app(database_url: str, *, online: bool = False):
     """Serve the app on a free port against ``database_url``; yield its base URL."""
-    from geo.cli import streamlit_theme_flags
+    from geo.cli import streamlit_security_flags, streamlit_theme_flags
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "HARTA_ONLINE": "1" if online else "0"}
@@ -58,6 +58,7 @@ def running_app(database_url: str, *, online: bool = False):
         "true",
         "--browser.gatherUsageStats",
         "false",
+        *streamlit_security_flags(),
         *streamlit_theme_flags(),
     ]
     log = open(ROOT / ".test-data" / f"streamlit-{port}.log", "w")  # noqa: SIM115
