@@ -75,7 +75,10 @@ def _create(ctx: Context, names: dict[int, str]) -> None:
     except accounts.AccountError as error:
         _error(ctx, error)
     else:
-        st.success(ctx.t("account.admin.created", user=accounts.normalise_username(username)))
+        created = accounts.normalise_username(username)
+        st.session_state["admin_done"] = ctx.t("account.admin.created", user=created)
+        st.session_state["manage_user"] = created
+        st.rerun()
 
 
 def _manage(ctx: Context, users: list[accounts.User], names: dict[int, str]) -> None:
