@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from geo import taxonomy
 from geo.db.engine import set_app_role
@@ -368,39 +369,43 @@ def record_incident(
             if role in READ_ROLES
             else []
         )
-        # The id is drawn first and no RETURNING is used: a mediator may record a sensitive
-        # incident that row-level security then forbids them to read back, and admin may not
-        # read incidents at all.
+        # The id is drawn first, and neither RETURNING nor ON CONFLICT is used (both need to read
+        # the table): a mediator may record a sensitive incident that row-level security then
+        # forbids them to read back, and admin may not read incidents at all.  A second
+        # recording of the same row is caught by the unique constraint, in a savepoint.
         new_id = conn.execute(text("SELECT nextval('incidents_id_seq')")).scalar_one()
-        written = conn.execute(
-            text(
-                "INSERT INTO incidents (id, community_id, occurred_at, type_code, severity,"
-                " location_precision, sensitivity, reporting_role, status, narrative, geom,"
-                " source, row_hash, created_by_role, is_demo)"
-                " VALUES (:id, :c, :when, :type, :severity, :precision, :sensitivity, :reporter,"
-                " 'reported', :narrative, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),"
-                " :source, :hash, :role, false)"
-                " ON CONFLICT ON CONSTRAINT incidents_row_once DO NOTHING"
-            ),
-            {
-                "id": new_id,
-                "c": found.id,
-                "when": when,
-                "type": type_code,
-                "severity": int(severity),
-                "precision": location_precision,
-                "sensitivity": stored_sensitivity,
-                "reporter": reporting_role,
-                "narrative": narrative,
-                "lon": float(lon),
-                "lat": float(lat),
-                "source": source,
-                "hash": _row_hash(found.id, type_code, when, lon, lat),
-                "role": role,
-            },
-        ).rowcount
-        if not written:
-            raise IncidentError("incidents.error.already_recorded")
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    text(
+                        "INSERT INTO incidents (id, community_id, occurred_at, type_code, severity,"
+                        " location_precision, sensitivity, reporting_role, status, narrative, geom,"
+                        " source, row_hash, created_by_role, is_demo)"
+                        " VALUES (:id, :c, :when, :type, :severity, :precision, :sensitivity,"
+                        " :reporter, 'reported', :narrative,"
+                        " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :source, :hash, :role, false)"
+                    ),
+                    {
+                        "id": new_id,
+                        "c": found.id,
+                        "when": when,
+                        "type": type_code,
+                        "severity": int(severity),
+                        "precision": location_precision,
+                        "sensitivity": stored_sensitivity,
+                        "reporter": reporting_role,
+                        "narrative": narrative,
+                        "lon": float(lon),
+                        "lat": float(lat),
+                        "source": source,
+                        "hash": _row_hash(found.id, type_code, when, lon, lat),
+                        "role": role,
+                    },
+                )
+        except IntegrityError as exc:
+            if "incidents_row_once" not in str(exc.orig):
+                raise
+            raise IncidentError("incidents.error.already_recorded") from None
     return RecordedIncident(int(new_id), when, stored_sensitivity, duplicates)
 
 

@@ -243,3 +243,25 @@ def test_purge_uses_the_retention_setting(app_env, monkeypatch):
             old,
         )
     engine.dispose()
+
+
+@pytest.mark.browser
+def test_sign_in_and_admin_pages_in_the_browser(loaded_db_url, users):
+    """The real sign-in form in Chromium, then the admin page; saves the screenshots."""
+    from tests.browser import SCREENSHOTS, browser_page, running_app
+    from tests.conftest import open_page, sign_in_browser
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with running_app(loaded_db_url) as base, browser_page() as page:
+        page.goto(f"{base}/account")
+        page.wait_for_selector("h1", timeout=90000)
+        page.get_by_label(t("account.username", "ro"), exact=True).fill("test-admin")
+        page.screenshot(path=str(SCREENSHOTS / "account_sign_in_ro.png"))
+        sign_in_browser(page, base, "admin")
+        body = page.inner_text("body")
+        assert PASSWORDS["admin"] not in body and PASSWORDS["admin"] not in page.content()
+        open_page(page, "admin")
+        page.get_by_text(t("account.admin.create_title", "ro"), exact=True).first.wait_for()
+        page.wait_for_timeout(2000)  # the accounts table draws on a canvas
+        page.screenshot(path=str(SCREENSHOTS / "admin_accounts_ro.png"), full_page=True)
+        assert not page.blocked_requests

@@ -64,7 +64,11 @@ def _create(ctx: Context, names: dict[int, str]) -> None:
             key="new_role",
         )
         communities = st.multiselect(
-            ctx.t("account.admin.communities"), list(names), format_func=names.get, key="new_comm"
+            ctx.t("account.admin.communities"),
+            list(names),
+            format_func=names.get,
+            placeholder=ctx.t("account.admin.pick_communities"),
+            key="new_comm",
         )
         password = _passwords(ctx, "new")
         submitted = st.form_submit_button(ctx.t("account.admin.create"), type="primary")
@@ -105,6 +109,7 @@ def _manage(ctx: Context, users: list[accounts.User], names: dict[int, str]) -> 
             list(names),
             default=[c for c in user.communities if c in names],
             format_func=names.get,
+            placeholder=ctx.t("account.admin.pick_communities"),
             key=f"comm_{name}",
         )
         if st.button(ctx.t("account.admin.save"), key=f"save_{name}"):
