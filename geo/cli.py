@@ -5,6 +5,7 @@ Messages a person reads go through :mod:`geo.i18n` (``--lang`` or ``HARTA_LANGUA
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tomllib
@@ -434,7 +435,11 @@ def streamlit_theme_flags() -> list[str]:
     if not path.exists():
         return []
     theme = tomllib.loads(path.read_text(encoding="utf-8")).get("theme", {})
-    return [f"--theme.{key}={value}" for key, value in theme.items()]
+    # Lists (chart colour ramps) go to Streamlit as JSON, booleans in lower case.
+    return [
+        f"--theme.{key}={json.dumps(value) if isinstance(value, list | bool) else value}"
+        for key, value in theme.items()
+    ]
 
 
 def streamlit_security_flags() -> list[str]:
@@ -450,6 +455,23 @@ def streamlit_security_flags() -> list[str]:
     ]
 
 
+def streamlit_command(port: int, address: str) -> list[str]:
+    """The one command line that serves the app (used by ``harta serve`` and the browser tests).
+
+    ``browser.serverAddress`` is set so that Streamlit prints that URL instead of looking up the
+    machine's external address on the internet; the toolbar shows no "Deploy" button.
+    """
+    return [
+        sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app" / "Home.py"),
+        "--server.port", str(port), "--server.address", address,
+        "--server.headless", "true", "--server.enableStaticServing", "true",
+        "--browser.gatherUsageStats", "false", "--browser.serverAddress", "localhost",
+        "--client.toolbarMode", "minimal",
+        *streamlit_security_flags(),
+        *streamlit_theme_flags(),
+    ]  # fmt: skip
+
+
 @app.command("serve")
 def serve(
     port: int = typer.Option(8501),
@@ -457,23 +479,7 @@ def serve(
 ) -> None:
     """Prepare the database and serve the app (http://localhost:PORT)."""
     prepare_database(demo=demo)
-    args = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(PROJECT_ROOT / "app" / "Home.py"),
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--server.enableStaticServing",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        *streamlit_security_flags(),
-        *streamlit_theme_flags(),
-    ]
+    args = streamlit_command(port, get_settings().address)
     console.print(t("app.cli.serving", _lang(), url=f"http://localhost:{port}"))
     os.execv(sys.executable, args)
 

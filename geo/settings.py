@@ -13,6 +13,8 @@ HARTA_PG_PORT
     TCP port of the embedded cluster on localhost (default 54329).
 HARTA_LANGUAGE, HARTA_COMMUNITY
     Defaults for the app's language and community pickers.
+HARTA_ADDRESS
+    Interface the app listens on (default ``localhost``; ``0.0.0.0`` for a workshop network).
 HARTA_ONLINE
     ``1`` allows OSM tiles in the browser and explicit online OSM refreshes.  Default ``0``:
     no code path reaches the internet.
@@ -55,6 +57,8 @@ class Settings:
     retention_days: int = 1825
     #: Largest upload accepted by the app, MB.
     max_upload_mb: int = 20
+    #: Interface the app listens on: localhost by default; 0.0.0.0 lets tablets in the room in.
+    address: str = "localhost"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -92,4 +96,5 @@ def get_settings() -> Settings:
         suppression_threshold=int(env.get("HARTA_SUPPRESSION_THRESHOLD", "5")),
         retention_days=int(env.get("HARTA_RETENTION_DAYS", "1825")),
         max_upload_mb=int(env.get("HARTA_MAX_UPLOAD_MB", "20")),
+        address=env.get("HARTA_ADDRESS", "localhost"),
     )

@@ -9,7 +9,6 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -38,29 +37,11 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_app(database_url: str, *, online: bool = False):
     """Serve the app on a free port against ``database_url``; yield its base URL."""
-    from geo.cli import streamlit_security_flags, streamlit_theme_flags
+    from geo.cli import streamlit_command
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "HARTA_ONLINE": "1" if online else "0"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app" / "Home.py"),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.enableStaticServing",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        *streamlit_security_flags(),
-        *streamlit_theme_flags(),
-    ]
+    cmd = streamlit_command(port, "127.0.0.1")
     log = open(ROOT / ".test-data" / f"streamlit-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"

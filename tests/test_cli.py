@@ -90,3 +90,17 @@ def test_export_writes_a_file_that_reads_back(loaded_db_url, tmp_path):
     frame = gpd.read_file(target)
     assert len(frame) > 0 and frame.crs.to_epsg() == 4326
     assert "bus_stop" in set(frame["kind"])
+
+
+def test_served_app_listens_on_localhost_and_never_looks_itself_up_online(monkeypatch):
+    from geo.cli import streamlit_command
+    from geo.settings import get_settings
+
+    monkeypatch.delenv("HARTA_ADDRESS", raising=False)
+    command = streamlit_command(8501, get_settings().address)
+    flags = dict(zip(command[5::2], command[6::2], strict=False))
+    assert flags["--server.address"] == "localhost"
+    # Without it, a headless Streamlit asks an internet service for the machine's address.
+    assert flags["--browser.serverAddress"] == "localhost"
+    assert flags["--browser.gatherUsageStats"] == "false"
+    assert flags["--server.enableStaticServing"] == "true"
