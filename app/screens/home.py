@@ -15,12 +15,17 @@ st.write(ctx.t("app.home.intro"))
 row = views.community(ctx.engine, ctx.community)
 st.subheader(row["name"])
 if row["description"]:
-    st.caption(row["description"])
+    # The description is data, written by whoever added the community, in their language.
+    with st.expander(ctx.t("app.home.source_notes")):
+        st.caption(row["description"])
 # Roles that may not read incidents get the sum of the published hexagon counts.
 counts = views.layer_counts(ctx.engine, ctx.community, exact=ctx.role in EXACT_POINT_ROLES)
 cols = st.columns(4)
 for col, layer in zip(cols, ("risk_zones", "incidents", "facilities", "streets"), strict=True):
-    col.metric(ctx.t(f"app.layers.{layer}"), int(counts[layer]))
+    demo = int(counts.get(f"{layer}_demo", 0))
+    col.metric(ctx.t(f"app.layers.{layer}"), int(counts[layer]) + demo)
+    if demo:
+        col.caption(ctx.t("app.home.of_which_demo", count=demo))
 demo_rows = int(counts[["risk_zones_demo", "incidents_demo", "facilities_demo"]].sum())
 if demo_rows:
     st.info(ctx.t("app.home.demo_notice", count=demo_rows))
