@@ -234,16 +234,50 @@ def export_cmd(
     file: Path = typer.Argument(..., dir_okay=False, help=".geojson, .gpkg, .kml or .csv"),
     community: str | None = typer.Option(None, help="Community slug (default: all)."),
     role: str = typer.Option("admin", help="Role the export is made for."),
+    geomask: str | None = typer.Option(
+        None, help="Donut geomasking for partners: MIN:MAX metres, e.g. 50:250."
+    ),
+    seed: int | None = typer.Option(None, help="Seed of the geomask (reproducible export)."),
 ) -> None:
-    """Export a layer to GeoJSON, GeoPackage, KML or CSV."""
-    from geo.export import export_layer
+    """Export a layer to GeoJSON, GeoPackage, KML or CSV (every export is recorded)."""
+    from geo.export import export_layer, geomask_report_path
+    from geo.lifecycle import record_access
 
+    lang = _lang()
+    bounds = None
+    if geomask is not None:
+        try:
+            low, high = (float(part) for part in geomask.split(":"))
+        except ValueError:
+            err.print(f"[red]{t('ingest.export.geomask_bounds', lang)}[/red]")
+            raise typer.Exit(2) from None
+        bounds = (low, high)
+    engine = _engine()
     try:
-        written = export_layer(_engine(), layer, file, community=community, role=role)
+        written = export_layer(
+            engine, layer, file, community=community, role=role, geomask=bounds,
+            geomask_seed=seed, lang=lang,
+        )  # fmt: skip
     except (ValueError, PermissionError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    console.print(t("app.cli.exported", _lang(), count=written, file=str(file)))
+    record_access(
+        engine, "cli", role, "export",
+        {"layer": layer, "community": community, "rows": written, "file": str(file)},
+    )  # fmt: skip
+    console.print(t("app.cli.exported", lang, count=written, file=str(file)))
+    if bounds is not None:
+        report = json.loads(geomask_report_path(file).read_text(encoding="utf-8"))
+        console.print(
+            t(
+                "app.cli.geomasked",
+                lang,
+                low=f"{report['observed_min_m']:.0f}",
+                median=f"{report['observed_median_m']:.0f}",
+                high=f"{report['observed_max_m']:.0f}",
+                report=str(geomask_report_path(file)),
+            )  # fmt: skip
+        )
 
 
 # --- demo ---------------------------------------------------------------------------------

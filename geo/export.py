@@ -10,6 +10,7 @@ reader never sees half a file.  CSV cells that a spreadsheet would run as a form
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -73,6 +74,8 @@ def export_layer(
     purpose: str = "default",
     csv_geometry: str = "auto",
     lang: str = "en",
+    geomask: tuple[float, float] | None = None,
+    geomask_seed: int | None = None,
 ) -> int:
     """Write one layer to a file.
 
@@ -97,6 +100,13 @@ def export_layer(
         CSV geometry columns: ``lat``/``lon`` for point layers and ``wkt`` otherwise (auto).
     lang : str
         Language of error messages.
+    geomask : (float, float), optional
+        Donut geomasking for exports to partners: every point is moved in a random direction by
+        ``min`` to ``max`` metres (:func:`geo.privacy.donut_geomask`, measured in the
+        community's metric CRS).  The displacement applied is reported in a JSON file next to
+        the export, ``<file>.geomask.json`` (:func:`geomask_report_path`).
+    geomask_seed : int, optional
+        Seed of the mask, for a reproducible export.
 
     Returns
     -------
@@ -117,8 +127,47 @@ def export_layer(
     if fmt == "kml" and not target.has_geometry:
         raise ExportFailed("ingest.export.no_geometry", lang, layer=target.name, format=fmt)
     frame = read_layer(engine, target, columns, community=community, lang=lang)
+    summary = None
+    if geomask is not None:
+        frame, summary = _apply_geomask(engine, frame, community, geomask, geomask_seed, lang)
     _write_atomically(frame, path, fmt, target, csv_geometry)
+    if summary is not None:
+        geomask_report_path(path).write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return len(frame)
+
+
+def geomask_report_path(path: str | Path) -> Path:
+    """Where :func:`export_layer` reports the displacement of a geomasked export."""
+    path = Path(path)
+    return path.with_name(path.name + ".geomask.json")
+
+
+def _apply_geomask(
+    engine: Engine,
+    frame: gpd.GeoDataFrame,
+    community: str | None,
+    bounds: tuple[float, float],
+    seed: int | None,
+    lang: str,
+) -> tuple[gpd.GeoDataFrame, dict]:
+    from geo.privacy import donut_geomask
+
+    if not isinstance(frame, gpd.GeoDataFrame) or not frame.geom_type.isin(["Point"]).all():
+        raise ExportFailed("ingest.export.geomask_points_only", lang)
+    if community is not None:
+        with engine.connect() as conn:
+            epsg = conn.execute(
+                text("SELECT metric_crs FROM communities WHERE slug = :s"), {"s": community}
+            ).scalar_one()
+        crs = f"EPSG:{epsg}"
+    else:
+        crs = frame.estimate_utm_crs() if len(frame) else "EPSG:3857"
+    try:
+        masked = donut_geomask(frame, crs, float(bounds[0]), float(bounds[1]), seed=seed)
+    except ValueError:
+        raise ExportFailed("ingest.export.geomask_bounds", lang) from None
+    summary = {**masked.summary, "crs": str(crs)}
+    return masked.points, summary
 
 
 def read_layer(

@@ -104,3 +104,39 @@ def test_served_app_listens_on_localhost_and_never_looks_itself_up_online(monkey
     assert flags["--browser.serverAddress"] == "localhost"
     assert flags["--browser.gatherUsageStats"] == "false"
     assert flags["--server.enableStaticServing"] == "true"
+
+
+def test_partner_export_with_donut_geomask_moves_every_point_and_reports_it(
+    loaded_db_url, tmp_path
+):
+    target = tmp_path / "incidents.geojson"
+    args = ["export", "incidents", str(target), "--community", "pata-rat", "--role", "police",
+            "--geomask", "50:250", "--seed", "7"]  # fmt: skip
+    result = runner.invoke(app, args, env=_env(loaded_db_url))
+    assert result.exit_code == 0, result.output
+    exported = gpd.read_file(target).to_crs(32634)
+    engine = create_engine(loaded_db_url)
+    truth = gpd.read_postgis(
+        text("SELECT geom FROM incidents ORDER BY id"), engine, geom_col="geom"
+    ).to_crs(32634)
+    with engine.connect() as conn:
+        logged = conn.execute(
+            text("SELECT count(*) FROM access_log WHERE action = 'export' AND role = 'police'")
+        ).scalar_one()
+    engine.dispose()
+    assert len(exported) == len(truth) > 300
+    moved = exported.geometry.distance(truth.geometry.reset_index(drop=True))
+    assert moved.min() >= 50 - 1e-6 and moved.max() <= 250 + 1e-6
+    report = json.loads((tmp_path / "incidents.geojson.geomask.json").read_text())
+    assert report["n"] == len(exported) and report["min_m"] == 50 and report["max_m"] == 250
+    assert abs(report["observed_max_m"] - moved.max()) < 0.5
+    assert logged == 1
+
+
+def test_geomask_is_refused_for_polygons_and_writes_nothing(loaded_db_url, tmp_path):
+    target = tmp_path / "zones.geojson"
+    args = ["export", "risk_zones", str(target), "--geomask", "50:250"]
+    result = runner.invoke(app, args, env=_env(loaded_db_url))
+    assert result.exit_code == 2
+    assert "points" in result.stderr
+    assert not target.exists()
