@@ -67,8 +67,10 @@ def _switch_sql(role: str, local: bool) -> str:
     return f"SET {scope}ROLE {db_role(role)}"
 
 
-def role_engine(base_url: str, role: str, **kwargs: Any) -> Engine:
-    """An engine whose connections act as ``role``.
+def role_engine(
+    base_url: str, role: str, user_id: int | None = None, **kwargs: Any
+) -> Engine:
+    """An engine whose connections act as ``role`` (and, when given, as account ``user_id``).
 
     Parameters
     ----------
@@ -76,6 +78,11 @@ def role_engine(base_url: str, role: str, **kwargs: Any) -> Engine:
         SQLAlchemy URL of the database (its user must be a member of ``harta_<role>``).
     role : str
         Application role, one of :data:`ROLES`.
+    user_id : int, optional
+        ``users.id`` of the signed-in account.  Recorded as ``harta.user_id``; the database's
+        policies read it to apply the account's community scope and to refuse an account that
+        was deactivated or given another role (migration 0004).  Without it a scoped role
+        (police, mediator, community) sees no incident rows.
     **kwargs
         Passed to :func:`sqlalchemy.create_engine` (``pool_pre_ping`` defaults to True).
 
@@ -98,6 +105,10 @@ def role_engine(base_url: str, role: str, **kwargs: Any) -> Engine:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(switch)
                 cursor.execute("SELECT set_config('harta.role', %s, false)", (role,))
+                cursor.execute(
+                    "SELECT set_config('harta.user_id', %s, false)",
+                    ("" if user_id is None else str(int(user_id)),),
+                )
         finally:
             dbapi_connection.autocommit = previous
 
@@ -105,8 +116,8 @@ def role_engine(base_url: str, role: str, **kwargs: Any) -> Engine:
 
 
 @contextmanager
-def connect_as(engine: Engine, role: str) -> Iterator[Connection]:
-    """One transaction on ``engine`` acting as ``role``.
+def connect_as(engine: Engine, role: str, user_id: int | None = None) -> Iterator[Connection]:
+    """One transaction on ``engine`` acting as ``role`` (and, when given, as ``user_id``).
 
     Parameters
     ----------
@@ -114,6 +125,8 @@ def connect_as(engine: Engine, role: str) -> Iterator[Connection]:
         Any engine whose login user is a member of ``harta_<role>``.
     role : str
         Application role, one of :data:`ROLES`.
+    user_id : int, optional
+        ``users.id`` of the account acting; see :func:`role_engine`.
 
     Yields
     ------
@@ -124,6 +137,10 @@ def connect_as(engine: Engine, role: str) -> Iterator[Connection]:
     with engine.begin() as conn:
         conn.execute(text(switch))
         conn.execute(text("SELECT set_config('harta.role', :role, true)"), {"role": role})
+        conn.execute(
+            text("SELECT set_config('harta.user_id', :uid, true)"),
+            {"uid": "" if user_id is None else str(int(user_id))},
+        )
         yield conn
 
 
