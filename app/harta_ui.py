@@ -10,9 +10,10 @@ Nobody signed in means the role ``public``.  :func:`sign_in` (called by the acco
 username, role, community scope and times, never the password -- and every page load checks the
 session timeout (:func:`geo.accounts.session_expired`: 30 minutes idle, 8 hours in all).
 
-The database connection of a page acts as the signed-in role
-(:func:`geo.db.security.role_engine`, one cached engine per database URL and role), so grants and
-row-level security decide what a page can read, whatever the page's code does.  The owner's
+The database connection of a page acts as the signed-in role and account
+(:func:`geo.db.security.role_engine`, one cached engine per database URL, role and account id,
+which the database reads as ``harta.user_id``), so grants and row-level security decide what a
+page can read, whatever the page's code does.  The owner's
 engine serves only the password check (:func:`owner_engine`).
 """
 
@@ -55,6 +56,9 @@ class Context:
     engine: Engine
     online: bool
     username: str | None = None
+    #: ``users.id`` of the signed-in account (None for the public); the role engine carries it
+    #: as ``harta.user_id`` so the database applies the account's scope and state.
+    user_id: int | None = None
 
     def t(self, key: str, **params: object) -> str:
         return t(key, self.lang, **params)
@@ -76,15 +80,18 @@ def owner_engine(url: str) -> Engine:
 
 
 @st.cache_resource(show_spinner=False)
-def _role_engine(url: str, role: str) -> Engine:
+def _role_engine(url: str, role: str, user_id: int | None = None) -> Engine:
     from geo.db.security import role_engine
 
-    return role_engine(url, role)
+    if user_id is None:
+        return role_engine(url, role)
+    # One small pool per signed-in account: the database reads ``harta.user_id`` per connection.
+    return role_engine(url, role, user_id, pool_size=2, max_overflow=3)
 
 
-def role_engine(role: str) -> Engine:
-    """The cached engine acting as ``role`` on the app's database."""
-    return _role_engine(_database_url(), role)
+def role_engine(role: str, user_id: int | None = None) -> Engine:
+    """The cached engine acting as ``role`` (and account ``user_id``) on the app's database."""
+    return _role_engine(_database_url(), role, user_id)
 
 
 def reset_engines() -> None:
@@ -106,6 +113,7 @@ def session_record(user: User, method: str = "password", now: dt.datetime | None
     """What the session keeps of a signed-in account: never the password or its hash."""
     now = now or _now()
     return {
+        "user_id": int(user.id),
         "username": user.username,
         "role": user.role,
         "communities": tuple(user.communities),
@@ -179,7 +187,7 @@ def _scope_user(auth: dict | None) -> User | None:
     if auth is None or auth["role"] in UNSCOPED_ROLES:
         return None
     return User(
-        id=0,
+        id=auth["user_id"],
         username=auth["username"],
         role=auth["role"],
         active=True,
@@ -281,13 +289,15 @@ def context() -> Context:
         key="community",
     )
     st.sidebar.caption(t("app.attribution", lang))
+    user_id = auth["user_id"] if auth else None
     return Context(
         lang,
         community,
         role,
-        _role_engine(url, role),
+        _role_engine(url, role, user_id),
         get_settings().online,
         auth["username"] if auth else None,
+        user_id,
     )
 
 
