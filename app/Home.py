@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 from sqlalchemy.exc import DBAPIError
 
+from geo.files import make_private
 from geo.i18n import t
 from harta_ui import current_role, database_unavailable, db_down
 
@@ -33,6 +34,7 @@ PAGES = (
 ONLY_FOR = {"admin.py": {"admin"}}
 
 st.set_page_config(page_title="Harta", page_icon="🗺️", layout="wide")
+make_private()  # every file the app writes is 0600, the data folder 0700 (geo/files.py)
 
 lang = st.session_state.get("lang", "ro")
 role = current_role()  # also ends a timed-out session before any page runs

@@ -17,12 +17,19 @@ from rich.console import Console
 from geo.i18n import t
 from geo.settings import PROJECT_ROOT, STYLES_DIR, get_settings
 
+#: Appended to the help of commands that run as the database owner.
+OPERATOR = (
+    " Operator command: needs the cluster owner's credentials (DATABASE_URL, or the embedded"
+    " cluster's password file)."
+)
 app = typer.Typer(help="Harta: risk mapping and safety planning.", no_args_is_help=True)
-db_app = typer.Typer(help="The database: embedded cluster or DATABASE_URL.", no_args_is_help=True)
-community_app = typer.Typer(help="Communities: Pata Rât, settlements, partners.")
-demo_app = typer.Typer(help="Synthetic demo layers, clearly labelled as demo.")
+db_app = typer.Typer(
+    help="The database: embedded cluster or DATABASE_URL." + OPERATOR, no_args_is_help=True
+)
+community_app = typer.Typer(help="Communities: Pata Rât, settlements, partners." + OPERATOR)
+demo_app = typer.Typer(help="Synthetic demo layers, clearly labelled as demo." + OPERATOR)
 user_app = typer.Typer(
-    help="Accounts: add, list, change password, deactivate.", no_args_is_help=True
+    help="Accounts: add, list, change password, deactivate." + OPERATOR, no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
@@ -31,6 +38,13 @@ app.add_typer(demo_app, name="demo")
 
 console = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _private_files() -> None:
+    from geo.files import make_private
+
+    make_private()  # every file any command writes is 0600, the data folder 0700 (geo/files.py)
 
 
 def _lang() -> str:
@@ -111,7 +125,10 @@ def prepare_database(demo: bool = True) -> None:
 
 @app.command("bootstrap")
 def bootstrap_cmd(demo: bool = typer.Option(True, help="Also seed the demo layers.")) -> None:
-    """Migrate the database and load the bundled Pata Rât data (idempotent)."""
+    """Migrate the database and load the bundled Pata Rât data (idempotent).
+
+    Operator command: needs the cluster owner's credentials.
+    """
     prepare_database(demo=demo)
     console.print(t("app.cli.bootstrapped", _lang()))
 
@@ -179,6 +196,82 @@ def community_list() -> None:
     console.print(frame[columns].to_string(index=False))
 
 
+# --- acting as an account -------------------------------------------------------------------
+# Commands that read or write incident rows act as a named account under row-level security,
+# never as the database owner: ``--as USER`` signs in (lockout applies) and the command runs on
+# ``role_engine(url, user.role, user_id=user.id)``.  The password comes from a hidden prompt,
+# ``--password-stdin`` or HARTA_PASSWORD (for scripts), never from the command line.
+
+AS_HELP = "Act as this Harta account (its role and communities); asks for its password."
+PASSWORD_STDIN_HELP = "Read the account's password from stdin (else HARTA_PASSWORD, else a prompt)."
+
+
+def _account_password(username: str, password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    from_env = os.environ.get("HARTA_PASSWORD")
+    if from_env:
+        return from_env
+    return typer.prompt(t("export.cli.password_for", _lang(), user=username), hide_input=True)
+
+
+def acting_engine(as_user: str | None, password_stdin: bool = False):  # noqa: ANN201
+    """The engine a command acts on, and the account (None when nobody signed in).
+
+    Parameters
+    ----------
+    as_user : str or None
+        Username from ``--as``; without it the command acts as the ``public`` role.
+    password_stdin : bool
+        Read the password from standard input.
+
+    Returns
+    -------
+    (Engine, geo.accounts.User or None)
+
+    Raises
+    ------
+    typer.Exit
+        Code 1 when the password is wrong, the account unknown, inactive or locked (one
+        message for all, as on the sign-in page).
+    """
+    from geo.db.engine import database_url
+    from geo.db.security import role_engine
+
+    url = database_url()
+    if as_user is None:
+        return role_engine(url, "public"), None
+    from geo.accounts import authenticate
+
+    password = _account_password(as_user, password_stdin)
+    result = authenticate(_engine(), as_user, password)
+    if not result.ok or result.user is None:
+        err.print(f"[red]{t(result.message_key, _lang())}[/red]")
+        raise typer.Exit(1)
+    user = result.user
+    return role_engine(url, user.role, user_id=user.id), user
+
+
+def _compatible_call(func, *args, **kwargs):  # noqa: ANN001, ANN202
+    """Call a geo.lifecycle function with the keyword arguments its signature takes (the module
+    is moving the user and role onto the connection; older versions take them as arguments)."""
+    import inspect
+
+    accepted = inspect.signature(func).parameters
+    return func(*args, **{k: v for k, v in kwargs.items() if k in accepted})
+
+
+def _record(engine, user, role: str, action: str, detail: dict) -> None:  # noqa: ANN001
+    import inspect
+
+    from geo.lifecycle import record_access
+
+    if "user" in inspect.signature(record_access).parameters:
+        record_access(engine, user.username if user else None, role, action, detail)
+    else:
+        record_access(engine, action, detail)
+
+
 # --- import / export ----------------------------------------------------------------------
 
 
@@ -191,15 +284,28 @@ def import_cmd(
         None, help="CRS of the file when it does not say, e.g. EPSG:3844."
     ),
     skip_invalid: bool = typer.Option(False, help="Write the valid rows, report the rest."),
-    role: str = typer.Option("admin", help="Role recorded in the provenance and audit trail."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help=PASSWORD_STDIN_HELP),
 ) -> None:
-    """Import a layer from GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, GPX or CSV."""
+    """Import a layer from GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, GPX or CSV.
+
+    Incidents only with --as (a police or mediator account).  Other layers without --as are
+    an operator import: it needs the cluster owner's credentials and is recorded as admin.
+    """
     from rich.progress import Progress
 
     from geo.ingest import ImportFailed, ImportRejected, import_file
 
     lang = _lang()
     community = community or get_settings().community
+    if as_user is None and layer == "incidents":
+        err.print(f"[red]{t('export.cli.import_needs_account', lang)}[/red]")
+        raise typer.Exit(2)
+    if as_user is None:
+        engine, role = _engine(), "admin"
+    else:
+        engine, user = acting_engine(as_user, password_stdin)
+        role = user.role
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task(t("app.cli.importing", lang, file=file.name), total=None)
 
@@ -208,7 +314,7 @@ def import_cmd(
 
         try:
             report = import_file(
-                _engine(),
+                engine,
                 layer,
                 file,
                 community=community,
@@ -228,56 +334,98 @@ def import_cmd(
     console.print(report.render(lang))
 
 
+def _donut_option(value: str | None, lang: str) -> bool | tuple[float, float]:
+    if value is None:
+        return True
+    try:
+        low, high = (float(part) for part in value.split(":"))
+    except ValueError:
+        err.print(f"[red]{t('ingest.export.geomask_bounds', lang)}[/red]")
+        raise typer.Exit(2) from None
+    return (low, high)
+
+
 @app.command("export")
 def export_cmd(
     layer: str = typer.Argument(..., help="risk_zones, incidents, facilities or workshops"),
     file: Path = typer.Argument(..., dir_okay=False, help=".geojson, .gpkg, .kml or .csv"),
     community: str | None = typer.Option(None, help="Community slug (default: all)."),
-    role: str = typer.Option("admin", help="Role the export is made for."),
-    geomask: str | None = typer.Option(
-        None, help="Donut geomasking for partners: MIN:MAX metres, e.g. 50:250."
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help=PASSWORD_STDIN_HELP),
+    geomask: bool = typer.Option(
+        False, "--geomask", help="Geomasked incidents for partners (the deployment's donut)."
     ),
-    seed: int | None = typer.Option(None, help="Seed of the geomask (reproducible export)."),
+    donut: str | None = typer.Option(
+        None, help="MIN:MAX metres the masked export must use (refused if not the deployment's)."
+    ),
 ) -> None:
-    """Export a layer to GeoJSON, GeoPackage, KML or CSV (every export is recorded)."""
-    from geo.export import export_layer, geomask_report_path
-    from geo.lifecycle import record_access
+    """Export a layer to GeoJSON, GeoPackage, KML or CSV (every export is recorded).
+
+    Without --as the export acts as the public role (no incidents).  Incidents: --as a police
+    or mediator account; row security and the account's communities decide the rows.
+    """
+    from geo.export import ExportFailed, ExportRefused, export_layer, geomask_report_path
 
     lang = _lang()
-    bounds = None
-    if geomask is not None:
-        try:
-            low, high = (float(part) for part in geomask.split(":"))
-        except ValueError:
-            err.print(f"[red]{t('ingest.export.geomask_bounds', lang)}[/red]")
-            raise typer.Exit(2) from None
-        bounds = (low, high)
-    engine = _engine()
+    if as_user is None and layer == "incidents":
+        err.print(f"[red]{t('export.cli.needs_account', lang)}[/red]")
+        raise typer.Exit(2)
+    mask = _donut_option(donut, lang) if geomask or donut is not None else False
+    engine, user = acting_engine(as_user, password_stdin)
+    role = user.role if user else "public"
+    scope = list(user.communities) if user and layer == "incidents" else None
     try:
         written = export_layer(
-            engine, layer, file, community=community, role=role, geomask=bounds,
-            geomask_seed=seed, lang=lang,
+            engine, layer, file, community=community, role=role, geomask=mask, scope=scope,
+            lang=lang,
         )  # fmt: skip
-    except (ValueError, PermissionError) as exc:
-        err.print(f"[red]{exc}[/red]")
+    except (ExportFailed, ExportRefused) as exc:
+        err.print(f"[red]{exc.render(lang)}[/red]")
         raise typer.Exit(2) from exc
-    record_access(
-        engine, "cli", role, "export",
-        {"layer": layer, "community": community, "rows": written, "file": str(file)},
-    )  # fmt: skip
+    detail = {"layer": layer, "community": community, "rows": written, "file": str(file)}
+    _record(engine, user, role, "export", detail)
     console.print(t("app.cli.exported", lang, count=written, file=str(file)))
-    if bounds is not None:
+    if mask is not False:
         report = json.loads(geomask_report_path(file).read_text(encoding="utf-8"))
+        shift, risk = report["displacement"], report["k_anonymity"]
         console.print(
             t(
-                "app.cli.geomasked",
+                "export.cli.geomasked",
                 lang,
-                low=f"{report['observed_min_m']:.0f}",
-                median=f"{report['observed_median_m']:.0f}",
-                high=f"{report['observed_max_m']:.0f}",
+                low=f"{report['donut_m'][0]:g}",
+                high=f"{report['donut_m'][1]:g}",
+                median=f"{shift['observed_median_m'] or 0:.0f}",
+                k=f"{risk.get('k_median', 0):g}",
+                share=f"{100 * risk.get('share_k0', 0):.0f}",
                 report=str(geomask_report_path(file)),
             )  # fmt: skip
         )
+
+
+@app.command("withdraw")
+def withdraw_cmd(
+    layer: str = typer.Argument(..., help="incidents or risk_zones"),
+    row_id: int = typer.Argument(..., help="Id of the row whose contributor withdrew consent."),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help=PASSWORD_STDIN_HELP),
+) -> None:
+    """Withdraw a contribution (consent withdrawn): the row goes, its history is redacted."""
+    from geo.lifecycle import withdraw_contribution
+
+    lang = _lang()
+    engine, user = acting_engine(as_user, password_stdin)
+    try:
+        removed = _compatible_call(
+            withdraw_contribution, engine, layer, row_id, role=user.role, user=user.username
+        )
+    except PermissionError:
+        err.print(f"[red]{t('export.cli.withdraw_refused', lang, role=user.role)}[/red]")
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        err.print(f"[red]{t('export.cli.withdraw_bad_layer', lang, layer=layer)}[/red]")
+        raise typer.Exit(2) from exc
+    key = "export.cli.withdrawn" if removed else "export.cli.withdraw_missing"
+    console.print(t(key, lang, layer=layer, id=row_id))
 
 
 # --- demo ---------------------------------------------------------------------------------
@@ -418,7 +566,10 @@ def purge_cmd(
         None, "--older-than-days", help="Default: HARTA_RETENTION_DAYS (1825)."
     ),
 ) -> None:
-    """Delete incidents older than the retention period (run it daily from cron)."""
+    """Delete incidents older than the retention period (run it daily from cron).
+
+    Operator command: needs the cluster owner's credentials.
+    """
     from geo.lifecycle import purge_incidents
 
     days = older_than_days or get_settings().retention_days
@@ -431,7 +582,10 @@ def purge_cmd(
 
 @app.command("backup")
 def backup_cmd(file: Path) -> None:
-    """Dump the whole database to FILE (mode 0600; it holds personal data: encrypt it)."""
+    """Dump the whole database to FILE (mode 0600; it holds personal data: encrypt it).
+
+    Operator command: needs the cluster owner's credentials.
+    """
     from geo.db.engine import database_url
     from geo.lifecycle import LifecycleError, backup
 
@@ -448,7 +602,10 @@ def restore_cmd(
     file: Path,
     clean: bool = typer.Option(False, help="Drop existing objects before restoring."),
 ) -> None:
-    """Restore a backup made with 'harta backup' (all or nothing)."""
+    """Restore a backup made with 'harta backup' (all or nothing).
+
+    Operator command: needs the cluster owner's credentials.
+    """
     from geo.db.engine import database_url
     from geo.lifecycle import LifecycleError, restore
 
