@@ -7,8 +7,12 @@ Accounts
 --------
 Nobody signed in means the role ``public``.  :func:`sign_in` (called by the account page after
 :func:`geo.accounts.authenticate`, or after single sign-on) keeps the account in the session --
-username, role, community scope and times, never the password -- and every page load checks the
-session timeout (:func:`geo.accounts.session_expired`: 30 minutes idle, 8 hours in all).
+account id, username, role, community scope and times, never the password -- and every page run
+checks the session timeout (:func:`geo.accounts.session_expired`: 30 minutes idle, 8 hours in
+all) and re-reads the account (:func:`geo.accounts.account_state`, one short transaction as
+``harta_auth``): a deactivated, locked or removed account, or one given another role, is signed
+out at once with a translated reason; a change of communities applies at once.  The database
+refuses such an account by itself as well (migration 0004); this check makes the page say why.
 
 The database connection of a page acts as the signed-in role and account
 (:func:`geo.db.security.role_engine`, one cached engine per database URL, role and account id,
@@ -26,8 +30,14 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from geo import views
-from geo.accounts import User, may_access_community, session_expired
+from geo import escape, views
+from geo.accounts import (
+    SignInThrottle,
+    User,
+    account_state,
+    may_access_community,
+    session_expired,
+)
 from geo.i18n import LANGUAGES, t
 from geo.settings import get_settings
 
@@ -36,6 +46,8 @@ ROLES = ("public", "community", "mediator", "police", "planner", "admin")
 AUTH_KEY = "harta_auth"
 #: Set when a session ended by timeout, so the next page says why.
 EXPIRED_KEY = "harta_auth_expired"
+#: Set when the account changed under a session: i18n key of the notice the next page shows.
+NOTICE_KEY = "harta_auth_notice"
 #: Roles that see every community whatever their scope.
 UNSCOPED_ROLES = frozenset({"public", "admin"})
 
@@ -94,6 +106,23 @@ def role_engine(role: str, user_id: int | None = None) -> Engine:
     return _role_engine(_database_url(), role, user_id)
 
 
+@st.cache_resource(show_spinner=False)
+def sign_in_throttle() -> SignInThrottle:
+    """The process's sign-in throttle (:class:`geo.accounts.SignInThrottle`)."""
+    return SignInThrottle()
+
+
+def sign_in_source() -> str:
+    """Where this session's sign-in attempts come from, for the throttle: the client's network
+    address, or ``"local"`` when Streamlit reports none (localhost, or a proxy on this host --
+    then every client shares one bucket; see docs/security.md)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no client context (bare script run)
+        address = None
+    return f"ip:{address}" if address else "local"
+
+
 def reset_engines() -> None:
     """Forget the cached engines and communities (after the database went away); the next
     page load connects afresh."""
@@ -127,6 +156,7 @@ def sign_in(user: User, method: str = "password") -> None:
     """Keep ``user`` as the session's account (after a successful check)."""
     st.session_state[AUTH_KEY] = session_record(user, method)
     st.session_state.pop(EXPIRED_KEY, None)
+    st.session_state.pop(NOTICE_KEY, None)
     # Cached runs and picks of the previous role must not survive into this one.
     for key in ("hs_run", "community"):
         st.session_state.pop(key, None)
@@ -164,7 +194,8 @@ def sso_username(email: str | None) -> str | None:
 
 
 def signed_in() -> dict | None:
-    """The signed-in account after the timeout check, or None (public)."""
+    """The signed-in account after the timeout check and a fresh read of the account, or None
+    (public).  Stops the page with a message if the database cannot be reached (fail closed)."""
     auth = st.session_state.get(AUTH_KEY)
     if not auth:
         return None
@@ -173,8 +204,41 @@ def signed_in() -> dict | None:
         sign_out()
         st.session_state[EXPIRED_KEY] = True
         return None
+    if not _follow_account(auth, now):
+        return None
     auth["last_seen_at"] = now
     return auth
+
+
+def _current_account(user_id: int, now: dt.datetime) -> User | None:
+    try:
+        return account_state(owner_engine(_database_url()), user_id, now)
+    except DBAPIError as error:
+        if not db_down(error):
+            raise
+        database_unavailable(st.session_state.get("lang", get_settings().language))
+        raise  # not reached: database_unavailable stops the page
+
+
+def _follow_account(auth: dict, now: dt.datetime) -> bool:
+    """Bring the session in line with the account as it is now; False when it was signed out.
+
+    Deactivated, locked, removed or given another role: signed out (a new role means a new
+    sign-in, which also drops the previous role's cached runs).  New communities: applied."""
+    if auth.get("user_id") is None:  # a session kept from before accounts were followed
+        current = None
+    else:
+        current = _current_account(auth["user_id"], now)
+    if current is None or current.role != auth["role"]:
+        sign_out()
+        st.session_state[NOTICE_KEY] = (
+            "account.revoked.inactive" if current is None else "account.revoked.role"
+        )
+        return False
+    if tuple(current.communities) != tuple(auth["communities"]):
+        auth["communities"] = tuple(current.communities)
+        st.session_state[NOTICE_KEY] = "account.revoked.scope"
+    return True
 
 
 def current_role() -> str:
@@ -242,7 +306,7 @@ def _account_box(auth: dict | None, lang: str) -> None:
         t(
             "account.sidebar.signed_in",
             lang,
-            user=auth["username"],
+            user=escape.markdown(auth["username"]),
             role=t(f"app.roles.{auth['role']}", lang),
         )
     )
@@ -261,6 +325,9 @@ def context() -> Context:
     auth = signed_in()
     if st.session_state.get(EXPIRED_KEY):
         st.warning(t("security.session.expired", lang))
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.warning(t(notice, lang))
     role = auth["role"] if auth else "public"
     url = _database_url()
     try:
@@ -306,7 +373,7 @@ def record_view(ctx: Context, action: str, **detail: object) -> None:
     from geo.lifecycle import record_access
 
     detail = {"community": ctx.community, **detail}
-    record_access(ctx.engine, ctx.username, ctx.role, action, detail)
+    record_access(ctx.engine, action, detail)
 
 
 def record_view_once(ctx: Context, action: str, **detail: object) -> None:

@@ -1,13 +1,24 @@
-"""User accounts: creation, passwords (argon2id), sign-in with lockout, community scope.
+"""User accounts: creation, passwords (argon2id), sign-in with throttling, community scope.
 
 Passwords are hashed with argon2id (:mod:`argon2`) and never stored, logged, or put in an
-exception message.  Sign-in takes about the same time whether the user exists or not (an unknown
-name is checked against a dummy hash) and the hash comparison is constant-time.
+exception message.
 
-After :data:`MAX_FAILED_LOGINS` consecutive wrong passwords the account is locked for
-:data:`LOCKOUT` -- during which even the right password is refused, so the lock cannot be used
-to test guesses -- and an administrator can unlock it with :func:`set_password` or
-:func:`unlock`.
+Sign-in that cannot be used to enumerate or to lock people out
+--------------------------------------------------------------
+:func:`authenticate` answers every refusal -- unknown name, wrong password, deactivated or
+locked account, too many attempts -- with the same :class:`AuthResult` (reason ``refused``, one
+message key) after the same work: exactly one argon2 verification (against a dummy hash when
+there is no account) and the same ``UPDATE`` statement (which touches no row for an unknown
+name).  Nothing in the answer or its timing class says whether the name exists.
+
+Guessing is slowed by :class:`SignInThrottle`, keyed by *(source, username)*: the first
+:data:`FREE_FAILURES` failures from a source cost nothing; after that each further attempt from
+that source for that name is checked only once a growing delay (doubling from
+:data:`FIRST_DELAY`, at most :data:`MAX_DELAY`) has passed, and attempts inside the delay are
+refused unchecked (same answer).  There is no account-wide lock any more: wrong passwords typed
+elsewhere never keep the real user out, and the right password after the delay always opens.
+``users.locked_until`` is honoured (an administrator can set it) but never set by failures;
+``users.failed_logins`` counts failures for the administrator to see.
 
 The functions take an :class:`~sqlalchemy.Engine`.  Account management (create, list,
 deactivate, scope) must run with an engine that may write ``users``: the owner's, or one acting
@@ -20,6 +31,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -30,10 +43,16 @@ from sqlalchemy.exc import IntegrityError
 
 from geo.db.security import AUTH_ROLE, ROLES, connect_as
 
-#: Consecutive failures after which an account is locked.
-MAX_FAILED_LOGINS = 5
-#: How long a locked account stays locked.
-LOCKOUT = dt.timedelta(minutes=15)
+#: Failures per (source, username) that are not slowed down.
+FREE_FAILURES = 5
+#: Delay after the first failure beyond :data:`FREE_FAILURES`; it doubles with each further one.
+FIRST_DELAY = dt.timedelta(seconds=2)
+#: Longest delay between two checked attempts from one source for one name.
+MAX_DELAY = dt.timedelta(minutes=5)
+#: Sources remembered at most (oldest forgotten first), so a flood cannot exhaust memory.
+MAX_THROTTLE_ENTRIES = 10_000
+#: The one message of every refused sign-in.
+REFUSED_KEY = "account.sign_in_failed"
 #: Shortest password accepted.
 MIN_PASSWORD_LENGTH = 10
 #: A session ends after this long without activity ...
@@ -90,8 +109,9 @@ class AuthResult:
     Attributes
     ----------
     ok : bool
-    reason : {"ok", "invalid", "locked"}
-        ``invalid`` covers unknown users, wrong passwords and deactivated accounts alike.
+    reason : {"ok", "refused"}
+        ``refused`` covers unknown users, wrong passwords, deactivated or locked accounts and
+        throttled attempts alike: the caller cannot tell them apart, nor can the person.
     user : User or None
         Set when ``ok``.
     message_key : str
@@ -101,7 +121,7 @@ class AuthResult:
     ok: bool
     reason: str
     user: User | None = None
-    message_key: str = field(default="security.login.failed")
+    message_key: str = field(default=REFUSED_KEY)
 
 
 def normalise_username(username: str) -> str:
@@ -318,15 +338,86 @@ def may_access_community(user: User, community_id: int, parent_id: int | None = 
     return community_id in scope or (parent_id is not None and parent_id in scope)
 
 
+class SignInThrottle:
+    """Growing delays between sign-in attempts per (source, username), kept in memory.
+
+    A *source* is whatever identifies where attempts come from: the client's network address
+    when known, else a fixed bucket (see the app's :func:`harta_ui.sign_in_source`).  Only
+    checked failures count and grow the delay; an attempt inside the delay is refused without
+    being checked and without growing it, so someone hammering the form cannot push the delay
+    further.  A success clears the entry.
+
+    Parameters
+    ----------
+    free : int
+        Failures that are not slowed down.
+    first, cap : timedelta
+        First delay (doubling afterwards) and its upper bound.
+    max_entries : int
+        Entries kept at most; the least recently failed are forgotten first.
+    """
+
+    def __init__(
+        self,
+        free: int = FREE_FAILURES,
+        first: dt.timedelta = FIRST_DELAY,
+        cap: dt.timedelta = MAX_DELAY,
+        max_entries: int = MAX_THROTTLE_ENTRIES,
+    ) -> None:
+        self.free, self.first, self.cap, self.max_entries = free, first, cap, max_entries
+        self._entries: OrderedDict[tuple[str, str], tuple[int, dt.datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _delay(self, failures: int) -> dt.timedelta:
+        if failures < self.free:
+            return dt.timedelta(0)
+        return min(self.cap, self.first * 2 ** min(failures - self.free, 30))
+
+    def wait(self, source: str, username: str, now: dt.datetime) -> dt.timedelta:
+        """How long ``source`` must still wait before an attempt for ``username`` is checked.
+
+        Returns
+        -------
+        timedelta
+            Zero when the next attempt will be checked.
+        """
+        with self._lock:
+            entry = self._entries.get((source, username))
+        if entry is None:
+            return dt.timedelta(0)
+        failures, last = entry
+        return max(dt.timedelta(0), last + self._delay(failures) - now)
+
+    def failed(self, source: str, username: str, now: dt.datetime) -> None:
+        """Count a checked failure."""
+        key = (source, username)
+        with self._lock:
+            failures = self._entries.pop(key, (0, now))[0] + 1
+            self._entries[key] = (failures, now)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def succeeded(self, source: str, username: str) -> None:
+        """Forget the failures of ``source`` for ``username`` (the right password was given)."""
+        with self._lock:
+            self._entries.pop((source, username), None)
+
+    def clear(self, username: str) -> None:
+        """Forget every source's failures for ``username`` (an administrator unlocked it)."""
+        with self._lock:
+            for key in [k for k in self._entries if k[1] == username]:
+                del self._entries[key]
+
+
 def authenticate(
     engine: Engine,
     username: str,
     password: str,
     now: dt.datetime | None = None,
-    max_failures: int = MAX_FAILED_LOGINS,
-    lockout: dt.timedelta = LOCKOUT,
+    source: str = "local",
+    throttle: SignInThrottle | None = None,
 ) -> AuthResult:
-    """Check a username and password.
+    """Check a username and password, answering every refusal identically.
 
     Parameters
     ----------
@@ -336,69 +427,117 @@ def authenticate(
         As typed.  Neither is logged; the password is not kept.
     now : datetime, optional
         Current time (UTC); for tests.
-    max_failures : int
-        Consecutive failures that lock the account.
-    lockout : timedelta
-        How long it stays locked.
+    source : str
+        Where the attempt comes from (network address or bucket), for ``throttle``.
+    throttle : SignInThrottle, optional
+        Delays between attempts per (source, username); without it nothing is throttled.
 
     Returns
     -------
     AuthResult
-        ``ok`` with the :class:`User` on success; otherwise ``invalid`` or ``locked``.
+        ``ok`` with the :class:`User` on success; otherwise reason ``refused`` with
+        :data:`REFUSED_KEY`, whatever the cause.
     """
     now = now or dt.datetime.now(dt.UTC)
     name = normalise_username(username)
+    throttled = throttle is not None and throttle.wait(source, name, now) > dt.timedelta(0)
     with connect_as(engine, AUTH_ROLE) as conn:
         row = conn.execute(
             text(
-                "SELECT id, password_hash, role, active, failed_logins, locked_until FROM users"
+                "SELECT id, password_hash, role, active, locked_until FROM users"
                 " WHERE username = :u FOR UPDATE"
             ),
             {"u": name},
         ).one_or_none()
-        if row is None:
-            _verify(_DUMMY_HASH, password)
-            return AuthResult(False, "invalid")
-        if row.locked_until is not None and row.locked_until > now:
-            _verify(_DUMMY_HASH, password)
-            return AuthResult(False, "locked", message_key="security.login.locked")
-        if not _verify(row.password_hash, password) or not row.active:
-            failures = row.failed_logins + 1
-            locked_until = now + lockout if failures >= max_failures else None
+        # Exactly one verification on every path: the timing class never depends on the name.
+        matches = _verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+        locked = row is not None and row.locked_until is not None and row.locked_until > now
+        if row is None or not matches or not row.active or locked or throttled:
+            # The same statement whether or not the name exists (it then touches no row).
             conn.execute(
-                text("UPDATE users SET failed_logins = :f, locked_until = :l WHERE id = :i"),
-                {"f": failures, "l": locked_until, "i": row.id},
+                text("UPDATE users SET failed_logins = failed_logins + 1 WHERE username = :u"),
+                {"u": name},
             )
-            if locked_until is not None:
-                return AuthResult(False, "locked", message_key="security.login.locked")
-            return AuthResult(False, "invalid")
-        params = {"i": row.id, "now": now}
-        rehash = ""
-        if _hasher.check_needs_rehash(row.password_hash):
-            rehash = ", password_hash = :h"
-            params["h"] = _hasher.hash(password)
+            if throttle is not None and not throttled:
+                throttle.failed(source, name, now)
+            return AuthResult(False, "refused")
+        user = _signed_in(conn, row, name, password, now)
+    if throttle is not None:
+        throttle.succeeded(source, name)
+    return AuthResult(True, "ok", user=user, message_key="security.login.ok")
+
+
+def _signed_in(conn, row, name: str, password: str, now: dt.datetime) -> User:  # noqa: ANN001
+    """Record a successful sign-in (clears the failure count) and return the account."""
+    params = {"i": row.id, "now": now}
+    rehash = ""
+    if _hasher.check_needs_rehash(row.password_hash):
+        rehash = ", password_hash = :h"
+        params["h"] = _hasher.hash(password)
+    conn.execute(
+        text(f"UPDATE users SET failed_logins = 0, last_login_at = :now{rehash} WHERE id = :i"),
+        params,
+    )
+    return User(
+        id=row.id,
+        username=name,
+        role=row.role,
+        active=True,
+        communities=_communities_of(conn, row.id),
+        last_login_at=now,
+    )
+
+
+def _communities_of(conn, user_id: int) -> tuple[int, ...]:  # noqa: ANN001
+    return tuple(
         conn.execute(
-            text(
-                "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = :now"
-                f"{rehash} WHERE id = :i"
-            ),
-            params,
-        )
-        communities = conn.execute(
             text(
                 "SELECT community_id FROM user_communities WHERE user_id = :i ORDER BY community_id"
             ),
-            {"i": row.id},
+            {"i": user_id},
         ).scalars()
-        user = User(
+    )
+
+
+def account_state(engine: Engine, user_id: int, now: dt.datetime | None = None) -> User | None:
+    """The account ``user_id`` as it is now, if it may still act; for a check on every page run.
+
+    Reads through the narrow ``harta_auth`` role (one short transaction: the account's row,
+    without its hash, and its communities), so the page's own role needs no access to ``users``.
+
+    Parameters
+    ----------
+    engine : Engine
+        Its login must be able to assume ``harta_auth`` (the app's owner engine).
+    user_id : int
+        ``users.id`` kept in the session at sign-in.
+    now : datetime, optional
+        Current time (UTC), to compare with ``locked_until``; for tests.
+
+    Returns
+    -------
+    User or None
+        None when the account no longer exists, is deactivated or is locked; otherwise its
+        current role and communities (the caller compares them with the session's).
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    with connect_as(engine, AUTH_ROLE) as conn:
+        row = conn.execute(
+            text("SELECT id, username, role, active, locked_until FROM users WHERE id = :i"),
+            {"i": int(user_id)},
+        ).one_or_none()
+        if row is None or not row.active:
+            return None
+        if row.locked_until is not None and row.locked_until > now:
+            return None
+        return User(
             id=row.id,
-            username=name,
+            username=row.username,
             role=row.role,
             active=True,
-            communities=tuple(communities),
-            last_login_at=now,
+            communities=_communities_of(conn, row.id),
+            locked_until=row.locked_until,
         )
-    return AuthResult(True, "ok", user=user, message_key="security.login.ok")
 
 
 def session_expired(

@@ -1,9 +1,10 @@
 """Sign in, see who you are signed in as, sign out.
 
 The password is checked by :func:`geo.accounts.authenticate` on the owner's engine (it switches
-to the internal ``harta_auth`` role itself); it is never shown again, logged or kept in the
-session.  Single sign-on (Streamlit's ``st.login``) appears only when ``[auth]`` is configured in
-the secrets, and only maps the provider's email to an existing, active Harta account.
+to the internal ``harta_auth`` role itself), throttled per network address and username; every
+refusal reads the same.  The password is never shown again, logged or kept in the session.
+Single sign-on (Streamlit's ``st.login``) appears only when ``[auth]`` is configured in the
+secrets, and only maps the provider's email to an existing, active Harta account.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 
 import streamlit as st
 
+from geo import escape
 from geo.accounts import AccountError, authenticate, get_user
 from harta_ui import (
     Context,
@@ -19,6 +21,8 @@ from harta_ui import (
     context,
     owner_engine,
     sign_in,
+    sign_in_source,
+    sign_in_throttle,
     sign_out,
     signed_in,
     sso_configured,
@@ -38,7 +42,13 @@ def _password_form(ctx: Context) -> None:
     if not username.strip() or not password:
         st.error(ctx.t("account.missing"))
         return
-    result = authenticate(owner_engine(_database_url()), username, password)
+    result = authenticate(
+        owner_engine(_database_url()),
+        username,
+        password,
+        source=sign_in_source(),
+        throttle=sign_in_throttle(),
+    )
     del password
     if result.ok:
         sign_in(result.user)
@@ -75,7 +85,7 @@ def _who(ctx: Context, auth: dict) -> None:
     st.success(
         ctx.t(
             "account.signed_in_as",
-            user=auth["username"],
+            user=escape.markdown(auth["username"]),
             role=ctx.t(f"app.roles.{auth['role']}"),
         )
     )
