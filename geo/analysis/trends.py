@@ -4,21 +4,25 @@ Emerging hot spot analysis (after ArcGIS's *Emerging Hot Spot Analysis*, simplif
 
 1. incidents are binned by week or month (local time, Europe/Bucharest by default), every period
    between the first and the last incident included, even when empty;
-2. Gi* is computed per period on the hexagon counts (:func:`geo.analysis.hotspots.gi_star_z`) and
-   each cell is called *hot* in a period when its Gi_Bin reaches the chosen confidence (90 % by
-   default, FDR-corrected across the cells of that period);
-3. a Mann–Kendall test on each cell's series of Gi* z-scores says whether clustering there is
-   increasing, decreasing or without trend (significant at the same confidence);
-4. each cell gets one category, checked in this order:
+2. Gi* is tested per period on the hexagon counts (:func:`geo.analysis.hotspots.gi_star_test`:
+   cells weighted by their share inside the area, exact p-values for small counts) and each cell
+   is called *hot* in a period when its Gi_Bin reaches the chosen confidence (90 % by default,
+   FDR-corrected across the cells of that period);
+3. a Mann–Kendall test on the *counts* of each cell's neighbourhood (the cell and its
+   neighbours: what Gi* adds up) says whether incidents there are rising, falling or without
+   trend (``trend``, significant at the same confidence).  The Mann–Kendall test on the Gi*
+   z-scores is reported beside it (``gi_trend``) but does not name the category: z-scores are
+   relative to the rest of the map, so a constant cluster's z can rise while nothing changes
+   there, and a cluster growing from 5 to 51 incidents a month is not hot in its early months;
+4. each cell gets one category, checked in this order (codes stay as ArcGIS names them; the
+   labels a reader sees are plain words, :func:`category_text`):
 
-   ``no_pattern``    never hot;
-   ``new``           hot in the final period only;
-   ``intensifying``  hot in at least 90 % of periods, including the final one, increasing trend;
-   ``diminishing``   hot in at least 90 % of periods, decreasing trend (the final period may
-                     already be calm);
-   ``persistent``    hot in at least 90 % of periods, including the final one, no trend;
-   ``sporadic``      every other cell that was hot at least once (on-and-off hot spots, or hot
-                     spots of the past).
+   ``no_pattern``    "No hot spot": never hot;
+   ``new``           "New": hot in the final period only;
+   ``intensifying``  "Growing": hot in the final period, incidents rising;
+   ``diminishing``   "Fading": hot at least once, incidents falling;
+   ``persistent``    "Persistent": hot in at least 90 % of periods, no trend in incidents;
+   ``sporadic``      "On and off": every other cell that was hot at least once.
 
 The analysis is flagged ``too_few`` below :data:`MIN_POINTS` incidents or :data:`MIN_PERIODS`
 periods: a trend over fewer periods is not worth a map.
@@ -34,11 +38,9 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 from scipy import stats
-from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from geo.analysis.grid import (
-    WGS84,
     Orientation,
     axial_index,
     default_hex_size,
@@ -51,9 +53,9 @@ from geo.analysis.hotspots import (
     bin_for_confidence,
     fdr_adjust,
     gi_bins,
-    gi_star_z,
+    gi_star_test,
     hex_neighbour_weights,
-    two_sided_p,
+    points_box,
 )
 from geo.i18n import DEFAULT_LANGUAGE, t
 
@@ -141,13 +143,18 @@ class EmergingHotspotResult:
     Attributes
     ----------
     cells : GeoDataFrame
-        EPSG:4326, one row per hexagon: ``cell_id``, ``q``, ``r``, ``count`` (all periods),
-        ``n_hot_periods``, ``share_hot``, ``final_hot``, ``mk_tau``, ``mk_z``, ``mk_p``,
-        ``trend`` (``increasing``/``decreasing``/``none``), ``category`` (see module docstring).
+        EPSG:4326, one row per hexagon: ``cell_id``, ``q``, ``r``, ``area_share``, ``count``
+        (all periods), ``n_hot_periods``, ``share_hot``, ``final_hot``, ``trend``
+        (``increasing``/``decreasing``/``none``: Mann–Kendall on the neighbourhood's counts,
+        with ``count_mk_tau``, ``count_mk_z``, ``count_mk_p``), ``gi_trend`` (the same test on
+        the Gi* z-scores, with ``mk_tau``, ``mk_z``, ``mk_p``) and ``category`` (see the module
+        docstring).
     periods : list of str
         Period labels (``"2024-05"`` or ``"2024-05-06/2024-05-12"``), in order.
     counts, z_scores, gi_bin : DataFrame
         Per cell (index ``cell_id``) and period (columns).
+    params : dict
+        Settings, and ``method``: how the p-values were computed (``"exact"``/``"normal"``).
     """
 
     cells: gpd.GeoDataFrame
@@ -169,8 +176,13 @@ class EmergingHotspotResult:
 
 
 def category_text(category: str, lang: str = DEFAULT_LANGUAGE) -> str:
-    """Translated name of an emerging hot spot category."""
-    return t(f"analysis.trends.category.{category}", lang)
+    """Plain-language name of an emerging hot spot category (``"intensifying"`` → "Growing")."""
+    return t(f"stats.emerging.{category}", lang)
+
+
+def category_description(category: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """One-sentence plain-language explanation of a category, for legends."""
+    return t(f"stats.emerging.description.{category}", lang)
 
 
 def local_times(times: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
@@ -209,6 +221,7 @@ def emerging_hotspots(
     tz: str = DEFAULT_TZ,
     rings: int = 1,
     orientation: Orientation = "pointy",
+    inference: Literal["auto", "exact", "normal"] = "auto",
 ) -> EmergingHotspotResult:
     """Emerging hot spot analysis of incidents (see the module docstring for the rules).
 
@@ -226,13 +239,15 @@ def emerging_hotspots(
         Benjamini–Hochberg correction across the cells of each period.
     tz : str
         Time zone in which weeks and months are cut.
+    inference : {"auto", "exact", "normal"}
+        p-values of each period's Gi* (see :func:`geo.analysis.hotspots.gi_star_test`).
 
     Returns
     -------
     EmergingHotspotResult
     """
     level = bin_for_confidence(confidence)
-    area = area if area is not None else box(*points.to_crs(WGS84).total_bounds)
+    area = area if area is not None else points_box(points)
     cell_size_m = cell_size_m or default_hex_size(area, len(points), crs)
     cells = hex_grid(area, cell_size_m, crs, orientation)
     params = {
@@ -245,6 +260,8 @@ def emerging_hotspots(
         "rings": rings,
         "min_points": MIN_POINTS,
         "min_periods": MIN_PERIODS,
+        "inference": inference,
+        "method": None,
     }
 
     if len(points):
@@ -273,10 +290,11 @@ def emerging_hotspots(
     elif n_periods < MIN_PERIODS:
         too_few = ("analysis.trends.too_few_periods", {"n": n_periods, "minimum": MIN_PERIODS})
     if too_few is not None:
-        for column in ("n_hot_periods", "share_hot", "mk_tau", "mk_z", "mk_p"):
+        for column in _TREND_COLUMNS:
             cells[column] = np.nan
         cells["final_hot"] = False
         cells["trend"] = "none"
+        cells["gi_trend"] = "none"
         cells["category"] = "no_pattern"
         return EmergingHotspotResult(
             cells=cells,
@@ -292,25 +310,26 @@ def emerging_hotspots(
         )
 
     weights = hex_neighbour_weights(cells["q"], cells["r"], rings, include_self=True)
-    z = gi_star_z(counts, weights)
-    p = two_sided_p(z)
-    bins = gi_bins(z, fdr_adjust(p, axis=0) if fdr else p)
+    test = gi_star_test(counts, weights, cells["area_share"].to_numpy(), inference)
+    z = test.z
+    bins = gi_bins(z, fdr_adjust(test.p, axis=0) if fdr else test.p)
     hot = bins >= level
+    params["method"] = test.method
     # A period without any incident has no defined Gi*; treat it as "no clustering" (z = 0).
-    trend_test = mann_kendall(np.nan_to_num(z, nan=0.0))
-    significant = trend_test.p <= 1.0 - confidence + 1e-12
-    trend = np.where(
-        significant & (trend_test.s > 0),
-        "increasing",
-        np.where(significant & (trend_test.s < 0), "decreasing", "none"),
-    )
+    gi_test = mann_kendall(np.nan_to_num(z, nan=0.0))
+    count_test = mann_kendall(np.asarray(weights @ counts, dtype=float))
+    trend = trend_labels(count_test, confidence)
     cells["n_hot_periods"] = hot.sum(axis=1)
     cells["share_hot"] = hot.mean(axis=1)
     cells["final_hot"] = hot[:, -1]
-    cells["mk_tau"] = trend_test.tau
-    cells["mk_z"] = trend_test.z
-    cells["mk_p"] = trend_test.p
+    cells["count_mk_tau"] = count_test.tau
+    cells["count_mk_z"] = count_test.z
+    cells["count_mk_p"] = count_test.p
+    cells["mk_tau"] = gi_test.tau
+    cells["mk_z"] = gi_test.z
+    cells["mk_p"] = gi_test.p
     cells["trend"] = trend
+    cells["gi_trend"] = trend_labels(gi_test, confidence)
     cells["category"] = classify_emerging(hot, trend)
     return EmergingHotspotResult(
         cells=cells,
@@ -323,6 +342,28 @@ def emerging_hotspots(
     )
 
 
+_TREND_COLUMNS = (
+    "n_hot_periods",
+    "share_hot",
+    "count_mk_tau",
+    "count_mk_z",
+    "count_mk_p",
+    "mk_tau",
+    "mk_z",
+    "mk_p",
+)
+
+
+def trend_labels(test: MannKendall, confidence: float) -> np.ndarray:
+    """``"increasing"``, ``"decreasing"`` or ``"none"`` per series, at ``confidence``."""
+    significant = test.p <= 1.0 - confidence + 1e-12
+    return np.where(
+        significant & (test.s > 0),
+        "increasing",
+        np.where(significant & (test.s < 0), "decreasing", "none"),
+    ).astype(object)
+
+
 def classify_emerging(hot: np.ndarray, trend: np.ndarray) -> np.ndarray:
     """Emerging hot spot category per cell.
 
@@ -331,7 +372,8 @@ def classify_emerging(hot: np.ndarray, trend: np.ndarray) -> np.ndarray:
     hot : bool array ``(n_cells, n_periods)``
         Whether each cell is a significant hot spot in each period.
     trend : str array ``(n_cells,)``
-        ``"increasing"``, ``"decreasing"`` or ``"none"`` (Mann–Kendall).
+        Trend of the incidents around each cell: ``"increasing"``, ``"decreasing"`` or
+        ``"none"`` (Mann–Kendall on the neighbourhood's counts).
 
     Returns
     -------
@@ -342,12 +384,13 @@ def classify_emerging(hot: np.ndarray, trend: np.ndarray) -> np.ndarray:
     n_hot = hot.sum(axis=1)
     final = hot[:, -1]
     mostly = hot.mean(axis=1) >= MOSTLY_HOT_SHARE
+    trend = np.asarray(trend, dtype=object)
     conditions = [
         n_hot == 0,
         final & (n_hot == 1),
-        mostly & final & (trend == "increasing"),
-        mostly & (trend == "decreasing"),
-        mostly & final & (trend == "none"),
+        final & (trend == "increasing"),
+        trend == "decreasing",
+        mostly & (trend == "none"),
     ]
     choices = ["no_pattern", "new", "intensifying", "diminishing", "persistent"]
     return np.select(conditions, choices, default="sporadic").astype(object)
