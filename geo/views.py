@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
@@ -127,10 +128,30 @@ def _aggregate_args(
 _COMMUNITY_ID = "(SELECT id FROM communities WHERE slug = :slug)"
 
 
+def published_grid(engine: Engine, slug: str) -> dict[str, float]:
+    """The hexagon sides a community's aggregates are published at (migration 0005).
+
+    Returns
+    -------
+    dict
+        ``analysis`` (about 50 cells over the area: aggregated hotspot runs) and ``map``
+        (the Map page's cells), metres.  No other size is accepted by the database.
+    """
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT analysis_cell_m, map_cell_m FROM published_grids"
+                f" WHERE community_id = {_COMMUNITY_ID}"
+            ),
+            {"slug": slug},
+        ).one()
+    return {"analysis": float(row.analysis_cell_m), "map": float(row.map_cell_m)}
+
+
 def incident_hex_counts(
     engine: Engine,
     slug: str,
-    cell_m: float = 300.0,
+    cell_m: float | None = None,
     threshold: int = 5,
     date_from: dt.datetime | None = None,
     date_to: dt.datetime | None = None,
@@ -141,8 +162,11 @@ def incident_hex_counts(
     ``incident_hex_counts`` -- what every role without the right to see points reads.
 
     Sensitive types are never counted; a cell below ``threshold`` (never below 5), empty cells
-    included, has ``count`` NaN and ``suppressed`` True.  ``date_from`` is inclusive and
-    ``date_to`` exclusive (timezone-aware instants).
+    included, has ``count`` NaN and ``suppressed`` True; every other count is rounded to a
+    multiple of 5.  ``cell_m`` must be one of :func:`published_grid` (default: the map's);
+    ``date_from`` (inclusive) and ``date_to`` (exclusive) must be the start of a month in the
+    community's time zone (:func:`month_start`), and months not yet complete are left out.
+    At most one type.  The database refuses anything else (migration 0005).
 
     Returns
     -------
@@ -156,7 +180,7 @@ def incident_hex_counts(
         f"{_COMMUNITY_ID}, CAST(:cell AS float8), :threshold, :date_from, :date_to,"
         " CAST(:types AS text[]), :min_severity)",
         {
-            "cell": float(cell_m),
+            "cell": None if cell_m is None else float(cell_m),
             **_aggregate_args(slug, threshold, date_from, date_to, types, min_severity),
         },
     )
@@ -173,8 +197,8 @@ def incident_time_profile(
     min_severity: int = 1,
 ) -> tuple[pd.Series, pd.Series]:
     """Incidents per local hour (0-23) and weekday (0 = Monday) from the database function
-    ``incident_time_profile``; bins below ``threshold`` are NaN.  Same exclusions as
-    :func:`incident_hex_counts`."""
+    ``incident_time_profile``; bins below ``threshold`` are NaN, others rounded to 5.  Same
+    exclusions, periods and filters as :func:`incident_hex_counts`."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -190,6 +214,29 @@ def incident_time_profile(
     hours.index = pd.RangeIndex(24, name="hour")
     days.index = pd.RangeIndex(7, name="weekday")
     return hours, days
+
+
+def month_start(day: dt.date, tz: str, months: int = 0) -> dt.datetime:
+    """The instant the month of ``day`` (shifted by ``months``) begins in time zone ``tz``: the
+    only kind of date bound the aggregates accept.
+
+    Parameters
+    ----------
+    day : date
+        Any day of the month.
+    tz : str
+        IANA time zone of the community.
+    months : int
+        Months to add (negative: earlier).
+
+    Returns
+    -------
+    datetime
+        Timezone-aware midnight of the first day of that month.
+    """
+    index = day.year * 12 + day.month - 1 + months
+    first = dt.date(index // 12, index % 12 + 1, 1)
+    return dt.datetime.combine(first, dt.time(), ZoneInfo(tz))
 
 
 def layer_counts(engine: Engine, slug: str, exact: bool = True) -> pd.Series:

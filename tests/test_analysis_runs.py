@@ -155,3 +155,49 @@ def test_runs_are_listed_only_to_roles_whose_scope_covers_them(loaded_engine, po
     seen_by_public = list_runs(loaded_engine, "pata-rat", "public")
     assert list(seen_by_public["id"]) == [public.id]
     assert all(path.is_file() for path in seen_by_public.iloc[0]["outputs"].values())
+
+
+@pytest.mark.parametrize("role", ["police", "public"])
+def test_a_run_with_no_matching_incident_ends_recorded_as_too_few(loaded_engine, role):
+    """Issue 8 route 11: zero matching incidents raised in emerging_hotspots and left a run row
+    without an end."""
+    run = run_hotspot_analysis(
+        loaded_engine, "pata-rat", role, date_from=dt.date(2001, 1, 1), date_to=dt.date(2001, 2, 1)
+    )
+    assert run.hotspots.too_few and run.emerging.too_few
+    assert "0" in run.emerging.message("en")
+    with loaded_engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT finished_at, params FROM analysis_runs WHERE kind = 'hotspots'")
+        ).all()
+    assert rows and all(r.finished_at is not None for r in rows)
+    assert all(r.params["too_few"] for r in rows)
+
+
+def test_aggregated_runs_use_the_published_grid_and_whole_months(loaded_engine):
+    run = run_hotspot_analysis(
+        loaded_engine,
+        "pata-rat",
+        "public",
+        date_from=dt.date(2025, 11, 17),
+        date_to=dt.date(2026, 2, 3),
+        freq="week",
+    )
+    with loaded_engine.connect() as conn:
+        grid = conn.execute(
+            text(
+                "SELECT analysis_cell_m FROM published_grids g JOIN communities c"
+                " ON c.id = g.community_id WHERE c.slug = 'pata-rat'"
+            )
+        ).scalar_one()
+    assert run.params["cell_size_m"] == grid
+    # Free days become whole months; weeks become months.
+    assert run.params["published_window"] == [
+        "2025-11-01T00:00:00+02:00",
+        "2026-03-01T00:00:00+02:00",
+    ]
+    assert run.params["freq"] == "month"
+    shown = run.visible.cells["count"].dropna()
+    assert (shown % 5 == 0).all()
+    with pytest.raises(ValueError, match="one incident type"):
+        run_hotspot_analysis(loaded_engine, "pata-rat", "public", types=["fire", "theft"])

@@ -23,15 +23,17 @@ is safe for the role that asked for it):
 ``public``, ``community``, ``planner``, ``admin``
     scope ``"aggregated"``: the analyses see **only the published hexagon counts** — the counts
     of non-sensitive incidents per hexagon, with cells below the suppression threshold
-    (``get_settings().suppression_threshold``, 5) set to nothing.  The hexagon side is fixed per
-    community (:func:`aggregated_cell_size`: about 50 cells over its area, at least
-    :data:`MIN_AGGREGATED_CELL_M` = 100 m, the database's floor) and depends neither on the data
-    nor on the user.  Gi* runs on those counts; the density surface is a kernel smoothing of the
-    published cells' centres weighted by their counts, with a bandwidth of at least the hexagon
-    side and never below :data:`MIN_AGGREGATED_BANDWIDTH_M` (150 m), so it shows nothing the
-    hexagon layer does not already show — a lone incident never becomes a blob centred on its
-    door.
-    Emerging hot spots use the published counts of each period; hour and weekday profiles hide
+    (``get_settings().suppression_threshold``, 5) set to nothing and the others rounded to 5.
+    The hexagon side is the community's published analysis grid (``published_grids``, migration
+    0005: about 50 cells over its area, at least 100 m) and depends neither on the data nor on
+    the user.  Dates are whole calendar months in the community's time zone (the database
+    refuses anything else and publishes complete months only), emerging hot spots use months,
+    and at most one incident type is asked for.  Gi* runs on those counts; the density surface
+    is a kernel smoothing of the published cells' centres weighted by their counts, with a
+    bandwidth of at least the hexagon side and never below :data:`MIN_AGGREGATED_BANDWIDTH_M`
+    (150 m), so it shows nothing the hexagon layer does not already show — a lone incident
+    never becomes a blob centred on its door.
+    Emerging hot spots use the published counts of each month; hour and weekday profiles hide
     bins below the threshold.  The cell size is fixed so that maps of different runs cannot be
     overlaid to narrow a cell down.  This is exactly what the database function
     ``incident_hex_counts`` returns (migration 0002), so the same page keeps working once
@@ -273,15 +275,28 @@ class HotspotRun:
 AGGREGATED_ORIENTATION = "flat"
 #: How far back an aggregated run looks when no start date is given (its periods need a range).
 DEFAULT_WINDOW = dt.timedelta(days=730)
+#: The same for the months of aggregated runs.
+DEFAULT_WINDOW_MONTHS = 24
+#: Period of emerging hot spots in aggregated runs: the published period.
+AGGREGATED_FREQ = "month"
 
 
-def _window(filters: RunFilters, tz: str) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The filters' local days as instants: start inclusive, end exclusive."""
-    zone = ZoneInfo(tz)
-    start = dt.datetime.combine(filters.date_from, dt.time(), zone) if filters.date_from else None
-    end = None
+def _window(filters: RunFilters, tz: str) -> tuple[dt.datetime, dt.datetime]:
+    """The published months the filters cover, as instants (start inclusive, end exclusive).
+
+    The months of ``date_from`` and ``date_to`` are included whole; the end never passes the
+    start of the current month (the database publishes complete months only); without a start
+    the window is the :data:`DEFAULT_WINDOW_MONTHS` complete months before the end.
+    """
+    now = dt.datetime.now(ZoneInfo(tz)).date()
+    current = views.month_start(now, tz)
+    end = current
     if filters.date_to is not None:
-        end = dt.datetime.combine(filters.date_to + dt.timedelta(days=1), dt.time(), zone)
+        end = min(views.month_start(filters.date_to, tz, 1), current)
+    if filters.date_from is not None:
+        start = min(views.month_start(filters.date_from, tz), end)
+    else:
+        start = views.month_start(end.date(), tz, -DEFAULT_WINDOW_MONTHS)
     return start, end
 
 
@@ -354,6 +369,8 @@ def _periods(
     for period in pd.period_range(local_start, local_end, freq=rule):
         lo = max(period.start_time.tz_localize(tz), pd.Timestamp(start))
         hi = min((period + 1).start_time.tz_localize(tz), pd.Timestamp(end))
+        if lo >= hi:
+            continue
         middle = period.start_time + (period.end_time - period.start_time) / 2
         out.append((lo.to_pydatetime(), hi.to_pydatetime(), pd.Timestamp(middle).tz_localize(tz)))
     return out
@@ -625,7 +642,10 @@ def run_hotspot_analysis(
     filters = RunFilters(date_from, date_to, tuple(types) if types else None, int(min_severity))
 
     if scope == "aggregated":
-        cell = aggregated_cell_size(area, crs)
+        if filters.types and len(filters.types) > 1:
+            raise ValueError("aggregated runs take at most one incident type")
+        freq = AGGREGATED_FREQ
+        cell = views.published_grid(engine, community)["analysis"]
         inputs = _aggregated_inputs(
             engine, community, role, crs, tz, cell, threshold, filters, freq
         )
@@ -651,16 +671,51 @@ def run_hotspot_analysis(
         "bandwidth_m": bandwidth_m,
         "density_cell_m": density_cell_m,
     }
+    if scope == "aggregated":
+        window = _window(filters, tz)
+        params["published_window"] = [window[0].isoformat(), window[1].isoformat()]
     run_id = _insert_run(engine, int(row["id"]), role, params, started)
+    try:
+        return _analyse(engine, run_id, started, row, inputs, params, area, bandwidth)
+    except Exception as error:
+        # Never leave an unfinished run row: record that it failed, then let the error out.
+        params["failed"] = type(error).__name__
+        _finish_run(engine, run_id, role, params, inputs.counts, {})
+        raise
 
+
+def _analyse(
+    engine: Engine,
+    run_id: int,
+    started: dt.datetime,
+    row: Any,
+    inputs: _Inputs,
+    params: dict[str, Any],
+    area: gpd.GeoSeries,
+    bandwidth: float | None,
+) -> HotspotRun:
+    """Every analysis of a stored run, its exports and its end time."""
+    community, role, scope = params["community"], params["role"], params["scope"]
+    crs, tz, cell, freq = params["crs"], params["timezone"], params["cell_size_m"], params["freq"]
+    confidence, density_cell_m = params["confidence"], params["density_cell_m"]
     analysed, orientation = inputs.analysed, inputs.orientation
     density = _density(analysed, crs, bandwidth, density_cell_m, aggregated=scope == "aggregated")
     hotspots = HotspotAnalysis(
         analysed, area, crs, cell_size_m=cell, confidence=confidence, orientation=orientation
     ).solve()
-    emerging = emerging_hotspots(
-        inputs.over_time, area, crs, cell_size_m=cell, freq=freq, tz=tz, orientation=orientation
-    )
+    if inputs.over_time.empty:
+        # Nothing matched: the trend analysis has nothing to test (and no periods to cut).
+        emerging = _no_trends(hotspots, params)
+    else:
+        emerging = emerging_hotspots(
+            inputs.over_time,
+            area,
+            crs,
+            cell_size_m=cell,
+            freq=freq,
+            tz=tz,
+            orientation=orientation,
+        )
     if inputs.published is not None:
         counts = inputs.published.set_index("cell_id")["count"]
         hotspots.cells["count"] = counts.reindex(hotspots.cells["cell_id"]).to_numpy()
@@ -696,6 +751,33 @@ def run_hotspot_analysis(
     run.outputs = write_exports(run, run_dir(run.id))
     run.finished_at = _finish_run(engine, run.id, role, params, inputs.counts, run.outputs)
     return run
+
+
+def _no_trends(hotspots: HotspotResult, params: dict[str, Any]) -> EmergingHotspotResult:
+    """The "too few" trend result of a run without any incident, on the run's hexagons."""
+    from geo.analysis.trends import MIN_POINTS
+
+    cells = hotspots.cells[["cell_id", "geometry"]].copy()
+    cells["count"] = 0
+    cells["n_hot_periods"] = 0
+    cells["share_hot"] = np.nan
+    cells["final_hot"] = False
+    cells["trend"] = "none"
+    cells["gi_trend"] = "none"
+    cells["category"] = "no_pattern"
+    empty = pd.DataFrame(index=cells["cell_id"].to_numpy())
+    return EmergingHotspotResult(
+        cells=cells,
+        periods=[],
+        counts=empty,
+        z_scores=empty,
+        gi_bin=empty,
+        params={"cell_size_m": params["cell_size_m"], "freq": params["freq"], "method": None},
+        n_points=0,
+        too_few=True,
+        message_key="analysis.trends.too_few_points",
+        message_params={"n": 0, "minimum": MIN_POINTS},
+    )
 
 
 @dataclass
