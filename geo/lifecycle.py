@@ -13,9 +13,11 @@ backups.
 * :func:`backup` / :func:`restore` run ``pg_dump -Fc`` / ``pg_restore``.  A backup holds every
   incident in clear: it is written with mode 0600 and must be stored encrypted.
 
-Withdrawal and purge run in the database as SECURITY DEFINER functions that only ``harta_admin``
-may execute; these functions act as ``role`` (default ``admin``), so the database, not this
-module, decides whether the caller may.
+Withdrawal and purge run in the database as SECURITY DEFINER functions (migration 0004) that
+check the connection's role *and account* themselves -- admin, police or mediators in their
+communities, or the operator (the owner's own connection) -- so the database, not this module,
+decides whether the caller may.  Withdrawn and purged rows leave a tombstone: re-importing the
+source file never brings them back.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ProgrammingError
 
-from geo.db.security import ROLES, connect_as, ensure_roles
+from geo.db.security import ensure_roles
 
 #: What ``access_log.action`` may say.
 ACTIONS = ("view_exact", "view_narrative", "export", "withdraw", "purge", "backup", "restore")
@@ -115,37 +117,27 @@ def clean_detail(detail: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def _insert_access(
-    conn: Connection, user: str | None, role: str, action: str, detail: dict[str, Any]
-) -> None:
-    # No RETURNING: only admin may read access_log, and writing must not need reading.
+def _log(conn: Connection, action: str, detail: dict[str, Any]) -> None:
+    # harta_log_access stamps the time, the account and the role from the connection itself;
+    # app roles cannot INSERT into access_log directly (migration 0004).
     conn.execute(
-        text(
-            "INSERT INTO access_log (username, role, action, detail)"
-            " VALUES (:u, :r, :a, CAST(:d AS jsonb))"
-        ),
-        {"u": user, "r": role, "a": action, "d": json.dumps(detail)},
+        text("SELECT harta_log_access(:a, CAST(:d AS jsonb))"),
+        {"a": action, "d": json.dumps(detail)},
     )
 
 
 def record_access(
-    engine: Engine,
-    user: str | None,
-    role: str,
-    action: str,
-    detail: dict[str, Any] | None = None,
+    bind: Engine | Connection, action: str, detail: dict[str, Any] | None = None
 ) -> None:
-    """Append one record to ``access_log``.
+    """Append one record to ``access_log``, as whoever the connection acts for.
 
     Parameters
     ----------
-    engine : Engine
-        Database; the record is written acting as ``role`` (every role may append, only
-        ``admin`` may read the log).
-    user : str or None
-        Username of the person, None for the system.
-    role : str
-        Role they acted as (:data:`geo.db.security.ROLES`, or ``"system"``).
+    bind : Engine or Connection
+        A role engine (:func:`geo.db.security.role_engine`) or a connection from
+        :func:`geo.db.security.connect_as`: the database records its role and its account (the
+        username of a valid ``harta.user_id``, none for ``public``).  The owner's own engine is
+        recorded as ``system`` (the operator's command line, backups).
     action : str
         One of :data:`ACTIONS`.
     detail : dict, optional
@@ -154,65 +146,63 @@ def record_access(
     Raises
     ------
     ValueError
-        Unknown action or role, or a detail that could carry content (:func:`clean_detail`).
+        Unknown action, or a detail that could carry content (:func:`clean_detail`).
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; expected one of {ACTIONS}")
     cleaned = clean_detail(detail)
-    if role == "system":
-        with engine.begin() as conn:
-            _insert_access(conn, user, role, action, cleaned)
+    if isinstance(bind, Connection):
+        _log(bind, action, cleaned)
         return
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
-    with connect_as(engine, role) as conn:
-        _insert_access(conn, user, role, action, cleaned)
+    with bind.begin() as conn:
+        _log(conn, action, cleaned)
 
 
 def _denied(exc: ProgrammingError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == "42501"
 
 
-def withdraw_contribution(
-    engine: Engine, table: str, row_id: int, role: str = "admin", user: str | None = None
-) -> bool:
-    """Remove a contribution whose contributor withdrew consent.
+def withdraw_contribution(engine: Engine, table: str, row_id: int) -> bool:
+    """Remove a contribution whose contributor withdrew consent; it can never come back.
+
+    The database function ``harta_withdraw`` deletes the row, keeps a tombstone of it (so
+    re-importing the source file skips it), redacts its audit history and writes the
+    ``withdraw`` access record with the caller's account.  Who may: admin (any risk zone or
+    incident), police (incidents in their communities), mediators (non-sensitive incidents in
+    their communities), and the operator (the owner's engine).
 
     Parameters
     ----------
     engine : Engine
-        Database.
+        A role engine acting for the signed-in account
+        (``geo.db.security.role_engine(url, role, user_id)``), or the owner's engine (operator).
+        The role and the account come from the connection, never from arguments.
     table : {"risk_zones", "incidents"}
         Layer of the contribution.
     row_id : int
         Its id.
-    role : str
-        Role carrying out the withdrawal (only ``admin`` is allowed by the database).
-    user : str, optional
-        Username recorded in ``access_log``.
 
     Returns
     -------
     bool
-        True when a row was removed, False when it no longer existed (its history is redacted
-        either way).
+        True when a row was removed; False when it does not exist or is outside what the caller
+        may see (the database answers both the same way, so ids cannot be probed).
 
     Raises
     ------
     PermissionError
-        When ``role`` may not withdraw contributions.
+        When the caller may not withdraw from ``table`` (wrong role, or no valid account).
     """
     if table not in WITHDRAWABLE:
         raise ValueError(f"cannot withdraw from {table!r}; expected one of {WITHDRAWABLE}")
     try:
-        with connect_as(engine, role) as conn:
+        with engine.begin() as conn:
             removed = conn.execute(
                 text("SELECT harta_withdraw(:t, :i)"), {"t": table, "i": int(row_id)}
             ).scalar_one()
-            _insert_access(conn, user, role, "withdraw", {"table": table, "row_id": int(row_id)})
     except ProgrammingError as exc:
         if _denied(exc):
-            raise PermissionError(f"role {role!r} may not withdraw contributions") from None
+            raise PermissionError("this account may not withdraw contributions") from None
         raise
     return bool(removed)
 
@@ -226,47 +216,42 @@ class PurgeResult:
     cutoff: dt.datetime
 
 
-def purge_incidents(
-    engine: Engine,
-    older_than_days: int,
-    now: dt.datetime | None = None,
-    role: str = "admin",
-) -> PurgeResult:
-    """Delete incidents that occurred more than ``older_than_days`` days before ``now``.
+def purge_incidents(engine: Engine, older_than_days: int) -> PurgeResult:
+    """Delete incidents that occurred more than ``older_than_days`` days ago.
+
+    The database derives the cutoff from the days (``harta_purge_incidents(days)``), so the
+    ``purge_log`` record always says what was actually deleted; purged rows are tombstoned and
+    their audit history redacted.
 
     Parameters
     ----------
     engine : Engine
-        Database.
+        The owner's engine (operator, e.g. cron) or a role engine of a valid admin account.
     older_than_days : int
         Retention period in days (at least 1).
-    now : datetime, optional
-        Reference time (timezone-aware); default the current time.
-    role : str
-        Role running the purge (only ``admin`` is allowed by the database).
 
     Returns
     -------
     PurgeResult
+
+    Raises
+    ------
+    PermissionError
+        When the caller is neither the operator nor a valid admin account.
     """
     if int(older_than_days) != older_than_days or older_than_days < 1:
         raise ValueError("older_than_days must be a whole number of days, at least 1")
-    now = now or dt.datetime.now(dt.UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    cutoff = now - dt.timedelta(days=int(older_than_days))
     try:
-        with connect_as(engine, role) as conn:
+        with engine.begin() as conn:
             log_id = conn.execute(
-                text("SELECT harta_purge_incidents(:c, :d)"),
-                {"c": cutoff, "d": int(older_than_days)},
+                text("SELECT harta_purge_incidents(:d)"), {"d": int(older_than_days)}
             ).scalar_one()
-            deleted = conn.execute(
-                text("SELECT rows_deleted FROM purge_log WHERE id = :i"), {"i": log_id}
-            ).scalar_one()
+            deleted, cutoff = conn.execute(
+                text("SELECT rows_deleted, cutoff FROM purge_log WHERE id = :i"), {"i": log_id}
+            ).one()
     except ProgrammingError as exc:
         if _denied(exc):
-            raise PermissionError(f"role {role!r} may not purge incidents") from None
+            raise PermissionError("this account may not purge incidents") from None
         raise
     return PurgeResult(log_id=log_id, rows_deleted=deleted, cutoff=cutoff)
 
@@ -384,6 +369,6 @@ def restore(engine_url: str, path: str | os.PathLike, clean: bool = False) -> No
 def _record_system(engine_url: str, action: str, detail: dict[str, Any]) -> None:
     engine = create_engine(engine_url)
     try:
-        record_access(engine, None, "system", action, detail)
+        record_access(engine, action, detail)
     finally:
         engine.dispose()

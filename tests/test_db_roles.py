@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, DBAPIError, InternalError, ProgrammingErro
 
 from geo.db.migrate import alembic_config, upgrade
 from geo.db.security import ROLES, connect_as, current_role, db_role, role_engine
+from tests.conftest import account_engine, acting
 
 SQUARE = (
     "ST_Multi(ST_GeomFromText('POLYGON((23.60 46.70,23.64 46.70,23.64 46.73,23.60 46.73,"
@@ -112,7 +113,7 @@ def test_roles_without_points_cannot_select_incidents_at_all(seeded, role):
         "SELECT ST_AsText(geom) FROM incidents",
     ):
         with pytest.raises(ProgrammingError, match="permission denied") as err:
-            with connect_as(engine, role) as conn:
+            with acting(engine, role) as conn:
                 conn.execute(text(sql))
         assert _denied(err.value)
 
@@ -120,7 +121,7 @@ def test_roles_without_points_cannot_select_incidents_at_all(seeded, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_hex_counts_never_show_a_count_below_five(seeded, role):
     engine, cid = seeded
-    with connect_as(engine, role) as conn:
+    with acting(engine, role) as conn:
         rows = conn.execute(
             text(
                 "SELECT cell_id, count, suppressed, ST_GeometryType(geom), ST_SRID(geom)"
@@ -141,20 +142,20 @@ def test_hex_counts_never_show_a_count_below_five(seeded, role):
 
 def test_hex_counts_floors_cannot_be_lowered(seeded):
     engine, cid = seeded
-    with connect_as(engine, "public") as conn:
+    with acting(engine, "public") as conn:
         counts = conn.execute(
             text("SELECT count FROM incident_hex_counts(:c, 300, 1) WHERE NOT suppressed"),
             {"c": cid},
         ).scalars()
         assert sorted(counts) == [5]
     with pytest.raises(DataError, match="cell size"):
-        with connect_as(engine, "public") as conn:
+        with acting(engine, "public") as conn:
             conn.execute(text("SELECT * FROM incident_hex_counts(:c, 5)"), {"c": cid})
 
 
 def test_hex_counts_cannot_be_asked_for_sensitive_types(seeded):
     engine, cid = seeded
-    with connect_as(engine, "planner") as conn:
+    with acting(engine, "planner") as conn:
         shown = conn.execute(
             text(
                 "SELECT count(*) FROM incident_hex_counts(:c, 300, 5, NULL, NULL,"
@@ -167,7 +168,7 @@ def test_hex_counts_cannot_be_asked_for_sensitive_types(seeded):
 
 def test_hex_counts_filters_by_date(seeded):
     engine, cid = seeded
-    with connect_as(engine, "community") as conn:
+    with acting(engine, "community") as conn:
         shown = conn.execute(
             text(
                 "SELECT count(*) FROM incident_hex_counts(:c, 300, 5, '2025-07-01 00:00+03', NULL)"
@@ -180,7 +181,7 @@ def test_hex_counts_filters_by_date(seeded):
 
 def test_mediator_sees_non_sensitive_incidents_and_their_narrative(seeded):
     engine, _ = seeded
-    with connect_as(engine, "mediator") as conn:
+    with acting(engine, "mediator") as conn:
         rows = conn.execute(text("SELECT type_code, narrative FROM incidents")).all()
     types = {r.type_code for r in rows}
     assert types == {"assault", "theft"}
@@ -190,7 +191,7 @@ def test_mediator_sees_non_sensitive_incidents_and_their_narrative(seeded):
 
 def test_mediator_cannot_reach_sensitive_rows_by_any_query(seeded):
     engine, _ = seeded
-    with connect_as(engine, "mediator") as conn:
+    with acting(engine, "mediator") as conn:
         assert (
             conn.execute(
                 text("SELECT count(*) FROM incidents WHERE type_code = 'domestic_violence'")
@@ -205,9 +206,9 @@ def test_mediator_cannot_reach_sensitive_rows_by_any_query(seeded):
 
 def test_mediator_may_record_a_sensitive_incident_but_not_read_it_back(seeded):
     engine, cid = seeded
-    with connect_as(engine, "mediator") as conn:
+    with acting(engine, "mediator") as conn:
         _incident(conn, cid, "domestic_violence", 23.62, 46.72)
-    with connect_as(engine, "police") as conn:
+    with acting(engine, "police") as conn:
         n = conn.execute(
             text("SELECT count(*) FROM incidents WHERE type_code = 'domestic_violence'")
         ).scalar_one()
@@ -216,7 +217,7 @@ def test_mediator_may_record_a_sensitive_incident_but_not_read_it_back(seeded):
 
 def test_police_see_every_incident_with_narrative(seeded):
     engine, _ = seeded
-    with connect_as(engine, "police") as conn:
+    with acting(engine, "police") as conn:
         rows = conn.execute(text("SELECT type_code, narrative FROM incidents")).all()
     assert len(rows) == 16
     assert {r.type_code for r in rows} == {"assault", "theft", "domestic_violence"}
@@ -227,7 +228,7 @@ def test_nobody_deletes_incidents_directly(seeded):
     engine, _ = seeded
     for role in ROLES:
         with pytest.raises(ProgrammingError, match="permission denied"):
-            with connect_as(engine, role) as conn:
+            with acting(engine, role) as conn:
                 conn.execute(text("DELETE FROM incidents"))
 
 
@@ -235,14 +236,14 @@ def test_nobody_deletes_incidents_directly(seeded):
 def test_only_admin_writes_users(engine, role):
     hash_ = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
     with pytest.raises(ProgrammingError, match="permission denied"):
-        with connect_as(engine, role) as conn:
+        with acting(engine, role) as conn:
             conn.execute(
                 text(
                     "INSERT INTO users (username, password_hash, role) VALUES ('x1x', :h, 'police')"
                 ),
                 {"h": hash_},
             )
-    with connect_as(engine, "admin") as conn:
+    with acting(engine, "admin") as conn:
         conn.execute(
             text("INSERT INTO users (username, password_hash, role) VALUES ('x1x', :h, 'admin')"),
             {"h": hash_},
@@ -254,13 +255,13 @@ def test_only_admin_writes_users(engine, role):
         "DELETE FROM user_communities",
     ):
         with pytest.raises(ProgrammingError, match="permission denied"):
-            with connect_as(engine, role) as conn:
+            with acting(engine, role) as conn:
                 conn.execute(text(sql))
 
 
 def test_admin_manages_users_but_cannot_read_password_hashes(engine):
     with pytest.raises(ProgrammingError, match="permission denied"):
-        with connect_as(engine, "admin") as conn:
+        with acting(engine, "admin") as conn:
             conn.execute(text("SELECT password_hash FROM users"))
 
 
@@ -268,7 +269,7 @@ def test_users_table_refuses_plain_text_passwords(engine):
     from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(IntegrityError, match="users_hash_argon2"):
-        with connect_as(engine, "admin") as conn:
+        with acting(engine, "admin") as conn:
             conn.execute(
                 text(
                     "INSERT INTO users (username, password_hash, role)"
@@ -280,7 +281,7 @@ def test_users_table_refuses_plain_text_passwords(engine):
 def test_layers_are_readable_by_every_role(seeded):
     engine, _ = seeded
     for role in ROLES:
-        with connect_as(engine, role) as conn:
+        with acting(engine, role) as conn:
             for table in (
                 "communities",
                 "workshops",
@@ -313,11 +314,11 @@ ZONE = (
 def test_who_may_draw_risk_zones(seeded, role, allowed):
     engine, cid = seeded
     if allowed:
-        with connect_as(engine, role) as conn:
+        with acting(engine, role) as conn:
             conn.execute(text(ZONE), {"c": cid})
     else:
         with pytest.raises(ProgrammingError, match="permission denied"):
-            with connect_as(engine, role) as conn:
+            with acting(engine, role) as conn:
                 conn.execute(text(ZONE), {"c": cid})
 
 
@@ -335,11 +336,11 @@ def test_who_may_draw_risk_zones(seeded, role, allowed):
 def test_who_may_record_incidents(seeded, role, allowed):
     engine, cid = seeded
     if allowed:
-        with connect_as(engine, role) as conn:
+        with acting(engine, role) as conn:
             _incident(conn, cid, "fire", 23.61, 46.71)
     else:
         with pytest.raises(ProgrammingError, match="permission denied"):
-            with connect_as(engine, role) as conn:
+            with acting(engine, role) as conn:
                 _incident(conn, cid, "fire", 23.61, 46.71)
 
 
@@ -347,9 +348,9 @@ def test_only_admin_changes_communities(seeded):
     engine, cid = seeded
     for role in ("public", "community", "mediator", "police", "planner"):
         with pytest.raises(ProgrammingError, match="permission denied"):
-            with connect_as(engine, role) as conn:
+            with acting(engine, role) as conn:
                 conn.execute(text("UPDATE communities SET name = 'X' WHERE id = :c"), {"c": cid})
-    with connect_as(engine, "admin") as conn:
+    with acting(engine, "admin") as conn:
         conn.execute(text("UPDATE communities SET name = 'X' WHERE id = :c"), {"c": cid})
 
 
@@ -358,7 +359,7 @@ def test_audit_log_is_append_only_for_everyone(seeded):
     for role in ROLES:
         for sql in ("DELETE FROM audit_log", "UPDATE audit_log SET app_role = 'x'"):
             with pytest.raises(ProgrammingError, match="permission denied"):
-                with connect_as(engine, role) as conn:
+                with acting(engine, role) as conn:
                     conn.execute(text(sql))
     # Even the owner is stopped by the trigger, for UPDATE, DELETE and TRUNCATE alike.
     for sql in (
@@ -378,28 +379,27 @@ def test_audit_redaction_cannot_be_abused_to_rewrite_history(seeded):
             conn.execute(text("SELECT set_config('harta.audit_redaction', 'on', true)"))
             conn.execute(text("UPDATE audit_log SET new_row = '{\"id\": 1}'::jsonb"))
     with pytest.raises(ProgrammingError, match="permission denied"):
-        with connect_as(engine, "admin") as conn:
+        with acting(engine, "admin") as conn:
             conn.execute(text("SELECT harta_redact_audit('incidents', ARRAY[1::bigint])"))
 
 
 def test_access_log_is_append_only_and_only_admin_reads_it(engine):
     for role in ROLES:
-        with connect_as(engine, role) as conn:
-            conn.execute(
-                text("INSERT INTO access_log (username, role, action) VALUES ('u', :r, 'export')"),
-                {"r": role},
-            )
+        with acting(engine, role) as conn:
+            conn.execute(text("SELECT harta_log_access('export', '{}'::jsonb)"))
     for role in ROLES:
         for sql in ("UPDATE access_log SET role = 'admin'", "DELETE FROM access_log"):
             with pytest.raises(ProgrammingError, match="permission denied"):
-                with connect_as(engine, role) as conn:
+                with acting(engine, role) as conn:
                     conn.execute(text(sql))
         if role != "admin":
             with pytest.raises(ProgrammingError, match="permission denied"):
-                with connect_as(engine, role) as conn:
+                with acting(engine, role) as conn:
                     conn.execute(text("SELECT * FROM access_log"))
-    with connect_as(engine, "admin") as conn:
-        assert conn.execute(text("SELECT count(*) FROM access_log")).scalar_one() == len(ROLES)
+    with acting(engine, "admin") as conn:
+        rows = conn.execute(text("SELECT role, username FROM access_log ORDER BY id")).all()
+    assert [r.role for r in rows] == list(ROLES)
+    assert [r.username for r in rows] == [None] + [f"db-{r}" for r in ROLES[1:]]
     for sql in (
         "UPDATE access_log SET role = 'admin'",
         "DELETE FROM access_log",
@@ -412,20 +412,20 @@ def test_access_log_is_append_only_and_only_admin_reads_it(engine):
 
 def test_audit_trail_of_incidents_is_hidden_from_admin(seeded):
     engine, _ = seeded
-    with connect_as(engine, "admin") as conn:
+    with acting(engine, "admin") as conn:
         tables = set(conn.execute(text("SELECT DISTINCT table_name FROM audit_log")).scalars())
     assert tables == {"communities"}
-    with connect_as(engine, "police") as conn:
+    with acting(engine, "police") as conn:
         tables = set(conn.execute(text("SELECT DISTINCT table_name FROM audit_log")).scalars())
     assert tables == {"incidents"}
     with pytest.raises(ProgrammingError, match="permission denied"):
-        with connect_as(engine, "planner") as conn:
+        with acting(engine, "planner") as conn:
             conn.execute(text("SELECT count(*) FROM audit_log"))
 
 
 def test_role_engine_keeps_its_role_across_pooled_transactions(seeded, db_url):
     engine, _ = seeded
-    police = role_engine(db_url, "police", pool_size=1, max_overflow=0)
+    police = account_engine(db_url, "police", pool_size=1, max_overflow=0)
     public = role_engine(db_url, "public", pool_size=1, max_overflow=0)
     try:
         for _ in range(3):
@@ -482,14 +482,14 @@ def test_real_login_role_gets_only_what_its_group_allows(seeded, db_url):
 def test_hex_counts_on_the_demo_data_suppress_small_cells(loaded_engine):
     with loaded_engine.connect() as conn:
         cid = conn.execute(text("SELECT id FROM communities WHERE slug = 'pata-rat'")).scalar_one()
-    with connect_as(loaded_engine, "public") as conn:
+    with acting(loaded_engine, "public") as conn:
         rows = conn.execute(
             text("SELECT count, suppressed FROM incident_hex_counts(:c, 300)"), {"c": cid}
         ).all()
     shown = [r.count for r in rows if not r.suppressed]
     assert shown and min(shown) >= 5
     assert any(r.suppressed for r in rows)
-    with connect_as(loaded_engine, "police") as conn:
+    with acting(loaded_engine, "police") as conn:
         sensitive = conn.execute(
             text("SELECT count(*) FROM incidents WHERE harta_is_sensitive(type_code, sensitivity)")
         ).scalar_one()
@@ -551,19 +551,19 @@ def test_imports_through_a_role_engine_obey_the_grants(
             "type,severity,occurred_at,lat,lon\nassault,3,2025-05-01 21:00,46.71,23.61\n"
             "theft,2,2025-05-02 22:00,46.72,23.62\n"
         )
-    acting = role_engine(db_url, role)
+    eng = account_engine(db_url, role)
     try:
         if allowed:
-            report = ingest.import_file(acting, layer, path, community="pata-rat", role=role)
+            report = ingest.import_file(eng, layer, path, community="pata-rat", role=role)
             assert report.rows_written == 2
         else:
             with pytest.raises(Exception) as err:
-                ingest.import_file(acting, layer, path, community="pata-rat", role=role)
+                ingest.import_file(eng, layer, path, community="pata-rat", role=role)
             assert "permission denied" in str(err.value) or "role_not_allowed" in getattr(
                 err.value, "key", ""
             )
     finally:
-        acting.dispose()
+        eng.dispose()
     with engine.connect() as conn:
         n = conn.execute(text(f"SELECT count(*) FROM {layer}")).scalar_one()
     assert n == (2 if allowed else 0)

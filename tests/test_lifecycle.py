@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import stat
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -14,6 +15,7 @@ from sqlalchemy.exc import DataError, ProgrammingError
 
 from geo import lifecycle
 from geo.db.security import connect_as
+from tests.conftest import account_engine, acting
 
 SQUARE = (
     "ST_Multi(ST_GeomFromText('POLYGON((23.60 46.70,23.64 46.70,23.64 46.73,23.60 46.73,"
@@ -78,20 +80,38 @@ def _assert_redacted(rows, cid: int, row_id: int) -> None:
         assert leaked not in text_of_trail
 
 
+def _url(engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def _as(engine, role: str):
+    """A role engine acting as ``role`` and its valid test account."""
+    eng = account_engine(_url(engine), role)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
 def test_record_access_appends_ids_and_counts_only(engine):
-    lifecycle.record_access(
-        engine, "ana", "police", "view_exact", {"community": "pata-rat", "rows": 12}
-    )
-    lifecycle.record_access(
-        engine, "ion", "mediator", "export", {"file": "/home/ion/secret/out.geojson", "rows": 3}
-    )
-    with connect_as(engine, "admin") as conn:
+    with engine.begin() as conn:
+        _community(conn)
+    with _as(engine, "police") as police, _as(engine, "mediator") as mediator:
+        lifecycle.record_access(police, "view_exact", {"community": "pata-rat", "rows": 12})
+        lifecycle.record_access(
+            mediator, "export", {"file": "/home/ion/secret/out.geojson", "rows": 3}
+        )
+    lifecycle.record_access(engine, "backup", {"file": "b.dump"})
+    with acting(engine, "admin") as conn:
         rows = conn.execute(
             text("SELECT username, role, action, detail FROM access_log ORDER BY id")
         ).all()
+    # Who and which role come from the connection: the account's name, the operator as system.
     assert [(r.username, r.role, r.action) for r in rows] == [
-        ("ana", "police", "view_exact"),
-        ("ion", "mediator", "export"),
+        ("db-police", "police", "view_exact"),
+        ("db-mediator", "mediator", "export"),
+        (None, "system", "backup"),
     ]
     assert rows[1].detail == {"file": "out.geojson", "rows": 3}
 
@@ -108,14 +128,12 @@ def test_record_access_appends_ids_and_counts_only(engine):
 )
 def test_record_access_refuses_content_in_detail(engine, detail):
     with pytest.raises(ValueError):
-        lifecycle.record_access(engine, "ana", "police", "view_exact", detail)
+        lifecycle.record_access(engine, "view_exact", detail)
 
 
-def test_record_access_refuses_unknown_actions_and_roles(engine):
+def test_record_access_refuses_unknown_actions(engine):
     with pytest.raises(ValueError):
-        lifecycle.record_access(engine, "ana", "police", "delete_everything")
-    with pytest.raises(ValueError):
-        lifecycle.record_access(engine, "ana", "root", "export")
+        lifecycle.record_access(engine, "delete_everything")
 
 
 def test_withdrawn_risk_zone_disappears_and_leaves_a_redacted_record(engine):
@@ -128,7 +146,8 @@ def test_withdrawn_risk_zone_disappears_and_leaves_a_redacted_record(engine):
         conn.execute(text("UPDATE risk_zones SET severity = 5 WHERE id = :z"), {"z": zid})
     assert set(views.risk_zones(engine, "t")["id"]) == {zid, kept}
 
-    assert lifecycle.withdraw_contribution(engine, "risk_zones", zid, user="admin1") is True
+    with _as(engine, "admin") as admin:
+        assert lifecycle.withdraw_contribution(admin, "risk_zones", zid) is True
 
     assert set(views.risk_zones(engine, "t")["id"]) == {kept}
     with engine.connect() as conn:
@@ -144,11 +163,11 @@ def test_withdrawn_risk_zone_disappears_and_leaves_a_redacted_record(engine):
     _assert_redacted(trail, cid, zid)
     # The other zone's history is untouched.
     assert _audit(engine, "risk_zones", kept)[0].new_row["note"] == "kept"
-    with connect_as(engine, "admin") as conn:
+    with acting(engine, "admin") as conn:
         logged = conn.execute(
             text("SELECT username, action, detail FROM access_log WHERE action = 'withdraw'")
         ).one()
-    assert logged == ("admin1", "withdraw", {"table": "risk_zones", "row_id": zid})
+    assert logged == ("db-admin", "withdraw", {"table": "risk_zones", "row_id": zid})
     # Withdrawing again is harmless.
     assert lifecycle.withdraw_contribution(engine, "risk_zones", zid) is False
 
@@ -157,21 +176,37 @@ def test_withdrawn_incident_is_gone_for_police_too(engine):
     with engine.begin() as conn:
         cid = _community(conn)
         iid = _incident(conn, cid, "2025-06-01")
-    lifecycle.withdraw_contribution(engine, "incidents", iid)
-    with connect_as(engine, "police") as conn:
+    assert lifecycle.withdraw_contribution(engine, "incidents", iid) is True  # the operator
+    with acting(engine, "police") as conn:
         assert conn.execute(text("SELECT count(*) FROM incidents")).scalar_one() == 0
     _assert_redacted(_audit(engine, "incidents", iid), cid, iid)
 
 
 @pytest.mark.parametrize("role", ["public", "community", "mediator", "police", "planner"])
-def test_only_admin_withdraws(engine, role):
+def test_only_admin_withdraws_risk_zones(engine, role):
     with engine.begin() as conn:
         cid = _community(conn)
         zid = _zone(conn, cid)
-    with pytest.raises(PermissionError):
-        lifecycle.withdraw_contribution(engine, "risk_zones", zid, role=role)
+    with _as(engine, role) as eng, pytest.raises(PermissionError):
+        lifecycle.withdraw_contribution(eng, "risk_zones", zid)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM risk_zones")).scalar_one() == 1
+
+
+def test_police_and_mediators_withdraw_incidents_they_may_see(engine):
+    with engine.begin() as conn:
+        cid = _community(conn)
+        normal = _incident(conn, cid, "2025-06-01")
+        sensitive = _incident(conn, cid, "2025-06-02", "domestic_violence")
+        other = _incident(conn, cid, "2025-06-03")
+    with _as(engine, "mediator") as mediator:
+        # A sensitive incident is as invisible to a mediator as one that does not exist.
+        assert lifecycle.withdraw_contribution(mediator, "incidents", sensitive) is False
+        assert lifecycle.withdraw_contribution(mediator, "incidents", normal) is True
+    with _as(engine, "police") as police:
+        assert lifecycle.withdraw_contribution(police, "incidents", sensitive) is True
+    with engine.connect() as conn:
+        assert set(conn.execute(text("SELECT id FROM incidents")).scalars()) == {other}
 
 
 def test_withdraw_refuses_other_tables(engine):
@@ -190,19 +225,25 @@ def test_redaction_refuses_rows_that_still_exist(engine):
             )
 
 
+def _days_ago(days: float) -> str:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat()
+
+
 def test_purge_removes_only_old_incidents_and_writes_purge_log(engine):
-    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     with engine.begin() as conn:
         cid = _community(conn)
-        old = [_incident(conn, cid, "2023-05-01"), _incident(conn, cid, "2024-12-30")]
-        recent = [_incident(conn, cid, "2025-01-02"), _incident(conn, cid, "2025-12-31")]
-    result = lifecycle.purge_incidents(engine, 365, now=now)
+        old = [_incident(conn, cid, _days_ago(1000)), _incident(conn, cid, _days_ago(366))]
+        recent = [_incident(conn, cid, _days_ago(364)), _incident(conn, cid, _days_ago(1))]
+    with _as(engine, "admin") as admin:
+        result = lifecycle.purge_incidents(admin, 365)
     assert result.rows_deleted == 2
-    assert result.cutoff == now - dt.timedelta(days=365)
-    with connect_as(engine, "police") as conn:
+    # The database derived the cutoff from the days (no clock of the caller's involved).
+    expected = dt.datetime.now(dt.UTC) - dt.timedelta(days=365)
+    assert abs((result.cutoff - expected).total_seconds()) < 3600
+    with acting(engine, "police") as conn:
         left = set(conn.execute(text("SELECT id FROM incidents")).scalars())
     assert left == set(recent)
-    with connect_as(engine, "admin") as conn:
+    with acting(engine, "admin") as conn:
         log = conn.execute(
             text("SELECT older_than_days, rows_deleted, by_community, app_role FROM purge_log")
         ).one()
@@ -212,8 +253,8 @@ def test_purge_removes_only_old_incidents_and_writes_purge_log(engine):
         assert [r.operation for r in trail] == ["INSERT", "DELETE"]
         _assert_redacted(trail, cid, iid)
     assert _audit(engine, "incidents", recent[0])[0].new_row["type_code"] == "assault"
-    # Nothing more to purge: a second run records zero.
-    assert lifecycle.purge_incidents(engine, 365, now=now).rows_deleted == 0
+    # Nothing more to purge: a second run (the operator's, e.g. cron) records zero.
+    assert lifecycle.purge_incidents(engine, 365).rows_deleted == 0
 
 
 def test_purge_log_is_append_only_and_purge_is_admin_only(engine):
@@ -221,8 +262,9 @@ def test_purge_log_is_append_only_and_purge_is_admin_only(engine):
     with pytest.raises(ProgrammingError, match="append-only"):
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM purge_log"))
-    with pytest.raises(PermissionError):
-        lifecycle.purge_incidents(engine, 30, role="police")
+    for role in ("police", "planner", "public"):
+        with _as(engine, role) as eng, pytest.raises(PermissionError):
+            lifecycle.purge_incidents(eng, 30)
     with pytest.raises(ValueError):
         lifecycle.purge_incidents(engine, 0)
 
