@@ -132,14 +132,37 @@ class GeomaskResult:
         Displaced copy in EPSG:4326, other columns unchanged.
     displacement_m : pandas.Series
         Distance each point moved, metres (measured in the metric CRS), indexed like the input.
+        Never to be shipped per point: with it a masked point becomes a circle.
     summary : dict
         ``n``, ``min_m``, ``max_m`` (the requested bounds), ``observed_min_m``,
-        ``observed_median_m``, ``observed_max_m``, ``seed``.
+        ``observed_median_m``, ``observed_max_m``.  No seed, no key.
     """
 
     points: gpd.GeoDataFrame | gpd.GeoSeries
     displacement_m: pd.Series
     summary: dict[str, Any]
+
+
+def draw_fractions(digest: bytes) -> tuple[float, float]:
+    """Two independent uniform fractions in [0, 1) from a keyed digest (e.g. HMAC-SHA256).
+
+    Parameters
+    ----------
+    digest : bytes
+        At least 16 bytes of a keyed pseudo-random function of the incident.
+
+    Returns
+    -------
+    (float, float)
+        ``(u_angle, u_radius)``: the first and second 8 bytes, big-endian, divided by 2**64.
+    """
+    if len(digest) < 16:
+        raise ValueError("need at least 16 bytes of digest")
+    scale = float(2**64)
+    return (
+        int.from_bytes(digest[:8], "big") / scale,
+        int.from_bytes(digest[8:16], "big") / scale,
+    )
 
 
 def donut_geomask(
@@ -148,12 +171,19 @@ def donut_geomask(
     min_m: float,
     max_m: float,
     seed: int | None = None,
+    draws: np.ndarray | None = None,
 ) -> GeomaskResult:
-    """Donut geomasking: move each point in a random direction by ``min_m`` to ``max_m``.
+    """Donut geomasking: move each point in some direction by ``min_m`` to ``max_m``.
 
     The distance is drawn so that displaced points are uniform over the ring's *area*
     (``r = sqrt(U · (max² − min²) + min²)``), which avoids piling points near the inner edge.
     The minimum distance guarantees that no point stays on its true location.
+
+    For data that leaves Harta, pass ``draws`` derived from a key the recipient never sees
+    (:func:`draw_fractions` of ``harta_geomask_draws``, see :mod:`geo.export`): the same
+    incident then always lands on the same masked point, so averaging many exports recovers
+    nothing.  A fresh random mask per export (``draws`` omitted) can be averaged away: use it
+    only for simulations.
 
     Parameters
     ----------
@@ -164,7 +194,10 @@ def donut_geomask(
     min_m, max_m : float
         Ring bounds in metres, ``0 <= min_m <= max_m``.
     seed : int, optional
-        Seed of the random generator, for reproducible masks.
+        Seed of the random generator when ``draws`` is omitted (simulations and tests).
+    draws : ndarray, optional
+        Shape ``(n, 2)``: ``(u_angle, u_radius)`` in [0, 1) per point, in the order of
+        ``points``.
 
     Returns
     -------
@@ -172,11 +205,18 @@ def donut_geomask(
     """
     if not 0 <= min_m <= max_m:
         raise ValueError("need 0 <= min_m <= max_m")
-    rng = np.random.default_rng(seed)
     x, y = projected_xy(points, crs)
     n = len(x)
-    distance = np.sqrt(rng.uniform(0.0, 1.0, n) * (max_m**2 - min_m**2) + min_m**2)
-    angle = rng.uniform(0.0, 2.0 * np.pi, n)
+    if draws is None:
+        rng = np.random.default_rng(seed)
+        u_radius, u_angle = rng.uniform(0.0, 1.0, n), rng.uniform(0.0, 1.0, n)
+    else:
+        draws = np.asarray(draws, dtype=float).reshape(-1, 2)
+        if len(draws) != n or not ((draws >= 0) & (draws < 1)).all():
+            raise ValueError("draws must hold one (u_angle, u_radius) in [0, 1) per point")
+        u_angle, u_radius = draws[:, 0], draws[:, 1]
+    distance = np.sqrt(u_radius * (max_m**2 - min_m**2) + min_m**2)
+    angle = u_angle * 2.0 * np.pi
     moved = _with_xy(points, x + distance * np.cos(angle), y + distance * np.sin(angle), crs)
     displacement = pd.Series(distance, index=points.index, name="displacement_m")
     summary = {
@@ -186,9 +226,56 @@ def donut_geomask(
         "observed_min_m": float(distance.min()) if n else None,
         "observed_median_m": float(np.median(distance)) if n else None,
         "observed_max_m": float(distance.max()) if n else None,
-        "seed": seed,
     }
     return GeomaskResult(points=moved, displacement_m=displacement, summary=summary)
+
+
+def masked_k_anonymity(
+    original: gpd.GeoSeries, masked: gpd.GeoSeries, crs: str | CRS
+) -> dict[str, Any]:
+    """Residual risk of a masked point set: spatial k-anonymity, summarised.
+
+    For each masked point, ``k`` is the number of *other* original points at least as close to
+    it as its own original (Allshouse et al. 2010): an attacker who searches outward from the
+    masked point meets ``k`` other incidents before the true one.  ``k = 0`` means the true
+    incident is the nearest one.  The search area is the disc of radius the displacement.
+
+    Parameters
+    ----------
+    original, masked : GeoSeries
+        Same length and order, EPSG:4326.
+    crs : str or pyproj.CRS
+        Metric CRS.
+
+    Returns
+    -------
+    dict
+        ``k_min``, ``k_median``, ``k_p10``, ``share_k0`` (fraction with k = 0),
+        ``share_k_below_5`` and ``area_median_m2`` (median search disc).  Summaries only:
+        never per point.
+    """
+    n = len(original)
+    if n == 0:
+        return {"n": 0}
+    x0, y0 = projected_xy(original, crs)
+    x1, y1 = projected_xy(masked, crs)
+    own = np.hypot(x1 - x0, y1 - y0)
+    # n x n distances: exports are thousands of rows at most (a 5000-row export is 200 MB of
+    # float64 in one go, so work in blocks).
+    k = np.empty(n, dtype=int)
+    for start in range(0, n, 512):
+        stop = min(start + 512, n)
+        d = np.hypot(x1[start:stop, None] - x0[None, :], y1[start:stop, None] - y0[None, :])
+        k[start:stop] = (d <= own[start:stop, None]).sum(axis=1) - 1
+    return {
+        "n": n,
+        "k_min": int(k.min()),
+        "k_p10": float(np.percentile(k, 10)),
+        "k_median": float(np.median(k)),
+        "share_k0": float((k == 0).mean()),
+        "share_k_below_5": float((k < 5).mean()),
+        "area_median_m2": float(np.median(np.pi * own**2)),
+    }
 
 
 def _with_xy(
