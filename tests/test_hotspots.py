@@ -1,19 +1,25 @@
-"""Gi*: equality with esda, planted clusters, noise, and the too-few rule."""
+"""Gi*: equality with esda and statsmodels, exact p-values, edges, planted clusters, too-few."""
 
 import geopandas as gpd
 import libpysal
 import numpy as np
 import pytest
 from esda.getisord import G_Local
+from scipy import stats
 from shapely.geometry import box
+from statsmodels.stats.multitest import multipletests
 
 from geo.analysis.grid import hex_grid
 from geo.analysis.hotspots import (
     HotspotAnalysis,
+    binomial_two_sided_p,
     distance_band_weights,
+    fdr_adjust,
+    gi_star_test,
     gi_star_z,
     hex_neighbour_weights,
     label_text,
+    method_text,
 )
 
 CRS = "EPSG:32634"
@@ -116,3 +122,80 @@ def test_too_concentrated_incidents_are_not_analysed():
     lat = np.full(40, 46.78)
     result = HotspotAnalysis(as_points(lon, lat), PATA_RAT, CRS, 250).solve()
     assert result.too_few and result.message_key == "analysis.hotspots.too_concentrated"
+
+
+def test_area_weighted_z_equals_esda_when_every_cell_is_whole(fixed_dataset):
+    grid, counts = fixed_dataset
+    weights = hex_neighbour_weights(grid["q"], grid["r"])
+    test = gi_star_test(counts, weights, np.ones(len(grid)))
+    reference = G_Local(counts, to_libpysal(weights), transform="B", star=True, permutations=0)
+    assert np.abs(test.z - reference.Zs).max() < 1e-9
+
+
+def test_fdr_equals_statsmodels(fixed_dataset):
+    grid, counts = fixed_dataset
+    p = gi_star_test(counts, hex_neighbour_weights(grid["q"], grid["r"])).p
+    reject, adjusted, _, _ = multipletests(p, alpha=0.05, method="fdr_bh")
+    assert np.allclose(fdr_adjust(p), adjusted, rtol=1e-12, atol=0)
+    assert ((fdr_adjust(p) <= 0.05) == reject).all()
+
+
+def test_exact_p_values_are_scipy_binomial_tails():
+    rng = np.random.default_rng(4)
+    total = rng.integers(1, 400, 500)
+    pi = rng.uniform(0.001, 0.2, 500)
+    observed = rng.binomial(total, np.clip(pi * rng.uniform(0.2, 3, 500), 0, 1))
+    tails = np.minimum(
+        stats.binom.sf(observed - 1, total, pi), stats.binom.cdf(observed, total, pi)
+    )
+    expected = np.minimum(1.0, 2 * tails)
+    assert np.allclose(binomial_two_sided_p(observed, total, pi), expected, rtol=1e-9, atol=1e-300)
+
+
+def test_method_is_chosen_by_expected_count_and_named():
+    grid = hex_grid(PATA_RAT, 400, CRS)
+    weights = hex_neighbour_weights(grid["q"], grid["r"])
+    rng = np.random.default_rng(8)
+    few = rng.poisson(3, len(grid))
+    many = rng.poisson(400, len(grid))  # >= 1,000 expected in every neighbourhood of >= 3 cells
+    assert gi_star_test(few, weights).method == "exact"
+    assert gi_star_test(many, weights, grid["area_share"]).method in ("exact", "normal")
+    assert gi_star_test(many, weights).method == "normal"
+    assert method_text("exact", "ro") != method_text("exact", "en")
+    assert method_text(None, "hu") != method_text(None, "en")
+
+
+def test_edge_cells_of_uniform_points_are_not_cold_spots():
+    # Issue 15: 100,000 uniform points in the box; cells cut by its edges were counted as
+    # whole cells and about 120 of them came out as cold spots.
+    lon, lat = uniform(100_000, seed=0)
+    points = as_points(lon, lat)
+    old = HotspotAnalysis(points, PATA_RAT, CRS, inference="normal", area_weighted=False)
+    assert old.solve().cells["cold"].sum() > 50  # the attack works on the old behaviour
+    result = HotspotAnalysis(points, PATA_RAT, CRS).solve()
+    assert result.params["area_weighted"] and result.method in ("exact", "normal")
+    edge = result.cells["area_share"] < 1
+    assert edge.sum() > 100
+    assert not result.cells["cold"].any() and not result.cells["hot"].any()
+
+
+def test_edge_cells_of_a_real_cluster_still_count():
+    # Weighting must not hide a cluster sitting on the boundary: a cell half outside the area
+    # with many incidents is a hot spot.
+    lon, lat = uniform(1000, seed=12)
+    rng = np.random.default_rng(13)
+    lon = np.r_[lon, rng.normal(23.6005, 0.0004, 80)]
+    lat = np.r_[lat, rng.normal(46.78, 0.0004, 80)]
+    inside = lon > 23.60
+    result = HotspotAnalysis(as_points(lon[inside], lat[inside]), PATA_RAT, CRS, 250).solve()
+    hot = result.hot_cells()
+    assert len(hot) and (hot["area_share"] < 1).any()
+
+
+@pytest.mark.parametrize("area", [None, PATA_RAT])
+def test_empty_input_gives_too_few_not_an_error(area):
+    empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=4326))
+    result = HotspotAnalysis(empty, area, CRS).solve()
+    assert result.too_few and result.n_points == 0 and result.method is None
+    assert result.message_key == "analysis.hotspots.too_few_points"
+    assert "0" in result.message("en")

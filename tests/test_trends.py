@@ -3,11 +3,14 @@
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pymannkendall
 import pytest
 from scipy.stats import kendalltau
 from shapely.geometry import box
 
 from geo.analysis.trends import (
+    category_description,
+    category_text,
     classify_emerging,
     day_of_week_profile,
     emerging_hotspots,
@@ -124,3 +127,79 @@ def test_profiles_use_local_time():
     assert len(hours) == 24 and hours[0] == 1 and hours[14] == 1 and hours.sum() == 2
     assert len(days) == 7 and days[1] == 1 and days[0] == 1
     assert weekday_name(1, "ro") == "Marți" and weekday_name(6, "hu") == "Vasárnap"
+
+
+def test_mann_kendall_equals_pymannkendall_with_ties():
+    rng = np.random.default_rng(21)
+    series = rng.poisson(2, size=(60, 12)).astype(float)  # small counts: many ties
+    series[:20] += np.arange(12) * rng.uniform(0, 0.6, (20, 1))
+    ours = mann_kendall(series)
+    for row, values in enumerate(series):
+        reference = pymannkendall.original_test(values, alpha=0.1)
+        assert ours.s[row] == reference.s
+        assert ours.var_s[row] == pytest.approx(reference.var_s)
+        assert ours.z[row] == pytest.approx(reference.z)
+        assert ours.p[row] == pytest.approx(reference.p)
+
+
+GROWING, CONSTANT, FADING, NEW = (23.62, 46.77), (23.66, 46.79), (23.70, 46.77), (23.70, 46.79)
+
+
+def planted_year(seed=0):
+    """12 months of uniform background plus four clusters a reader would name at once."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2024-01-01", tz="Europe/Bucharest")
+    frames = []
+    for month in range(12):
+        sizes = {
+            GROWING: int(round(5 + month * 46 / 11)),  # 5 -> 51 a month
+            CONSTANT: 30,
+            FADING: int(round(51 - month * 46 / 11)),  # 51 -> 5 a month
+            NEW: 40 if month == 11 else 0,
+        }
+        lon, lat = [rng.uniform(23.60, 23.72, 250)], [rng.uniform(46.76, 46.80, 250)]
+        for (c_lon, c_lat), size in sizes.items():
+            lon.append(rng.normal(c_lon, 0.001, size))
+            lat.append(rng.normal(c_lat, 0.0007, size))
+        lon, lat = np.concatenate(lon), np.concatenate(lat)
+        times = start + pd.DateOffset(months=month) + pd.to_timedelta(
+            rng.uniform(0, 27, len(lon)), unit="D"
+        )
+        frames.append(
+            gpd.GeoDataFrame(
+                {"occurred_at": times}, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326"
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_planted_growing_constant_fading_and_new_clusters_get_the_labels_a_reader_expects():
+    result = emerging_hotspots(planted_year(), PATA_RAT, CRS, cell_size_m=300)
+    assert not result.too_few and result.params["method"] == "exact"
+    cells = result.cells
+
+    def at(lon, lat):
+        point = gpd.GeoSeries.from_xy([lon], [lat], crs=4326).iloc[0]
+        return cells[cells.contains(point)].iloc[0]
+
+    assert at(*GROWING)["category"] == "intensifying" and at(*GROWING)["trend"] == "increasing"
+    assert at(*CONSTANT)["category"] == "persistent" and at(*CONSTANT)["trend"] == "none"
+    assert at(*FADING)["category"] == "diminishing" and at(*FADING)["trend"] == "decreasing"
+    assert at(*NEW)["category"] == "new"
+    assert category_text("intensifying", "en") == "Growing"
+    assert category_text("diminishing", "en") == "Fading"
+    assert category_text("sporadic", "ro") != category_text("sporadic", "en")
+    assert category_description("persistent", "hu") != category_description("persistent", "en")
+    # Background cells: no invented pattern.  Every labelled cell has a planted cluster in its
+    # neighbourhood or next to it (two neighbour spacings, 2 * sqrt(3) * 300 m).
+    labelled = cells[cells["category"] != "no_pattern"].to_crs(CRS).centroid
+    lon, lat = zip(GROWING, CONSTANT, FADING, NEW, strict=True)
+    clusters = gpd.GeoSeries.from_xy(lon, lat, crs=4326).to_crs(CRS)
+    nearest = np.min([labelled.distance(c) for c in clusters], axis=0)
+    assert nearest.max() < 2 * np.sqrt(3) * 300
+
+
+def test_emerging_hot_spots_with_no_incidents_are_too_few():
+    empty = gpd.GeoDataFrame({"occurred_at": pd.to_datetime([])}, geometry=[], crs=4326)
+    result = emerging_hotspots(empty, PATA_RAT, CRS, cell_size_m=300)
+    assert result.too_few and result.message_key == "analysis.trends.too_few_points"

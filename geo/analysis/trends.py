@@ -264,15 +264,18 @@ def emerging_hotspots(
         "method": None,
     }
 
+    row = np.empty(0, np.int64)
     if len(points):
         x, y = projected_xy(points, crs)
         q, r = xy_to_axial(x, y, cell_size_m, orientation)
         row = axial_index(cells["q"].to_numpy(), cells["r"].to_numpy(), q, r)
-        inside = row >= 0
+    inside = row >= 0
+    if inside.any():
         codes, periods = period_codes(points[time_column][inside], freq, tz)
         row = row[inside]
-    else:
-        row, codes, periods = np.empty(0, np.int64), np.empty(0, np.int64), pd.PeriodIndex([])
+    else:  # nothing inside the area: no period at all, reported as too few below
+        row, codes = np.empty(0, np.int64), np.empty(0, np.int64)
+        periods = pd.PeriodIndex([], freq=_FREQ[freq])
 
     n_cells, n_periods = len(cells), len(periods)
     counts = np.bincount(row * n_periods + codes, minlength=n_cells * n_periods)
