@@ -1,10 +1,12 @@
 """Kernel density surfaces of incidents, fast enough for millions of points.
 
-Method: bin the projected points onto a regular grid (``np.bincount``), then convolve the counts
-with a discrete Gaussian kernel by FFT (``scipy.signal.fftconvolve``).  The cost is
+Method: bin the projected points onto a regular grid with linear binning (each point's weight
+shared bilinearly among the four nearest cell centres, as KDEpy does), then convolve with a
+discrete isotropic Gaussian kernel by FFT (``scipy.signal.fftconvolve``).  The cost is
 ``O(n + cells · log cells)`` instead of the ``O(n · cells)`` of evaluating every kernel at every
-cell; binning moves each point by at most half a cell, which is negligible while the cell is small
-compared with the bandwidth (the default cell is a quarter of the bandwidth).
+cell.  At the default cell (a quarter of the bandwidth), at random cells above 1 % of the peak,
+the surface is within 0.4 % (median) and 1.7 % (99th percentile) of the exact sum of Gaussians
+(``tests/test_density.py``; ``scripts/bench_hotspots.py`` also compares with KDEpy).
 
 Units: the surface is **expected incidents per square kilometre**.  Summing ``value × cell area in
 km²`` over the grid gives the number of incidents minus the *edge loss*: the part of the kernels
@@ -39,6 +41,8 @@ CELL_PER_BANDWIDTH = 0.25
 MAX_GRID_SIDE = 2000
 #: Gaussian kernels are truncated at this many bandwidths (and renormalised to sum to 1).
 KERNEL_TRUNCATE = 4.0
+#: Nodata value declared in density GeoTIFFs (a density is never negative).
+GEOTIFF_NODATA = -9999.0
 #: Colours of the default ramp (ColorBrewer YlOrRd, 5 classes), lowest class first.
 YLORRD_5 = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 
@@ -166,7 +170,11 @@ class DensitySurface:
         return float(self.array.sum() * self.cell_area_km2)
 
     def write_geotiff(self, path: str | Path) -> Path:
-        """Write the surface as a single-band float32 GeoTIFF (deflate-compressed)."""
+        """Write the surface as a single-band float32 GeoTIFF (deflate-compressed).
+
+        The band declares :data:`GEOTIFF_NODATA` as its nodata value; every cell of the surface
+        is data (0 means no incident nearby), so no cell carries it.
+        """
         path = Path(path)
         rows, cols = self.array.shape
         profile = {
@@ -178,6 +186,7 @@ class DensitySurface:
             "crs": self.crs,
             "transform": self.transform,
             "compress": "deflate",
+            "nodata": GEOTIFF_NODATA,
         }
         with rasterio.open(path, "w", **profile) as dst:
             dst.write(self.array.astype(np.float32), 1)
@@ -260,6 +269,45 @@ def _hex_to_rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
 
 
+def linear_binning(
+    x: np.ndarray,
+    y: np.ndarray,
+    west: float,
+    north: float,
+    cell: float,
+    rows: int,
+    cols: int,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Spread each point's weight over the four nearest cell centres, bilinearly.
+
+    Unlike simple binning (all weight to the containing cell, i.e. moving the point up to half
+    a cell), linear binning keeps each point's centre of mass where it is, so the smoothed
+    surface is accurate to second order in ``cell / bandwidth`` (KDEpy's method).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows, cols)`` float64 weights, north-up.
+    """
+    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
+    gx = (np.asarray(x) - west) / cell - 0.5  # in units of cells, from the first centre
+    gy = (north - np.asarray(y)) / cell - 0.5
+    c0, r0 = np.floor(gx).astype(np.int64), np.floor(gy).astype(np.int64)
+    fx, fy = gx - c0, gy - r0
+    grid = np.zeros(rows * cols)
+    for dr, dc, share in (
+        (0, 0, (1 - fy) * (1 - fx)),
+        (0, 1, (1 - fy) * fx),
+        (1, 0, fy * (1 - fx)),
+        (1, 1, fy * fx),
+    ):
+        r = np.clip(r0 + dr, 0, rows - 1)
+        c = np.clip(c0 + dc, 0, cols - 1)
+        grid += np.bincount(r * cols + c, weights=w * share, minlength=rows * cols)
+    return grid.reshape(rows, cols)
+
+
 def kernel_density(
     points: gpd.GeoDataFrame | gpd.GeoSeries,
     crs: str | CRS,
@@ -318,10 +366,7 @@ def kernel_density_xy(
     cols = max(1, math.ceil((east - west) / cell))
     rows = max(1, math.ceil((north - south) / cell))
 
-    col = np.clip(((x - west) / cell).astype(np.int64), 0, cols - 1)
-    row = np.clip(((north - y) / cell).astype(np.int64), 0, rows - 1)
-    counts = np.bincount(row * cols + col, weights=weights, minlength=rows * cols)
-    counts = counts.reshape(rows, cols).astype(np.float64)
+    counts = linear_binning(x, y, west, north, cell, rows, cols, weights)
 
     smoothed = fftconvolve(counts, gaussian_kernel(bandwidth / cell), mode="same")
     # FFT round-off leaves values around ±1e-12 where there is nothing; a density is never < 0.
