@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import struct
+import subprocess
+import sys
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,13 +202,115 @@ def test_zip_bomb_is_refused(tmp_path):
     path = write_zip(tmp_path, "bomb.zip", {"zone.shp": b"\0" * 5_000_000})
     with pytest.raises(ImportFailed) as caught:
         safe_extract(path, tmp_path / "out")
-    assert caught.value.key == "ingest.error.zip_too_large"
-    with pytest.raises(ImportFailed):
+    assert caught.value.key == "ingest.error.zip_bomb"
+    assert "bomb.zip" in str(caught.value) and "zone.shp" in str(caught.value)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ImportFailed) as caught:
         safe_extract(
             write_zip(tmp_path, "big.zip", {"a.shp": np.random.bytes(3000)}),
             tmp_path / "out2",
             max_bytes=1000,
         )
+    assert caught.value.key == "ingest.error.zip_too_large"
+    assert not (tmp_path / "out2").exists()
+
+
+# --- zip attacks: the kernel proves what was written ---------------------------------------
+
+_EXTRACT_IN_CHILD = """
+import resource, sys
+from pathlib import Path
+limit = int(sys.argv[3])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from geo.ingest.readers import safe_extract
+from geo.ingest.report import ImportFailed
+try:
+    safe_extract(Path(sys.argv[1]), Path(sys.argv[2]))
+except ImportFailed as exc:
+    print(exc.key)
+except OSError as exc:
+    print("wrote past the cap:", exc)
+else:
+    print("extracted")
+"""
+
+
+def extract_in_child(archive, destination, max_file_bytes: int) -> str:
+    """Run safe_extract with the default limits in a process the kernel stops from writing any
+    file longer than ``max_file_bytes`` (RLIMIT_FSIZE; Python then gets EFBIG, not a signal)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _EXTRACT_IN_CHILD, str(archive), str(destination),
+         str(max_file_bytes)],
+        capture_output=True, text=True, check=False, cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+def forge_sizes(path, *, file_size: int | None = None, compress_size: int | None = None) -> None:
+    """Overwrite the sizes recorded for the archive's only member, in its local header and in
+    the central directory, as a hostile archive would."""
+    raw = bytearray(path.read_bytes())
+    local, central = raw.index(b"PK\x03\x04"), raw.index(b"PK\x01\x02")
+    for offset, value in ((18, compress_size), (22, file_size)):  # local header
+        if value is not None:
+            raw[local + offset : local + offset + 4] = struct.pack("<I", value)
+    for offset, value in ((20, compress_size), (24, file_size)):  # central directory
+        if value is not None:
+            raw[central + offset : central + offset + 4] = struct.pack("<I", value)
+    path.write_bytes(bytes(raw))
+
+
+def test_zip_that_would_fill_the_disk_is_refused_before_writing_a_byte(tmp_path):
+    # Issue 8: a 5.2 MB zip declaring 960 MiB (193 times: under the 200-times ratio and the old 1 GiB
+    # limits) was unpacked to disk before being refused.  Now: refused from its directory.
+    path = tmp_path / "layers.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("zone.shp", np.random.bytes(5_200_000))
+    forge_sizes(path, file_size=960 * 1024**2)
+    assert extract_in_child(path, tmp_path / "out", 0) == "ingest.error.zip_too_large"
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ImportFailed) as caught:
+        read_file(path)
+    for lang in ("ro", "hu", "en"):
+        message = caught.value.render(lang)
+        assert "layers.zip" in message and "960" in message and "256" in message
+
+
+def test_zip_with_a_forged_small_header_writes_no_more_than_it_declares(tmp_path):
+    # The directory says 1000 bytes; the stream inflates to 50 MB.  The ratio and the total
+    # look harmless, so only the extraction itself can stop it.
+    path = write_zip(tmp_path, "forged.zip", {"zone.shp": b"\0" * 50_000_000})
+    forge_sizes(path, file_size=1000)
+    outcome = extract_in_child(path, tmp_path / "out", 1000)
+    assert outcome in {"ingest.error.bad_zip", "ingest.error.zip_forged"}, outcome
+    assert not (tmp_path / "out").exists()  # the partial file and its folder are gone
+    with pytest.raises(ImportFailed) as caught:
+        read_file(path)
+    assert "forged.zip" in str(caught.value)
+
+
+def test_zip_whose_compressed_sizes_exceed_the_archive_is_refused(tmp_path):
+    path = write_zip(tmp_path, "liar.zip", {"zone.shp": b"\0" * 10_000_000})
+    forge_sizes(path, compress_size=2_000_000_000)  # ratio looks tiny, sizes impossible
+    assert extract_in_child(path, tmp_path / "out", 0) == "ingest.error.zip_forged"
+    assert not (tmp_path / "out").exists()
+
+
+def test_unsafe_member_after_safe_ones_leaves_nothing_behind(tmp_path):
+    path = write_zip(tmp_path, "mixed.zip", {"layer/ok.shp": b"x" * 100, "../evil.shp": b"y"})
+    with pytest.raises(ImportFailed) as caught:
+        safe_extract(path, tmp_path / "out")
+    assert caught.value.key == "ingest.error.zip_unsafe_path"
+    assert not (tmp_path / "out").exists()
+
+
+def test_ordinary_zip_is_extracted_privately_within_the_limits(tmp_path):
+    members = {"a/zone.shp": np.random.bytes(20_000), "a/zone.dbf": b"attr" * 1000}
+    path = write_zip(tmp_path, "fine.zip", members)
+    extracted = safe_extract(path, tmp_path / "out")
+    assert sorted(p.name for p in extracted) == ["zone.dbf", "zone.shp"]
+    assert (tmp_path / "out" / "a" / "zone.dbf").read_bytes() == members["a/zone.dbf"]
 
 
 def test_zip_symlink_is_refused(tmp_path):

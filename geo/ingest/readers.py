@@ -19,11 +19,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-import stat
 import tempfile
 import zipfile
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -33,16 +32,16 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geo.ingest.archives import (  # noqa: F401 - safe_extract and limits are public here
+    MAX_COMPRESSION_RATIO,
+    MAX_UNZIPPED_BYTES,
+    MAX_ZIP_MEMBERS,
+    safe_extract,
+)
 from geo.ingest.report import ImportFailed
 from geo.layers import normalise_header
 
 WGS84 = "EPSG:4326"
-
-#: Safety limits for zip archives (zipped Shapefile, KMZ).
-MAX_ZIP_MEMBERS = 2000
-MAX_UNZIPPED_BYTES = 1024**3
-#: A member expanding more than this many times is treated as a zip bomb.
-MAX_COMPRESSION_RATIO = 200
 
 #: Header names of coordinate columns in CSV files (after normalise_header).
 LAT_HEADERS = ("lat", "latitude", "latitudine", "y", "northing", "coord_y", "szelesseg", "lat_dd")
@@ -324,69 +323,6 @@ def read_kobo_csv(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoD
     return read_csv(path, crs=crs)
 
 
-def safe_extract(
-    archive: Path,
-    destination: Path,
-    *,
-    max_members: int = MAX_ZIP_MEMBERS,
-    max_bytes: int = MAX_UNZIPPED_BYTES,
-) -> list[Path]:
-    """Extract a zip archive, refusing anything that could escape or exhaust ``destination``.
-
-    Refused: absolute names, ``..`` components, drive letters and backslashes, symbolic links,
-    more than ``max_members`` entries, a declared or actual uncompressed total above
-    ``max_bytes``, and members compressed more than ``MAX_COMPRESSION_RATIO`` times.  Sizes are
-    counted while extracting, so a header that lies about them does not help.
-
-    Returns
-    -------
-    list of Path
-        Extracted regular files.
-    """
-    archive = Path(archive)
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ImportFailed("ingest.error.bad_zip", file=archive.name, reason=str(exc)) from exc
-    extracted: list[Path] = []
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > max_members:
-            raise ImportFailed("ingest.error.zip_too_many", file=archive.name, count=len(infos))
-        if sum(info.file_size for info in infos) > max_bytes:
-            raise ImportFailed(
-                "ingest.error.zip_too_large", file=archive.name, limit_mb=max_bytes // 1024**2
-            )
-        root = destination.resolve()
-        written = 0
-        for info in infos:
-            relative = _safe_member_path(info, archive)
-            if relative is None:  # a directory entry
-                continue
-            if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO:
-                raise ImportFailed(
-                    "ingest.error.zip_too_large", file=archive.name, limit_mb=max_bytes // 1024**2
-                )
-            target = (root / relative).resolve()
-            if not target.is_relative_to(root):
-                raise ImportFailed(
-                    "ingest.error.zip_unsafe_path", file=archive.name, member=info.filename
-                )
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as source, target.open("wb") as sink:
-                while chunk := source.read(1 << 20):
-                    written += len(chunk)
-                    if written > max_bytes:
-                        raise ImportFailed(
-                            "ingest.error.zip_too_large",
-                            file=archive.name,
-                            limit_mb=max_bytes // 1024**2,
-                        )
-                    sink.write(chunk)
-            extracted.append(target)
-    return extracted
-
-
 # --- helpers --------------------------------------------------------------------------------
 
 
@@ -401,25 +337,6 @@ def _zip_kind(path: Path) -> str:
     if any(n.endswith(".kml") for n in names):
         return "kmz"
     raise ImportFailed("ingest.error.zip_no_data", file=path.name)
-
-
-def _safe_member_path(info: zipfile.ZipInfo, archive: Path) -> PurePosixPath | None:
-    name = info.filename
-    unix_mode = info.external_attr >> 16
-    if stat.S_ISLNK(unix_mode):
-        raise ImportFailed("ingest.error.zip_unsafe_path", file=archive.name, member=name)
-    if info.is_dir():
-        return None
-    member = PurePosixPath(name)
-    if (
-        "\\" in name
-        or name.startswith("/")
-        or re.match(r"^[A-Za-z]:", name)
-        or ".." in member.parts
-        or "\x00" in name
-    ):
-        raise ImportFailed("ingest.error.zip_unsafe_path", file=archive.name, member=name)
-    return member
 
 
 def _ogr_read(
