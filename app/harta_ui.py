@@ -120,7 +120,8 @@ def sign_in_source() -> str:
         address = st.context.ip_address
     except Exception:  # noqa: BLE001 - no client context (bare script run)
         address = None
-    return f"ip:{address}" if address else "local"
+    # Only a real address string counts (AppTest, for one, reports a mock object).
+    return f"ip:{address}" if isinstance(address, str) and address else "local"
 
 
 def reset_engines() -> None:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from geo.accounts import create_user, get_user
 from geo.cli import app as cli
 from geo.i18n import t
-from tests.conftest import PASSWORDS, signed_in_session, username_for
+from tests.conftest import APP_DIR, PASSWORDS, signed_in_session, username_for
 from tests.test_app_pages import _incident_coordinates, _leaks
 
 APP = "../app/Home.py"
@@ -73,21 +73,146 @@ def test_sign_in_as_police_then_sign_out(app_env, users):
     assert t("account.sidebar.public", "ro") in _everything(at)
 
 
-def test_wrong_password_then_lockout(app_env, users):
+def _harta_ui():  # noqa: ANN202
+    """The app's shared module, as the pages import it (for monkeypatching)."""
+    import importlib
+    import sys
+
+    if str(APP_DIR) not in sys.path:
+        sys.path.insert(0, str(APP_DIR))
+    return importlib.import_module("harta_ui")
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def _fresh_session(page: str, state: dict | None = None) -> AppTest:
+    """Another browser session on the same server: the process-wide caches (the sign-in
+    throttle among them) are kept, unlike :func:`_app`."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["lang"] = "ro"
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(f"screens/{page}.py")
+    at.run()
+    return at
+
+
+def test_refusals_read_the_same_for_unknown_wrong_and_many_attempts(app_env, users, monkeypatch):
+    """Attack (enumeration): before, a real name answered "locked" after five wrong passwords
+    and an unknown one never did.  Now every refusal shows one and the same message."""
+    from geo.accounts import SignInThrottle
+
+    harta_ui = _harta_ui()
+
+    # Delays long enough that the test's own pace cannot outlast them.
+    throttle = SignInThrottle(first=dt.timedelta(hours=1), cap=dt.timedelta(hours=1))
+    monkeypatch.setattr(harta_ui, "sign_in_throttle", lambda: throttle)
+    refused = t("account.sign_in_failed", "ro")
     at = _app("account")
-    for _ in range(4):
-        _sign_in(at, "test-mediator", "not-the-password")
-        assert [e.value for e in at.error] == [t("security.login.failed", "ro")]
-    _sign_in(at, "test-mediator", "not-the-password")
-    assert [e.value for e in at.error] == [t("security.login.locked", "ro")]
-    # Locked: even the right password is refused now, with the same message.
+    _sign_in(at, "nobody-here", "whatever-password")
+    assert _errors(at) == [refused]
+    for k in range(8):
+        _sign_in(at, "test-mediator", f"not-the-password-{k}")
+        assert _errors(at) == [refused]
+        _sign_in(at, "nobody-here", f"not-the-password-{k}")
+        assert _errors(at) == [refused]
+    # Throttled now (same address): the right password is refused with the same words.
     _sign_in(at, "test-mediator", PASSWORDS["mediator"])
-    assert [e.value for e in at.error] == [t("security.login.locked", "ro")]
+    assert _errors(at) == [refused]
     assert "harta_auth" not in at.session_state
     assert "not-the-password" not in _everything(at)
-    # Unknown users get the same answer as wrong passwords.
-    _sign_in(at, "nobody-here", "whatever-password")
-    assert t("security.login.locked", "ro") not in [e.value for e in at.error]
+
+
+def test_an_outsiders_wrong_passwords_do_not_keep_the_real_user_out(app_env, users, monkeypatch):
+    """Attack (denial): an outsider types wrong passwords for the police account from another
+    address; the officer, from their own address, still signs in at once."""
+    harta_ui = _harta_ui()
+    # Two network addresses: AppTest has no client address, so each session names its own.
+    monkeypatch.setattr(
+        harta_ui, "sign_in_source", lambda: st.session_state.get("test_source", "local")
+    )
+    outsider = _app("account", {"test_source": "ip:203.0.113.9"})
+    for k in range(12):
+        _sign_in(outsider, "test-police", f"guess-{k}-guess")
+    assert _errors(outsider) == [t("account.sign_in_failed", "ro")]
+    officer = _fresh_session("account", {"test_source": "ip:198.51.100.4"})
+    _sign_in(officer, "test-police", PASSWORDS["police"])
+    assert officer.session_state["harta_auth"]["username"] == "test-police"
+    engine = create_engine(app_env)
+    assert get_user(engine, "test-police").locked_until is None
+    engine.dispose()
+
+
+def _police_map(app_env, users) -> tuple[AppTest, set]:  # noqa: ANN001
+    at = _app("map", signed_in_session(users["police"]))
+    coordinates = _incident_coordinates(app_env)
+    payload = at.get("component_instance")[0].proto.json_args
+    assert _leaks(payload, coordinates) > 100  # signed in as police: exact points drawn
+    return at, coordinates
+
+
+@pytest.mark.parametrize(
+    ("change", "notice"),
+    [
+        ("UPDATE users SET active = false WHERE username = 'test-police'", "inactive"),
+        ("UPDATE users SET role = 'community' WHERE username = 'test-police'", "role"),
+        (
+            "UPDATE users SET locked_until = now() + interval '1 hour'"
+            " WHERE username = 'test-police'",
+            "inactive",
+        ),
+    ],
+)
+def test_an_account_changed_in_the_database_loses_its_powers_on_the_next_run(
+    app_env, users, change, notice
+):
+    """Attack (stale session): before, role and scope were copied into the session at sign-in
+    and kept for up to 8 hours.  Now the next page run re-reads the account."""
+    at, coordinates = _police_map(app_env, users)
+    engine = create_engine(app_env)
+    with engine.begin() as conn:
+        conn.execute(text(change))
+    engine.dispose()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "harta_auth" not in at.session_state
+    assert t(f"account.revoked.{notice}", "ro") in [w.value for w in at.warning]
+    payload = at.get("component_instance")[0].proto.json_args
+    assert _leaks(payload, coordinates) == 0
+    # The notice is said once; the session stays public.
+    at.run()
+    assert t(f"account.revoked.{notice}", "ro") not in [w.value for w in at.warning]
+    assert "harta_auth" not in at.session_state
+
+
+def test_a_scope_change_applies_at_once(app_env, users):
+    engine = create_engine(app_env)
+    with engine.connect() as conn:
+        slug, cid = conn.execute(
+            text(
+                "SELECT slug, id FROM communities WHERE parent_id IS NOT NULL ORDER BY slug LIMIT 1"
+            )
+        ).one()
+    at = _app("home", signed_in_session(users["police"]))
+    assert len(at.selectbox(key="community").options) > 1
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE user_communities SET community_id = :c WHERE user_id = ("
+                "SELECT id FROM users WHERE username = 'test-police')"
+            ),
+            {"c": cid},
+        )
+    engine.dispose()
+    at.run()
+    assert not at.exception
+    assert at.session_state["harta_auth"]["communities"] == (cid,)
+    picker = at.selectbox(key="community")
+    assert len(picker.options) == 1 and picker.value == slug
+    assert t("account.revoked.scope", "ro") in [w.value for w in at.warning]
 
 
 @pytest.mark.parametrize(
