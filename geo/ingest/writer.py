@@ -2,7 +2,9 @@
 
 Rows go to a temporary table with ``COPY`` (batches of :data:`BATCH_SIZE`), then into the layer
 with ``INSERT … SELECT … ON CONFLICT (community_id, row_hash) DO NOTHING``, so a row already
-stored (same content hash) is skipped by the database itself, even when two imports race.  The
+stored (same content hash) is skipped by the database itself, even when two imports race.  Rows
+that were withdrawn or purged (a tombstone in the database, migration 0004) are left out and
+reported as withdrawn.  The
 ``imports`` row, every layer row and the audit trail entries share the transaction: an error at
 any point leaves nothing behind.
 """
@@ -18,7 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
 from geo.db.engine import set_app_role
-from geo.ingest.report import ImportReport
+from geo.ingest.report import ImportReport, Problem
 from geo.ingest.validate import ValidRow
 from geo.layers import Layer
 
@@ -83,10 +85,11 @@ def write_import(
         ``imports.id`` of the run.
     """
     columns = _columns(layer)
-    total = len(rows)
     batch_size = batch_size or BATCH_SIZE
     with engine.begin() as conn:
         set_app_role(conn, target.role)
+        rows = _skip_withdrawn(conn, layer, target, rows, report)
+        total = len(rows)
         import_id = _insert_import_row(conn, layer, target, report)
         _create_staging(conn, layer, columns)
         cursor = conn.connection.driver_connection.cursor()
@@ -105,6 +108,39 @@ def write_import(
         report.rows_skipped_duplicate += total - written
         _finish_import_row(conn, import_id, report)
     return import_id
+
+
+def _skip_withdrawn(
+    conn: Connection,
+    layer: Layer,
+    target: ImportTarget,
+    rows: Sequence[ValidRow],
+    report: ImportReport,
+) -> list[ValidRow]:
+    """Leave out rows that were withdrawn or purged before (their tombstone is in the
+    database), each reported as a note; a re-imported source file never brings them back.
+
+    The database refuses such rows by itself as well (a trigger); asking first only makes the
+    report say why they were not written.
+    """
+    hashes = [r.row_hash for r in rows if r.row_hash]
+    if not hashes:
+        return list(rows)
+    withdrawn = set(
+        conn.execute(
+            text("SELECT unnest(harta_withdrawn_hashes(:layer, :c, :h))"),
+            {"layer": layer.name, "c": target.community_id, "h": hashes},
+        ).scalars()
+    )
+    kept = []
+    for row in rows:
+        if row.row_hash in withdrawn:
+            report.add(
+                Problem(report.file, row.row, None, "security.import.withdrawn", level="info")
+            )
+        else:
+            kept.append(row)
+    return kept
 
 
 def _columns(layer: Layer) -> list[str]:
