@@ -17,7 +17,7 @@ from geo import views
 from geo import workshops as ws
 from geo.db.security import role_engine
 from geo.incidents import record_incident
-from tests.conftest import signed_in_session
+from tests.conftest import account_engine, signed_in_session
 
 APP = "../app/Home.py"
 ROLES = ("public", "community", "mediator", "police", "planner", "admin")
@@ -125,7 +125,7 @@ def test_planners_and_the_public_cannot_run_workshops(loaded_db_url):
 def test_admin_records_blind_and_mediator_records_a_sensitive_incident(loaded_db_url):
     when = dt.datetime(2026, 1, 5, 10, 0)
     for role, type_code in (("admin", "fire"), ("mediator", "domestic_violence")):
-        engine = role_engine(loaded_db_url, role)
+        engine = account_engine(loaded_db_url, role)  # the database checks the account (0004)
         saved = record_incident(
             engine,
             community="pata-rat",
