@@ -14,6 +14,20 @@ arbitrary SQL as that login: they could ``SET ROLE`` back.  A deployment that wa
 to hold even then creates one LOGIN role per Harta role, each a member of only its group role,
 and gives :func:`role_engine` the matching URL; the code is the same.
 
+Accounts (migration 0004)
+-------------------------
+A role alone no longer opens incident rows.  The connection also names the account it acts for
+(``harta.user_id``, set by both helpers below), and the database's ``harta_current_user()``
+accepts it only while that account is active, not locked and holds exactly the role the
+connection acts as -- re-read on every statement, so deactivating, locking, demoting or
+re-scoping an account takes effect on connections that are already open.  Incident policies of
+police and mediators require the account's community scope (``harta_scope_ids()``: its
+communities and their settlements); without a valid account they see no incident at all.  The
+owner's own connection (no ``SET ROLE``) is the *operator*: migrations, cron purges, backups.
+Within the trust model above, whoever runs SQL as the app's login can still name another
+account of the same role: the account check protects against a stale session and a forgetful
+page, not against a compromised login.
+
 Two ways to act as a role:
 
 * :func:`role_engine` -- an engine whose every pooled connection is switched to the role once,
