@@ -1,12 +1,18 @@
-"""Recording one incident: validation, sensitivity, time zones, duplicates, named places."""
+"""Recording one incident: validation, sensitivity, time zones, duplicates, named places;
+withdrawing one on the Incidents page."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from sqlalchemy import text
+import streamlit as st
+from sqlalchemy import create_engine, text
+from streamlit.testing.v1 import AppTest
 
+from geo import views
+from geo.db.security import role_engine
+from geo.i18n import t
 from geo.incidents import (
     IncidentError,
     as_aware,
@@ -15,6 +21,7 @@ from geo.incidents import (
     near_duplicates,
     record_incident,
 )
+from tests.conftest import signed_in_session
 
 # A point in Dallas, inside Pata Rât.
 LON, LAT = 23.69038, 46.7757
@@ -197,3 +204,70 @@ def test_named_places_give_one_point_per_street_inside_the_area(loaded_engine):
         loaded_engine, lon=street["lon"], lat=street["lat"], location_precision="street"
     )
     assert saved.id > 0
+
+
+# --- withdrawal on the Incidents page ------------------------------------------------------
+
+
+def _incidents_page(user) -> AppTest:  # noqa: ANN001
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file("../app/Home.py", default_timeout=180)
+    for key, value in {"lang": "ro", **signed_in_session(user)}.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("screens/incidents.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _exists(url: str, incident_id: int) -> bool:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return bool(
+                conn.execute(
+                    text("SELECT count(*) FROM incidents WHERE id = :i"), {"i": incident_id}
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_police_withdraw_an_incident_and_it_is_gone_everywhere(app_env, users):
+    at = _incidents_page(users["police"])
+    pick = at.selectbox(key="withdraw_pick")
+    sensitive = [i for i in pick.options if "·" in i and "Sensibil" in i]
+    assert pick.options and sensitive  # police see sensitive rows of their community
+    incident_id = int(sensitive[0].split(" ")[0].lstrip("#"))
+    pick = at.selectbox(key="withdraw_pick")
+    assert at.button(key="withdraw_run").disabled  # nothing chosen yet
+    pick.set_value(incident_id).run()
+    assert at.button(key="withdraw_run").disabled  # chosen, not confirmed
+    at.checkbox(key=f"withdraw_confirm_{incident_id}").check().run()
+    at.button(key="withdraw_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("incidents.withdraw.done", "ro", id=incident_id) in [s.value for s in at.success]
+    assert not _exists(app_env, incident_id)
+    assert f"#{incident_id} " not in " ".join(at.selectbox(key="withdraw_pick").options)
+    # Nor can the officer's own database connection read it any more.
+    police = role_engine(app_env, "police", users["police"].id)
+    try:
+        assert incident_id not in set(views.incident_points(police, "pata-rat")["id"])
+    finally:
+        police.dispose()
+
+
+def test_mediators_are_offered_only_rows_they_may_see_and_others_no_tab(app_env, users):
+    """Attack: a mediator must not be able to pick (and so withdraw or even see) a sensitive
+    incident; roles without the right get no withdrawal control at all."""
+    at = _incidents_page(users["mediator"])
+    options = at.selectbox(key="withdraw_pick").options
+    assert options
+    for sensitivity in ("sensitive", "restricted"):
+        label = t(f"incidents.sensitivity.{sensitivity}", "ro")
+        assert not [o for o in options if o.endswith(f"· {label}")]
+    admin = _incidents_page(users["admin"])
+    assert "withdraw_pick" not in [s.key for s in admin.selectbox]
+    assert t("incidents.withdraw.tab", "ro") not in [tab.label for tab in admin.tabs]

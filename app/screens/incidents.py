@@ -1,7 +1,11 @@
-"""Recording incidents: one at a time on a map or by a named place, or a whole file at once.
+"""Recording incidents: one at a time on a map or by a named place, or a whole file at once;
+withdrawing one whose person withdrew consent.
 
-Only police, mediators and administrators may record.  The page is widgets only; validation,
-duplicates and writing live in :mod:`geo.incidents` and :mod:`geo.ingest`.
+Only police, mediators and administrators may record.  Police and mediators may withdraw the
+incidents the database lets their account see (:func:`geo.lifecycle.withdraw_contribution`: the
+row is deleted, tombstoned so a re-import never brings it back, and the withdrawal recorded).
+The page is widgets only; validation, duplicates, writing and withdrawal live in
+:mod:`geo.incidents`, :mod:`geo.ingest` and :mod:`geo.lifecycle`.
 """
 
 from __future__ import annotations
@@ -31,13 +35,18 @@ from geo.incidents import (
     record_incident,
 )
 from geo.ingest import ImportFailed, ImportRejected, import_file
+from geo.lifecycle import withdraw_contribution
 from geo.privacy import EXACT_POINT_ROLES
 from geo.settings import get_settings
-from harta_ui import ROLES, Context, context, upload_too_large
+from harta_ui import ROLES, Context, context, record_view_once, upload_too_large
 
 UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip", "kml", "kmz", "gpx", "csv"]
 #: Precision suggested for each kind of named place.
 PLACE_PRECISION = {"street": "street", "settlement": "area", "place": "area", "facility": "exact"}
+#: Roles offered the withdrawal tab (the database decides which rows each account may withdraw).
+WITHDRAW_ROLES = frozenset({"police", "mediator"})
+#: Session key of the id just withdrawn, so the next run says so above the refreshed list.
+WITHDRAWN_KEY = "incident_withdrawn"
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -268,13 +277,82 @@ def _bulk_import(ctx: Context) -> None:
             st.text(report.render(ctx.lang))
 
 
+def _withdrawable(ctx: Context):  # noqa: ANN202
+    """The incidents of this community the account may see (row security decides), newest
+    first, without their locations."""
+    rows = views.incident_points(ctx.engine, ctx.community).drop(columns="geom")
+    return rows.sort_values(["occurred_at", "id"], ascending=False).reset_index(drop=True)
+
+
+def _withdraw_label(ctx: Context, row, tz: ZoneInfo) -> str:  # noqa: ANN001
+    when = row.occurred_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    kind = taxonomy.label("incident_type", row.type_code, ctx.lang)
+    sensitivity = ctx.t(f"incidents.sensitivity.{row.sensitivity}")
+    return f"#{row.id} · {when} · {kind} · {sensitivity}"
+
+
+def _withdraw(ctx: Context) -> None:
+    done = st.session_state.pop(WITHDRAWN_KEY, None)
+    if done is not None:
+        st.success(ctx.t("incidents.withdraw.done", id=done))
+    st.caption(ctx.t("incidents.withdraw.help"))
+    rows = _withdrawable(ctx)
+    record_view_once(ctx, "view_exact", page="incidents_withdraw", rows=len(rows))
+    if rows.empty:
+        st.info(ctx.t("incidents.withdraw.none"))
+        return
+    tz = ZoneInfo(_timezone(ctx))
+    labels = {int(r.id): _withdraw_label(ctx, r, tz) for r in rows.itertuples(index=False)}
+    chosen = st.selectbox(
+        ctx.t("incidents.withdraw.pick"),
+        list(labels),
+        index=None,
+        format_func=labels.__getitem__,
+        placeholder=ctx.t("incidents.withdraw.placeholder"),
+        key="withdraw_pick",
+    )
+    confirmed = st.checkbox(
+        ctx.t("incidents.withdraw.confirm"),
+        key=f"withdraw_confirm_{chosen}",
+        disabled=chosen is None,
+    )
+    clicked = st.button(
+        ctx.t("incidents.withdraw.button"),
+        type="primary",
+        disabled=chosen is None or not confirmed,
+        key="withdraw_run",
+    )
+    if clicked and chosen is not None and confirmed:
+        _run_withdrawal(ctx, chosen)
+
+
+def _run_withdrawal(ctx: Context, incident_id: int) -> None:
+    try:
+        removed = withdraw_contribution(ctx.engine, "incidents", incident_id)
+    except PermissionError:
+        st.error(ctx.t("incidents.withdraw.not_allowed"))
+        return
+    if not removed:
+        st.error(ctx.t("incidents.withdraw.gone", id=incident_id))
+        return
+    st.session_state[WITHDRAWN_KEY] = incident_id
+    st.session_state.pop("withdraw_pick", None)
+    st.rerun()
+
+
 ctx = context()
 st.title(ctx.t("incidents.form.title"))
 if not can_record(ctx.role):
     st.info(ctx.t("incidents.form.not_allowed", role=ctx.t(f"app.roles.{ctx.role}")))
     st.stop()
-tab_one, tab_file = st.tabs([ctx.t("incidents.form.tab_one"), ctx.t("incidents.form.tab_file")])
-with tab_one:
+labels = [ctx.t("incidents.form.tab_one"), ctx.t("incidents.form.tab_file")]
+if ctx.role in WITHDRAW_ROLES:
+    labels.append(ctx.t("incidents.withdraw.tab"))
+tabs = st.tabs(labels)
+with tabs[0]:
     _record_form(ctx)
-with tab_file:
+with tabs[1]:
     _bulk_import(ctx)
+if ctx.role in WITHDRAW_ROLES:
+    with tabs[2]:
+        _withdraw(ctx)
