@@ -120,3 +120,23 @@ def test_police_receive_exact_points_so_this_test_can_fail(app_env, users):
     # Incidents inside Pata Rât's area are drawn (the others lie outside the analysed area).
     assert found.sum() > 300
     assert found[sensitive].any()
+
+
+@pytest.mark.parametrize("role", ["public", "planner"])
+def test_aggregated_roles_pick_a_published_period_not_free_days(app_env, users, role):
+    """Issue 8 route 7: the free day-level date picker pinned 9 incidents to a day and a cell.
+    Aggregated roles now choose whole months, quarters or years, and one type at most."""
+    at = _hotspots_page(users.get(role))
+    assert not at.date_input, "a free date picker is offered to an aggregated role"
+    period = at.selectbox(key="hs_period")
+    assert period.options[0] == "The last 24 complete months" or period.value == "recent"
+    assert not at.multiselect, "several types at once are offered to an aggregated role"
+    at.selectbox(key="hs_type").select("fire").run()
+    period.select_index(3).run()
+    assert not at.exception, [e.value for e in at.exception]
+    run = at.session_state["hs_run"][1]
+    assert run.params["freq"] == "month" and run.params["filters"]["types"] == ["fire"]
+    lo, hi = run.params["published_window"]
+    assert lo.split("T")[0].endswith("-01") and hi.split("T")[0].endswith("-01")
+    shown = run.visible.cells["count"].dropna()
+    assert (shown % 5 == 0).all()

@@ -44,25 +44,95 @@ def _allowed_types(scope: str) -> list[str]:
     return [c for c in taxonomy.incident_types() if not taxonomy.is_sensitive(c)]
 
 
-def _filters(ctx: Context, scope: str) -> dict:
-    """The filter widgets; returns the keyword arguments of the run."""
-    tz = ZoneInfo(str(views.community(ctx.engine, ctx.community)["timezone"]))
-    today = dt.datetime.now(tz).date()
-    labels = taxonomy.labels("incident_type", ctx.lang)
-    with st.sidebar.expander(ctx.t("incidents.hotspots.filters"), expanded=True):
+def _published_periods(today: dt.date) -> list[tuple[str, dt.date, dt.date]]:
+    """The periods an aggregated role may pick: (key, first day, last day), whole months only,
+    none still under way (the database publishes complete months only)."""
+    last = today.replace(day=1) - dt.timedelta(days=1)  # last day of the last complete month
+    m_last = last.year * 12 + last.month - 1
+    out = [("recent", _month(m_last - 23), last)]
+    out += [
+        (f"year:{y}", dt.date(y, 1, 1), dt.date(y, 12, 31))
+        for y in range(last.year - 2, last.year + 1)
+        if dt.date(y, 12, 31) <= last
+    ][::-1]
+    q_last = m_last // 3 - (0 if last.month % 3 == 0 else 1)
+    for qi in range(q_last, q_last - 8, -1):
+        year, q = divmod(qi, 4)
+        out.append((f"quarter:{year}:{q + 1}", _month(qi * 3), _month_end(_month(qi * 3 + 2))))
+    for mi in range(m_last, m_last - 12, -1):
+        out.append((f"month:{mi // 12}:{mi % 12 + 1:02d}", _month(mi), _month_end(_month(mi))))
+    return out
+
+
+def _month(index: int) -> dt.date:
+    """First day of month number ``index`` (year * 12 + month - 1)."""
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _month_end(day: dt.date) -> dt.date:
+    nxt = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return nxt - dt.timedelta(days=1)
+
+
+def _period_label(ctx: Context, key: str) -> str:
+    kind, *parts = key.split(":")
+    if kind == "recent":
+        return ctx.t("analysis.period.recent")
+    if kind == "year":
+        return ctx.t("analysis.period.year", year=parts[0])
+    if kind == "quarter":
+        return ctx.t("analysis.period.quarter", year=parts[0], quarter=parts[1])
+    return ctx.t("analysis.period.month", year=parts[0], month=parts[1])
+
+
+def _dates(ctx: Context, scope: str, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """Free days for police and mediators; published periods for every other role."""
+    if scope != "aggregated":
         dates = st.date_input(
             ctx.t("incidents.hotspots.dates"),
             value=(today - dt.timedelta(days=730), today),
             max_value=today,
             key="hs_dates",
         )
-        types = st.multiselect(
+        return (tuple(dates) + (None, None))[:2] if dates else (None, None)
+    periods = {key: (lo, hi) for key, lo, hi in _published_periods(today)}
+    key = st.selectbox(
+        ctx.t("analysis.period.label"),
+        list(periods),
+        format_func=lambda k: _period_label(ctx, k),
+        key="hs_period",
+    )
+    st.caption(ctx.t("analysis.period.help"))
+    return periods[key]
+
+
+def _types(ctx: Context, scope: str) -> list[str]:
+    """Several types for police and mediators; one (or all) for aggregated roles."""
+    labels = taxonomy.labels("incident_type", ctx.lang)
+    if scope != "aggregated":
+        return st.multiselect(
             ctx.t("incidents.hotspots.types"),
             _allowed_types(scope),
             format_func=labels.get,
             placeholder=ctx.t("incidents.hotspots.all_types"),
             key="hs_types",
         )
+    choice = st.selectbox(
+        ctx.t("analysis.period.type"),
+        ["", *_allowed_types(scope)],
+        format_func=lambda c: labels.get(c) if c else ctx.t("incidents.hotspots.all_types"),
+        key="hs_type",
+    )
+    return [choice] if choice else []
+
+
+def _filters(ctx: Context, scope: str) -> dict:
+    """The filter widgets; returns the keyword arguments of the run."""
+    tz = ZoneInfo(str(views.community(ctx.engine, ctx.community)["timezone"]))
+    today = dt.datetime.now(tz).date()
+    with st.sidebar.expander(ctx.t("incidents.hotspots.filters"), expanded=True):
+        date_from, date_to = _dates(ctx, scope, today)
+        types = _types(ctx, scope)
         if scope != "all":
             st.caption(ctx.t("incidents.hotspots.sensitive_excluded"))
         min_severity = st.select_slider(
@@ -79,22 +149,23 @@ def _filters(ctx: Context, scope: str) -> dict:
             format_func=lambda c: f"{round(c * 100)} %",
             key="hs_confidence",
         )
-        freq = st.radio(
-            ctx.t("incidents.hotspots.freq"),
-            ["month", "week"],
-            format_func=lambda f: ctx.t(f"incidents.hotspots.freq.{f}"),
-            horizontal=True,
-            key="hs_freq",
-        )
+        freq = "month"
         cell = bandwidth = 0
         if scope != "aggregated":
+            # Aggregated runs use the published period (months) and grid only.
+            freq = st.radio(
+                ctx.t("incidents.hotspots.freq"),
+                ["month", "week"],
+                format_func=lambda f: ctx.t(f"incidents.hotspots.freq.{f}"),
+                horizontal=True,
+                key="hs_freq",
+            )
             cell = st.number_input(ctx.t("incidents.hotspots.cell"), 0, 2000, 0, 10, key="hs_cell")
             bandwidth = st.number_input(
                 ctx.t("incidents.hotspots.bandwidth"), 0, 2000, 0, 10, key="hs_bandwidth"
             )
         else:
             st.caption(ctx.t("incidents.hotspots.aggregated_resolution"))
-    date_from, date_to = (tuple(dates) + (None, None))[:2] if dates else (None, None)
     return {
         "date_from": date_from,
         "date_to": date_to,
