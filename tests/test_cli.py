@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from geo.cli import app
+from tests.conftest import PASSWORDS, username_for
 
 runner = CliRunner()
 
@@ -106,37 +107,126 @@ def test_served_app_listens_on_localhost_and_never_looks_itself_up_online(monkey
     assert flags["--server.enableStaticServing"] == "true"
 
 
+def _as(role: str) -> list[str]:
+    return ["--as", username_for(role), "--password-stdin"]
+
+
 def test_partner_export_with_donut_geomask_moves_every_point_and_reports_it(
-    loaded_db_url, tmp_path
+    loaded_db_url, users, tmp_path
 ):
     target = tmp_path / "incidents.geojson"
-    args = ["export", "incidents", str(target), "--community", "pata-rat", "--role", "police",
-            "--geomask", "50:250", "--seed", "7"]  # fmt: skip
-    result = runner.invoke(app, args, env=_env(loaded_db_url))
+    args = ["export", "incidents", str(target), "--community", "pata-rat", "--geomask",
+            *_as("police")]  # fmt: skip
+    result = runner.invoke(app, args, env=_env(loaded_db_url), input=PASSWORDS["police"] + "\n")
     assert result.exit_code == 0, result.output
     exported = gpd.read_file(target).to_crs(32634)
     engine = create_engine(loaded_db_url)
-    truth = gpd.read_postgis(
-        text("SELECT geom FROM incidents ORDER BY id"), engine, geom_col="geom"
-    ).to_crs(32634)
+    truth = gpd.read_postgis(text("SELECT geom FROM incidents"), engine, geom_col="geom")
+    truth = truth.to_crs(32634)
     with engine.connect() as conn:
         logged = conn.execute(
             text("SELECT count(*) FROM access_log WHERE action = 'export' AND role = 'police'")
         ).scalar_one()
     engine.dispose()
     assert len(exported) == len(truth) > 300
-    moved = exported.geometry.distance(truth.geometry.reset_index(drop=True))
-    assert moved.min() >= 50 - 1e-6 and moved.max() <= 250 + 1e-6
+    # Rows are shuffled and carry no database id: each masked point's own incident is the
+    # true point within the donut (the nearest true point is at most as far).
+    nearest = exported.geometry.apply(lambda g: truth.distance(g).min())
+    assert nearest.max() <= 250 + 1e-6
     report = json.loads((tmp_path / "incidents.geojson.geomask.json").read_text())
-    assert report["n"] == len(exported) and report["min_m"] == 50 and report["max_m"] == 250
-    assert abs(report["observed_max_m"] - moved.max()) < 0.5
+    assert report["donut_m"] == [50, 250] and report["displacement"]["n"] == len(exported)
+    assert (
+        50
+        <= report["displacement"]["observed_min_m"]
+        <= report["displacement"]["observed_max_m"]
+        <= 250
+    )
+    assert 0 <= report["k_anonymity"]["share_k0"] <= 1
+    assert oct((tmp_path / "incidents.geojson.geomask.json").stat().st_mode & 0o777) == "0o600"
+    assert "k-anonymity" in result.stdout
     assert logged == 1
 
 
-def test_geomask_is_refused_for_polygons_and_writes_nothing(loaded_db_url, tmp_path):
+def test_geomask_is_refused_for_other_layers_and_writes_nothing(loaded_db_url, users, tmp_path):
     target = tmp_path / "zones.geojson"
-    args = ["export", "risk_zones", str(target), "--geomask", "50:250"]
-    result = runner.invoke(app, args, env=_env(loaded_db_url))
+    args = ["export", "risk_zones", str(target), "--geomask", *_as("police")]
+    result = runner.invoke(app, args, env=_env(loaded_db_url), input=PASSWORDS["police"] + "\n")
     assert result.exit_code == 2
-    assert "points" in result.stderr
+    assert "incidents" in result.stderr
     assert not target.exists()
+
+
+def test_password_from_the_environment_and_a_deactivated_account(loaded_db_url, users, tmp_path):
+    from geo.accounts import deactivate
+
+    target = tmp_path / "incidents.csv"
+    env = {**_env(loaded_db_url), "HARTA_PASSWORD": PASSWORDS["mediator"]}
+    args = ["export", "incidents", str(target), "--as", username_for("mediator")]
+    assert runner.invoke(app, args, env=env).exit_code == 0
+    assert target.exists()
+    target.unlink()
+    wrong = runner.invoke(app, args, env={**env, "HARTA_PASSWORD": "wrong-password-0"})
+    assert wrong.exit_code == 1 and not target.exists()
+    engine = create_engine(loaded_db_url)
+    deactivate(engine, username_for("mediator"))
+    engine.dispose()
+    # The right password of a deactivated account acts as nobody.
+    assert runner.invoke(app, args, env=env).exit_code == 1
+    assert not target.exists()
+
+
+def test_import_of_incidents_needs_an_account_and_withdraw_acts_as_it(
+    loaded_db_url, users, tmp_path
+):
+    path = tmp_path / "incidents.csv"
+    path.write_text("data,tip,severitate,lat,lon\n2025-05-02 10:00,theft,2,46.781,23.695\n")
+    anonymous = runner.invoke(app, ["import", "incidents", str(path)], env=_env(loaded_db_url))
+    assert anonymous.exit_code == 2 and "--as" in anonymous.stderr
+    imported = runner.invoke(
+        app, ["import", "incidents", str(path), *_as("mediator")],
+        env=_env(loaded_db_url), input=PASSWORDS["mediator"] + "\n",
+    )  # fmt: skip
+    assert imported.exit_code == 0, imported.output
+    engine = create_engine(loaded_db_url)
+    with engine.connect() as conn:
+        new_id, by = conn.execute(
+            text("SELECT id, created_by_role FROM incidents ORDER BY id DESC LIMIT 1")
+        ).one()
+    assert by == "mediator"
+    # Withdrawal needs an account; a planner may not withdraw.
+    planner = runner.invoke(
+        app, ["withdraw", "incidents", str(new_id), *_as("planner")],
+        env=_env(loaded_db_url), input=PASSWORDS["planner"] + "\n",
+    )  # fmt: skip
+    assert planner.exit_code == 1
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM incidents WHERE id = :i"), {"i": new_id}
+            ).scalar_one()
+            == 1
+        )
+    done = runner.invoke(
+        app, ["withdraw", "incidents", str(new_id), *_as("admin")],
+        env=_env(loaded_db_url), input=PASSWORDS["admin"] + "\n",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM incidents WHERE id = :i"), {"i": new_id}
+            ).scalar_one()
+            == 0
+        )
+    engine.dispose()
+
+
+def test_operator_commands_say_they_need_the_owner():
+    for command in (
+        ["db", "--help"],
+        ["user", "--help"],
+        ["backup", "--help"],
+        ["purge", "--help"],
+    ):
+        result = runner.invoke(app, command, env={"HARTA_LANGUAGE": "en", "COLUMNS": "200"})
+        assert "owner" in result.stdout, command

@@ -217,3 +217,101 @@ def test_failed_export_keeps_the_previous_file(engine, zones, tmp_path, monkeypa
         export_layer(engine, "risk_zones", out)
     assert out.read_text(encoding="utf-8") == "previous"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_formula_risk_normalises_before_testing():
+    from geo.export import formula_risk
+
+    assert formula_risk("normal text") is None
+    assert formula_risk("Strada Cantonului 12, bloc 3") is None
+    assert formula_risk("\uff1d1+1") == "'=1+1"  # full-width equals, folded by NFKC
+    assert formula_risk("\u200b=1+1") == "'=1+1"  # zero-width space (Cf) dropped
+    assert formula_risk("a;=1+1") == "a;'=1+1"  # a ';' spreadsheet splits here
+    assert formula_risk("a, @x") == "a, '@x"
+
+
+def test_coarse_period_day_or_iso_week():
+    from geo.export import coarse_period
+
+    assert coarse_period("2025-03-14T21:30:00+02:00", sensitive=False) == "2025-03-14"
+    assert coarse_period("2025-03-14T21:30:00+02:00", sensitive=True) == "2025-W11"
+    assert coarse_period("2024-12-30T01:00:00+02:00", sensitive=True) == "2025-W01"
+    assert coarse_period(None, sensitive=True) is None
+
+
+def test_masked_export_is_the_same_every_time_and_scoped(engine, community, incidents, tmp_path):
+    from geo.accounts import create_user
+    from geo.db.security import role_engine
+
+    officer = create_user(engine, "officer", "Harta-officer-2026", "police", [community])
+    url = engine.url.render_as_string(hide_password=False)
+    police = role_engine(url, "police", user_id=officer.id)
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert export_layer(police, "incidents", first, role="police", geomask=True) == 2
+    assert export_layer(police, "incidents", second, role="police", geomask=(50, 250)) == 2
+    a = pd.read_csv(first, encoding="utf-8-sig").sort_values("lat").reset_index(drop=True)
+    b = pd.read_csv(second, encoding="utf-8-sig").sort_values("lat").reset_index(drop=True)
+    assert a[["lat", "lon"]].equals(b[["lat", "lon"]])
+    assert a["occurred_in"].tolist() == ["2025-03-14", "2025-07-01"]
+    assert "narrative" not in a.columns and "external_ref" not in a.columns
+    with pytest.raises(ExportRefused):
+        export_layer(police, "incidents", first, role="police", purpose="case_file", geomask=True)
+    with pytest.raises(ExportFailed):
+        export_layer(police, "risk_zones", first, role="police", geomask=True)
+    # An account scoped to another community exports nothing of this one.
+    assert export_layer(police, "incidents", first, role="police", scope=[-1]) == 0
+    police.dispose()
+
+
+def test_keyed_draws_are_fixed_per_incident_and_uniform():
+    import hashlib
+    import hmac
+
+    import geopandas as gpd
+    import numpy as np
+
+    from geo.privacy import donut_geomask, draw_fractions
+
+    key = b"k" * 32
+    draws = np.array(
+        [
+            draw_fractions(hmac.new(key, f"harta-geomask-v1:{i}".encode(), hashlib.sha256).digest())
+            for i in range(4000)
+        ]
+    )
+    assert ((draws >= 0) & (draws < 1)).all()
+    assert abs(draws.mean() - 0.5) < 0.02 and abs(np.corrcoef(draws.T)[0, 1]) < 0.05
+    points = gpd.GeoSeries(gpd.points_from_xy([23.69] * 4000, [46.78] * 4000), crs=4326)
+    once = donut_geomask(points, "EPSG:32634", 50, 250, draws=draws)
+    twice = donut_geomask(points, "EPSG:32634", 50, 250, draws=draws)
+    assert once.points.geom_equals_exact(twice.points, tolerance=0).all()
+    assert "seed" not in once.summary
+
+
+def test_database_hmac_is_rfc_2104_hmac_sha256(engine, incidents):
+    import hashlib
+    import hmac
+    import importlib.util
+
+    from geo.settings import PROJECT_ROOT
+
+    path = PROJECT_ROOT / "geo/db/migrations/versions/0006_geomask_key.py"
+    spec = importlib.util.spec_from_file_location("m0006", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    key = bytes(range(32))
+    inner, outer = module.hmac_pads(key)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE geomask_key SET inner_pad = :i, outer_pad = :o"), {"i": inner, "o": outer}
+        )
+        rows = conn.execute(text("SELECT id, mask_nonce FROM incidents")).all()
+        got = dict(
+            conn.execute(
+                text("SELECT * FROM harta_geomask_draws(CAST(:i AS bigint[]), CAST(:n AS uuid[]))"),
+                {"i": [r.id for r in rows], "n": [str(r.mask_nonce) for r in rows]},
+            ).all()
+        )
+    for row in rows:
+        want = hmac.new(key, f"harta-geomask-v1:{row.id}".encode(), hashlib.sha256).digest()
+        assert bytes(got[row.id]) == want
