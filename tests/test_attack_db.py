@@ -347,8 +347,8 @@ def test_a_direct_login_without_set_role_cannot_write_as_the_system(world, loade
     engine = world["engine"]
     login = f"harta_test_admin_{make_url(loaded_db_url).database}"
     with engine.begin() as conn:
-        conn.execute(text(f'CREATE ROLE "{login}" LOGIN IN ROLE harta_admin'))
-    direct = create_engine(make_url(loaded_db_url).set(username=login))
+        conn.execute(text(f"CREATE ROLE \"{login}\" LOGIN PASSWORD 'pw-1' IN ROLE harta_admin"))
+    direct = create_engine(make_url(loaded_db_url).set(username=login, password="pw-1"))
     try:
         with pytest.raises(ProgrammingError, match="act as a Harta role"):
             with direct.begin() as conn:

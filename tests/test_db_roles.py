@@ -458,8 +458,8 @@ def test_real_login_role_gets_only_what_its_group_allows(seeded, db_url):
 
     login = f"harta_test_planner_{make_url(db_url).database}"
     with engine.begin() as conn:
-        conn.execute(text(f'CREATE ROLE "{login}" LOGIN IN ROLE harta_planner'))
-    planner = create_engine(make_url(db_url).set(username=login))
+        conn.execute(text(f"CREATE ROLE \"{login}\" LOGIN PASSWORD 'pw-1' IN ROLE harta_planner"))
+    planner = create_engine(make_url(db_url).set(username=login, password="pw-1"))
     try:
         with planner.connect() as conn:
             with pytest.raises(ProgrammingError, match="permission denied"):
