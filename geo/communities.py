@@ -760,22 +760,33 @@ _UPSERT_COMMUNITY = text(
         'import', :source_ref, :created_by_role, false)
     ON CONFLICT (slug) DO UPDATE SET
         name = excluded.name, county = excluded.county, country = excluded.country,
-        timezone = excluded.timezone, metric_crs = excluded.metric_crs,
-        parent_id = excluded.parent_id, kind = excluded.kind,
+        kind = excluded.kind,
         description = excluded.description, source_dir = excluded.source_dir,
-        attribution = excluded.attribution, geom = excluded.geom,
+        attribution = excluded.attribution,
         source_ref = excluded.source_ref
-    -- Only a real change writes (and audits) an update.
-    WHERE (communities.name, communities.county, communities.country, communities.timezone,
-           communities.metric_crs, communities.parent_id, communities.kind,
+    -- Only a real change writes (and audits) an update.  Area, CRS, time zone and parent go
+    -- through harta_change_community_frame (migration 0005, logged): _CHANGE_FRAME.
+    WHERE (communities.name, communities.county, communities.country, communities.kind,
            communities.description, communities.source_dir, communities.attribution,
-           communities.source_ref, ST_AsEWKB(communities.geom))
+           communities.source_ref)
         IS DISTINCT FROM
-          (excluded.name, excluded.county, excluded.country, excluded.timezone,
-           excluded.metric_crs, excluded.parent_id, excluded.kind, excluded.description,
-           excluded.source_dir, excluded.attribution, excluded.source_ref,
-           ST_AsEWKB(excluded.geom))
+          (excluded.name, excluded.county, excluded.country, excluded.kind,
+           excluded.description, excluded.source_dir, excluded.attribution,
+           excluded.source_ref)
     RETURNING id, (xmax = 0) AS created
+    """
+)
+
+
+_CHANGE_FRAME = text(
+    """
+    SELECT harta_change_community_frame(c.id, :reason, ST_GeomFromText(:wkt, 4326),
+        :metric_crs, :timezone, :parent_id, true)
+      FROM communities c
+     WHERE c.slug = :slug
+       AND (c.timezone, c.metric_crs, c.parent_id, ST_AsEWKB(c.geom)) IS DISTINCT FROM
+           (CAST(:timezone AS text), CAST(:metric_crs AS integer), CAST(:parent_id AS integer),
+            ST_AsEWKB(ST_Multi(ST_GeomFromText(:wkt, 4326))))
     """
 )
 
@@ -785,8 +796,13 @@ def _upsert_community(
 ) -> tuple[int, bool]:
     params = dict(row, parent_id=parent_id, source_dir=source_dir)
     written = conn.execute(_UPSERT_COMMUNITY, params).one_or_none()
+    if written is not None and written.created:
+        return int(written.id), True
+    # An existing community's area, CRS, time zone or parent change only through the logged
+    # path: they decide what its published aggregates count.
+    conn.execute(_CHANGE_FRAME, dict(params, reason=f"community add: {row['source_ref']}"))
     if written is not None:
-        return int(written.id), bool(written.created)
+        return int(written.id), False
     unchanged = conn.execute(text("SELECT id FROM communities WHERE slug = :slug"), params)
     return int(unchanged.scalar_one()), False
 

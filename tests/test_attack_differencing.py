@@ -256,3 +256,27 @@ def test_cells_by_index_arithmetic_equal_the_postgis_grid(engine):
             )
         ).scalar_one()
     assert wrong == 0
+
+
+def test_re_adding_a_community_with_a_new_boundary_goes_through_the_log(engine, tmp_path):
+    from geo.communities import add_community
+
+    def square(size: float):
+        path = tmp_path / f"b{size}.geojson"
+        ring = [[23.60, 46.70], [23.60 + size, 46.70], [23.60 + size, 46.73], [23.60, 46.73]]
+        path.write_text(
+            '{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon",'
+            f' "coordinates": [{ring + [ring[0]]}]}}}}'
+        )
+        return path
+
+    add_community(engine, "Harbour", square(0.04), slug="harbour")
+    add_community(engine, "Harbour", square(0.04), slug="harbour")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM community_frame_log")).scalar_one() == 0
+    add_community(engine, "Harbour", square(0.05), slug="harbour")
+    with engine.connect() as conn:
+        reason, grown = conn.execute(
+            text("SELECT reason, ST_Area(new_geom) > ST_Area(old_geom) FROM community_frame_log")
+        ).one()
+    assert reason.startswith("community add:") and grown
