@@ -10,13 +10,12 @@ This module never imports Streamlit.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import folium
 import geopandas as gpd
 
-from geo import maps
+from geo import escape, maps
 from geo.analysis.compare import label_text as compare_label
 from geo.analysis.runs import HotspotRun
 from geo.analysis.trends import category_text
@@ -59,7 +58,7 @@ def _cells_layer(
     frame = gpd.GeoDataFrame(
         {
             "k": cells[key_column].astype(str).to_numpy(),
-            "tip": [html.escape(labels[str(v)]) for v in cells[key_column]],
+            "tip": [escape.html(labels[str(v)]) for v in cells[key_column]],
         },
         geometry=cells.geometry.to_crs(4326).values,
         crs=4326,
@@ -67,7 +66,7 @@ def _cells_layer(
     style = layer_styles()["hotspots"]["style"]
     layer = folium.GeoJson(
         frame.to_json(drop_id=True),
-        name=name,
+        name=escape.html(name),  # the layer control inserts names as HTML
         style_function=lambda f: {**style, "fillColor": colours[f["properties"]["k"]]},
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
     )
@@ -214,6 +213,6 @@ def picker_map(
             weight=3,
             fill=True,
             fill_opacity=0.6,
-            tooltip=html.escape(t("incidents.form.picked_here", lang)),
+            tooltip=escape.html(t("incidents.form.picked_here", lang)),
         ).add_to(m)
     return m

@@ -15,7 +15,8 @@ Every map Harta shows is built here:
 Safety rules kept here:
 
 * every piece of text that comes from people or data (notes, names) is passed through
-  :func:`html.escape` before it reaches a popup, tooltip or legend (they are HTML);
+  :func:`geo.escape.html` before it reaches a popup, tooltip, legend or layer name (Leaflet's
+  layer control inserts layer names as HTML: a community's name is a layer name);
 * a layer's GeoJSON carries only what is shown (prebuilt ``tip``/``pop`` HTML and a style key),
   never the whole row: what is in the page reaches every browser that opens it;
 * sensitive incident types are left out of point layers unless the caller asks for them;
@@ -26,7 +27,6 @@ This module never imports Streamlit.
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -42,7 +42,7 @@ import numpy as np
 from branca.element import MacroElement
 from folium.template import Template
 
-from geo import taxonomy
+from geo import csp, escape, taxonomy
 from geo.i18n import t
 
 VENDOR_URL_PREFIX = "/app/static/vendor"
@@ -145,8 +145,8 @@ def external_urls(page: str) -> list[str]:
 
 
 def _esc(value: Any) -> str:
-    """HTML-escape anything for a popup, tooltip or legend."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """HTML-escape anything for a popup, tooltip, legend or layer name."""
+    return escape.html(value)
 
 
 def _styles() -> dict[str, Any]:
@@ -469,7 +469,7 @@ def base_map(
         folium.TileLayer(
             tiles=cfg["tiles_url"],
             attr=cfg["attribution_html"],
-            name=t("maps.layer.osm", lang),
+            name=_esc(t("maps.layer.osm", lang)),
             max_zoom=cfg.get("max_zoom", 19),
             overlay=False,
             control=False,
@@ -544,7 +544,7 @@ def _add_streets(m: folium.Map, streets: Any, lang: str) -> folium.GeoJson:
     )
     layer = folium.GeoJson(
         data,
-        name=t("maps.layer.streets", lang),
+        name=_esc(t("maps.layer.streets", lang)),
         style_function=style,
         control=False,
         smooth_factor=1.0,
@@ -669,7 +669,8 @@ def _geojson(
 
     layer = folium.GeoJson(
         data,
-        name=name,
+        # The layer control inserts names as HTML: a hostile community name would run there.
+        name=_esc(name),
         style_function=style_function if style else None,
         marker=marker,
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
@@ -1201,7 +1202,7 @@ def add_density_overlay(
         bounds=_bounds(bounds),
         origin="upper",
         opacity=opacity,
-        name=layer_name,
+        name=_esc(layer_name),
         pixelated=False,
     )
     overlay.add_to(m)
@@ -1362,9 +1363,23 @@ def add_legend(
     return legend
 
 
-def render(m: folium.Map) -> str:
-    """The whole standalone HTML page of a map (for tests, exports and offline files)."""
-    return m.get_root().render()
+def render(m: folium.Map, *, online: bool = False) -> str:
+    """The whole standalone HTML page of a map (for tests, exports and offline files).
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map.
+    online : bool
+        Whether the page may load OSM tiles (``HARTA_ONLINE``).
+
+    Returns
+    -------
+    str
+        The page, with a Content-Security-Policy ``<meta>`` that allows only its own inline
+        scripts (by hash) and the vendored assets: injected event handlers never run.
+    """
+    return csp.with_meta_policy(m.get_root().render(), online=online)
 
 
 __all__ = [

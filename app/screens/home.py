@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo import views
+from geo import escape, views
 from geo.privacy import EXACT_POINT_ROLES
 from harta_ui import context
 
@@ -13,11 +13,12 @@ st.title(ctx.t("app.home.title"))
 st.write(ctx.t("app.home.intro"))
 
 row = views.community(ctx.engine, ctx.community)
-st.subheader(row["name"])
+# Names and descriptions are data (an admin typed them): text, never Markdown or HTML.
+st.subheader(escape.markdown(row["name"]))
 if row["description"]:
     # The description is data, written by whoever added the community, in their language.
     with st.expander(ctx.t("app.home.source_notes")):
-        st.caption(row["description"])
+        st.caption(escape.markdown(row["description"]))
 # Roles that may not read incidents get the sum of the published hexagon counts.
 counts = views.layer_counts(ctx.engine, ctx.community, exact=ctx.role in EXACT_POINT_ROLES)
 cols = st.columns(4)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import geopandas as gpd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geo import maps, views
 from geo.privacy import (
@@ -16,6 +15,7 @@ from geo.privacy import (
 )
 from geo.settings import get_settings
 from harta_ui import Context, context, record_view_once
+from map_frame import st_folium
 
 ctx = context()
 st.title(ctx.t("app.map.title"))

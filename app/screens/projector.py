@@ -7,17 +7,15 @@ share of sessions that marked them (:mod:`geo.consensus`).  Widgets only.
 
 from __future__ import annotations
 
-import html
-
 import folium
 import geopandas as gpd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from geo import consensus, maps, taxonomy, views
+from geo import consensus, escape, maps, taxonomy, views
 from geo import workshops as ws
 from geo.i18n import LANGUAGES, t
 from harta_ui import context
+from map_frame import st_folium
 
 CSS = """
 <style>
@@ -46,14 +44,14 @@ MAP_CSS = (
 
 
 def _legend_html(hazards: list[str], lang: str, agreement: bool) -> str:
-    title = html.escape(t("workshop.projector.dangers", lang))
+    title = escape.html(t("workshop.projector.dangers", lang))
     parts = [f'<div class="harta-proj-legend"><h3>{title}</h3>']
     for code in hazards:
         parts.append(
             f'<div class="row"><img alt="" src="{taxonomy.icon_data_uri("hazard", code)}">'
-            f"<span>{html.escape(taxonomy.label('hazard', code, lang))}</span></div>"
+            f"<span>{escape.html(taxonomy.label('hazard', code, lang))}</span></div>"
         )
-    parts.append(f"<h3>{html.escape(t('workshop.projector.severity', lang))}</h3><div class='sev'>")
+    parts.append(f"<h3>{escape.html(t('workshop.projector.severity', lang))}</h3><div class='sev'>")
     for n in taxonomy.severities():
         parts.append(
             f'<span style="background:{taxonomy.severity_colour(n)};'
@@ -61,17 +59,17 @@ def _legend_html(hazards: list[str], lang: str, agreement: bool) -> str:
         )
     low, high = taxonomy.label("severity", 1, lang), taxonomy.label("severity", 5, lang)
     parts.append(
-        f"</div><div class='ends'><span>{html.escape(low)}</span>"
-        f"<span>{html.escape(high)}</span></div>"
+        f"</div><div class='ends'><span>{escape.html(low)}</span>"
+        f"<span>{escape.html(high)}</span></div>"
     )
     if agreement:
         style = taxonomy.layer_styles()["consensus_zones"]
         colour = style["fillColor"]
         parts.append(
-            f"<h3 style='margin-top:14px'>{html.escape(t('workshop.tab.agreement', lang))}</h3>"
+            f"<h3 style='margin-top:14px'>{escape.html(t('workshop.tab.agreement', lang))}</h3>"
             f"<div class='agree' style='background:linear-gradient(to right,"
             f"{colour}26,{colour})'></div>"
-            f"<div class='ends'><span>{html.escape(t('workshop.projector.agreement_legend', lang))}"
+            f"<div class='ends'><span>{escape.html(t('workshop.projector.agreement_legend', lang))}"
             "</span></div>"
         )
     parts.append("</div>")
@@ -112,12 +110,12 @@ agreement = controls[2].toggle(
 )
 
 first = by_id[chosen[0]]
-st.title(t("workshop.pdf.title", lang, community=first.community_name))
+st.title(t("workshop.pdf.title", lang, community=escape.markdown(first.community_name)))
 marks = ws.session_marks(ctx.engine, chosen)
 demo = bool(len(marks)) and bool(marks["is_demo"].all())
 st.markdown(
     f"<div class='harta-proj-count'>"
-    f"{html.escape(t('workshop.projector.counts', lang, marks=len(marks), sessions=len(chosen)))}"
+    f"{escape.html(t('workshop.projector.counts', lang, marks=len(marks), sessions=len(chosen)))}"
     "</div>",
     unsafe_allow_html=True,
 )

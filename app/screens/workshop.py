@@ -14,13 +14,13 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from geo import consensus, maps, paper, taxonomy, views
+from geo import consensus, escape, maps, paper, taxonomy, views
 from geo import workshops as ws
 from geo.i18n import LANGUAGES
 from geo.reports import workshop_pdf
 from harta_ui import Context, context, record_view, upload_too_large
+from map_frame import st_folium
 
 #: Roles whose database role may open sessions and write marks (migrations 0002 and 0003);
 #: planners see sessions read-only.
@@ -79,7 +79,8 @@ def _flash(kind: str, text: str) -> None:
 
 def _show_flash() -> None:
     for kind, text in st.session_state.pop("ws_flash", []):
-        getattr(st, kind)(text)
+        # Messages may quote what someone typed or imported: shown as text, never Markdown.
+        getattr(st, kind)(escape.markdown(text))
 
 
 def _refresh_map() -> None:
@@ -141,7 +142,7 @@ def _new_session_form(ctx: Context, expanded: bool) -> None:
                         role=ctx.role,
                     )
                 except ws.WorkshopError as exc:
-                    st.error(exc.message(ctx.lang))
+                    st.error(escape.markdown(exc.message(ctx.lang)))
                 else:
                     st.session_state["ws_session"] = session.id
                     _flash("success", ctx.t("workshop.session.opened", id=session.id))
@@ -285,7 +286,7 @@ def _save(ctx: Context, session: ws.Session, drawing: dict, drawing_key: str) ->
         result = ws.save_mark(ctx.engine, session.id, drawing, attributes, role=ctx.role)
     except ws.WorkshopError as exc:
         if exc.key not in SHAPE_ERRORS:
-            st.error(exc.message(ctx.lang))
+            st.error(escape.markdown(exc.message(ctx.lang)))
             return
         # The drawing itself is refused: take it off the map and say why.
         st.session_state.setdefault("ws_handled", set()).add(drawing_key)
@@ -470,7 +471,7 @@ def _marks_section(ctx: Context, session: ws.Session, marks: gpd.GeoDataFrame, w
         else:
             return
     except ws.WorkshopError as exc:
-        st.error(exc.message(ctx.lang))
+        st.error(escape.markdown(exc.message(ctx.lang)))
         return
     _refresh_map()
     st.rerun()
@@ -532,11 +533,11 @@ def _paper_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
             attributes = ws.mark_attributes(hazard, severity, time_of_day, season, note)
             result = ws.save_paper_mark(ctx.engine, session.id, ref, attributes, role=ctx.role)
         except ws.WorkshopError as exc:
-            st.error(exc.message(ctx.lang))
+            st.error(escape.markdown(exc.message(ctx.lang)))
         else:
             st.success(ctx.t("workshop.saved", id=result.mark_id))
             for notice in result.notices:
-                st.warning(notice.message(ctx.lang))
+                st.warning(escape.markdown(notice.message(ctx.lang)))
 
 
 def _import_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
@@ -571,7 +572,12 @@ def _import_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
             return
         except (ImportFailed, ws.WorkshopError) as exc:
             message = exc.message(ctx.lang) if isinstance(exc, ws.WorkshopError) else None
-            st.error(ctx.t("workshop.import.failed", reason=message or exc.render(ctx.lang)))
+            st.error(
+                ctx.t(
+                    "workshop.import.failed",
+                    reason=escape.markdown(message or exc.render(ctx.lang)),
+                )
+            )
             return
     st.success(
         ctx.t(
