@@ -650,10 +650,13 @@ def streamlit_command(port: int, address: str) -> list[str]:
     """The one command line that serves the app (used by ``harta serve`` and the browser tests).
 
     ``browser.serverAddress`` is set so that Streamlit prints that URL instead of looking up the
-    machine's external address on the internet; the toolbar shows no "Deploy" button.
+    machine's external address on the internet; the toolbar shows no "Deploy" button.  It runs
+    through ``app/serve.py``, which adds the Content-Security-Policy and the other security
+    headers to every response (Streamlit has no setting for them).
     """
     return [
-        sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app" / "Home.py"),
+        sys.executable, str(PROJECT_ROOT / "app" / "serve.py"),
+        "run", str(PROJECT_ROOT / "app" / "Home.py"),
         "--server.port", str(port), "--server.address", address,
         "--server.headless", "true", "--server.enableStaticServing", "true",
         "--browser.gatherUsageStats", "false", "--browser.serverAddress", "localhost",
