@@ -271,3 +271,32 @@ def test_mediators_are_offered_only_rows_they_may_see_and_others_no_tab(app_env,
     admin = _incidents_page(users["admin"])
     assert "withdraw_pick" not in [s.key for s in admin.selectbox]
     assert t("incidents.withdraw.tab", "ro") not in [tab.label for tab in admin.tabs]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["ro", "hu"])
+def test_withdraw_control_in_the_browser(loaded_db_url, users, monkeypatch, lang):
+    """The withdrawal tab in Chromium as police, desktop and 800x1280; saves the screenshots."""
+    from playwright.sync_api import expect
+
+    from tests.browser import SCREENSHOTS, browser_page, running_app
+    from tests.conftest import open_page, sign_in_browser
+
+    monkeypatch.setenv("HARTA_LANGUAGE", lang)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with running_app(loaded_db_url) as base:
+        for name, viewport in (("desktop", (1400, 950)), ("tablet", (800, 1280))):
+            with browser_page(viewport) as page:
+                sign_in_browser(page, base, "police", lang=lang)
+                open_page(page, "incidents")
+                page.get_by_role("tab", name=t("incidents.withdraw.tab", lang)).click()
+                page.get_by_label(t("incidents.withdraw.pick", lang)).first.click()
+                page.get_by_role("option").first.click()
+                page.get_by_text(t("incidents.withdraw.confirm", lang)).first.click()
+                button = page.get_by_role("button", name=t("incidents.withdraw.button", lang))
+                expect(button).to_be_enabled(timeout=30000)
+                page.wait_for_timeout(1000)
+                page.screenshot(
+                    path=str(SCREENSHOTS / f"incidents_withdraw_{name}_{lang}.png"), full_page=True
+                )
+                assert not page.blocked_requests
