@@ -252,26 +252,6 @@ def acting_engine(as_user: str | None, password_stdin: bool = False):  # noqa: A
     return role_engine(url, user.role, user_id=user.id), user
 
 
-def _compatible_call(func, *args, **kwargs):  # noqa: ANN001, ANN202
-    """Call a geo.lifecycle function with the keyword arguments its signature takes (the module
-    is moving the user and role onto the connection; older versions take them as arguments)."""
-    import inspect
-
-    accepted = inspect.signature(func).parameters
-    return func(*args, **{k: v for k, v in kwargs.items() if k in accepted})
-
-
-def _record(engine, user, role: str, action: str, detail: dict) -> None:  # noqa: ANN001
-    import inspect
-
-    from geo.lifecycle import record_access
-
-    if "user" in inspect.signature(record_access).parameters:
-        record_access(engine, user.username if user else None, role, action, detail)
-    else:
-        record_access(engine, action, detail)
-
-
 # --- import / export ----------------------------------------------------------------------
 
 
@@ -365,6 +345,7 @@ def export_cmd(
     or mediator account; row security and the account's communities decide the rows.
     """
     from geo.export import ExportFailed, ExportRefused, export_layer, geomask_report_path
+    from geo.lifecycle import record_access
 
     lang = _lang()
     if as_user is None and layer == "incidents":
@@ -383,7 +364,7 @@ def export_cmd(
         err.print(f"[red]{exc.render(lang)}[/red]")
         raise typer.Exit(2) from exc
     detail = {"layer": layer, "community": community, "rows": written, "file": str(file)}
-    _record(engine, user, role, "export", detail)
+    record_access(engine, "export", detail)  # the account and role come from the connection
     console.print(t("app.cli.exported", lang, count=written, file=str(file)))
     if mask is not False:
         report = json.loads(geomask_report_path(file).read_text(encoding="utf-8"))
@@ -415,9 +396,7 @@ def withdraw_cmd(
     lang = _lang()
     engine, user = acting_engine(as_user, password_stdin)
     try:
-        removed = _compatible_call(
-            withdraw_contribution, engine, layer, row_id, role=user.role, user=user.username
-        )
+        removed = withdraw_contribution(engine, layer, row_id)
     except PermissionError:
         err.print(f"[red]{t('export.cli.withdraw_refused', lang, role=user.role)}[/red]")
         raise typer.Exit(1) from None

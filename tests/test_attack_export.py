@@ -130,6 +130,9 @@ def test_police_scoped_to_pata_rat_exports_no_other_community(loaded_db_url, use
     asked = _export_as(loaded_db_url, "police", target, "--community", "pernik")
     assert asked.exit_code == 0, asked.output
     assert len(pd.read_csv(target, encoding="utf-8-sig")) == 0
+    masked = _export_as(loaded_db_url, "police", target, "--community", "pernik", "--geomask")
+    assert masked.exit_code == 0, masked.output
+    assert len(pd.read_csv(target, encoding="utf-8-sig")) == 0
 
 
 def test_without_an_account_no_incident_is_exported(loaded_db_url, tmp_path):
@@ -219,6 +222,9 @@ def test_averaging_twenty_masked_exports_recovers_nothing(loaded_db_url, users, 
     one = np.hypot(*(first - true_xy[which]).T)
     many = np.hypot(*(averaged - true_xy[which]).T)
     assert one.min() >= low - 0.01 and one.max() <= high + 0.01
+    risk = re.search(r'"k_anonymity": (\{[^}]*\})', report).group(1)
+    print(f"median error: one export {np.median(one):.1f} m, 20 averaged {np.median(many):.1f} m;"
+          f" k-anonymity {' '.join(risk.split())}")  # fmt: skip
     assert np.median(many) == pytest.approx(np.median(one), abs=0.01)
     assert np.median(many) > low
 
@@ -229,7 +235,10 @@ def test_averaging_twenty_masked_exports_recovers_nothing(loaded_db_url, users, 
     fresh_xy = np.mean(
         [np.column_stack([g.to_crs(METRIC).x, g.to_crs(METRIC).y]) for g in fresh], 0
     )
-    assert np.median(np.hypot(*(fresh_xy - true_xy).T)) < low
+    fresh_error = np.hypot(*(fresh_xy - true_xy).T)
+    print(f"fresh masks, 20 averaged: median {np.median(fresh_error):.1f} m,"
+          f" {100 * np.mean(fresh_error < 50):.0f} % within 50 m")  # fmt: skip
+    assert np.median(fresh_error) < low
 
 
 def test_masked_export_ships_no_key_no_ids_no_exact_times(loaded_db_url, users, tmp_path):

@@ -99,7 +99,8 @@ def test_served_app_listens_on_localhost_and_never_looks_itself_up_online(monkey
 
     monkeypatch.delenv("HARTA_ADDRESS", raising=False)
     command = streamlit_command(8501, get_settings().address)
-    flags = dict(zip(command[5::2], command[6::2], strict=False))
+    start = next(i for i, arg in enumerate(command) if arg.startswith("--"))
+    flags = dict(zip(command[start::2], command[start + 1 :: 2], strict=False))
     assert flags["--server.address"] == "localhost"
     # Without it, a headless Streamlit asks an internet service for the machine's address.
     assert flags["--browser.serverAddress"] == "localhost"
