@@ -4,11 +4,15 @@ Variables
 ---------
 HARTA_DATA_DIR
     Folder for everything Harta writes: the embedded PostGIS cluster, graph caches, analysis
-    outputs.  Default ``<project>/.harta-data``.  As root it must be traversable by the
-    ``postgres`` user, so it may not sit under ``/root``.
+    outputs.  Default ``<project>/.harta-data``.  Created or tightened to 0700 (as root 0710,
+    group ``postgres``, so the server can reach its cluster inside) by
+    :func:`geo.files.make_private`, which also makes every file Harta writes 0600.  The
+    cluster's superuser password is in ``<data dir>/pg/superuser.password`` (0600).  As root
+    a cluster the ``postgres`` user cannot reach (e.g. under ``/root``) moves to
+    ``/var/tmp/harta-clusters``.
 DATABASE_URL
     ``postgresql+psycopg://user:pass@host:port/db`` of an existing PostGIS server.  When set, no
-    embedded cluster is started.
+    embedded cluster is started.  Never printed: ``harta db status`` masks the password.
 HARTA_PG_PORT
     TCP port of the embedded cluster on localhost (default 54329).
 HARTA_LANGUAGE, HARTA_COMMUNITY

@@ -18,6 +18,12 @@ def database_url(start_local: bool = True) -> str:
     ----------
     start_local : bool
         Start the embedded cluster when no ``DATABASE_URL`` is configured.
+
+    Returns
+    -------
+    str
+        The URL, password included (the embedded cluster's comes from its 0600 password
+        file): pass it to engines and tools, never print or log it.
     """
     settings = get_settings()
     if settings.database_url:
