@@ -55,11 +55,14 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.analysis.grid import (
     WGS84,
+    AxialLookup,
+    HexCells,
     Orientation,
-    axial_index,
+    area_in_crs,
+    axial_to_xy,
     count_points_per_cell,
     default_hex_size,
-    hex_grid,
+    hex_cells,
 )
 from geo.i18n import DEFAULT_LANGUAGE, t
 
@@ -96,6 +99,8 @@ LABELS = {
 }
 #: Label of every cell when the analysis was not run.
 NOT_COMPUTED = "not_computed"
+#: ``LABELS`` as an array indexed by ``gi_bin + 3``.
+_LABEL_OF_BIN = np.array([LABELS[code] for code in range(-3, 4)], dtype=object)
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,15 +142,21 @@ def hex_neighbour_weights(
     q = np.asarray(q, dtype=np.int64)
     r = np.asarray(r, dtype=np.int64)
     n = len(q)
-    rows, cols = [], []
-    for dq, dr in hex_ring_offsets(rings, include_self):
-        target = axial_index(q, r, q + dq, r + dr)
-        present = target >= 0
-        rows.append(np.flatnonzero(present))
-        cols.append(target[present])
-    row = np.concatenate(rows) if rows else np.empty(0, np.int64)
-    col = np.concatenate(cols) if cols else np.empty(0, np.int64)
-    return sp.csr_matrix((np.ones(len(row)), (row, col)), shape=(n, n))
+    offsets = hex_ring_offsets(rings, include_self)
+    if n == 0 or len(offsets) == 0:
+        return sp.csr_matrix((n, n))
+    # One lookup of every (cell, offset) pair, laid out cell-major: sorted within each row, the
+    # pairs are already the CSR arrays (no COO conversion, no per-offset lookup).
+    target = (
+        AxialLookup(q, r)
+        .rows((q[:, None] + offsets[:, 0]).ravel(), (r[:, None] + offsets[:, 1]).ravel())
+        .reshape(n, len(offsets))
+    )
+    target.sort(axis=1)
+    present = target >= 0
+    indptr = np.concatenate([[0], np.cumsum(present.sum(axis=1))])
+    indices = target[present]
+    return sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, n))
 
 
 def distance_band_weights(
@@ -298,9 +309,7 @@ def gi_star_test(
         p = np.where(np.isnan(z), 1.0, p)
     if one_dimensional:
         z, p = z[:, 0], p[:, 0]
-    return GiStarTest(
-        z=z, p=p, method=method, dispersion=dispersion, robust_dispersion=robust
-    )
+    return GiStarTest(z=z, p=p, method=method, dispersion=dispersion, robust_dispersion=robust)
 
 
 def _pearson_dispersion(y: np.ndarray, share: np.ndarray, total: np.ndarray) -> np.ndarray:
@@ -560,6 +569,7 @@ class HotspotAnalysis:
         self.orientation = orientation
         self.inference = inference
         self.area_weighted = area_weighted
+        self._region: BaseGeometry | None = None
 
     def params(self) -> dict[str, Any]:
         """Settings of the analysis (the chosen ``method`` is added by :meth:`solve`)."""
@@ -580,37 +590,53 @@ class HotspotAnalysis:
             "method": None,
         }
 
-    def build_grid(self) -> gpd.GeoDataFrame:
-        """Hexagons covering the area, with their ``area_share``."""
-        return hex_grid(self.area, self.cell_size_m, self.crs, self.orientation)
+    def region(self) -> BaseGeometry:
+        """The area in the metric CRS, projected once per analysis."""
+        if self._region is None:
+            self._region = area_in_crs(self.area, self.crs)
+        return self._region
 
-    def build_weights(self, cells: gpd.GeoDataFrame) -> sp.csr_matrix:
+    def build_cells(self) -> HexCells:
+        """Hexagons covering the area as metric arrays, with their ``area_share``."""
+        return hex_cells(self.region(), self.cell_size_m, self.orientation)
+
+    def build_grid(self) -> gpd.GeoDataFrame:
+        """Hexagons covering the area, with their ``area_share`` (EPSG:4326)."""
+        return self.build_cells().frame(self.crs)
+
+    def build_weights(self, cells: gpd.GeoDataFrame | HexCells) -> sp.csr_matrix:
         """Binary weights of the cells, self included."""
         if self.weights == "hex":
+            if isinstance(cells, HexCells):
+                return hex_neighbour_weights(cells.q, cells.r, self.rings, include_self=True)
             return hex_neighbour_weights(cells["q"], cells["r"], self.rings, include_self=True)
-        centres = cells.to_crs(self.crs).geometry.centroid
-        return distance_band_weights(
-            centres.x.to_numpy(), centres.y.to_numpy(), self.distance_band_m
-        )
+        q, r = (cells.q, cells.r) if isinstance(cells, HexCells) else (cells["q"], cells["r"])
+        # Lattice centres, not centroids of reprojected polygons, and a band widened by a
+        # relative 1e-9: the default band is exactly two neighbour spacings, so without it
+        # rounding noise decided which cells two steps away were neighbours.
+        x, y = axial_to_xy(q, r, self.cell_size_m, self.orientation)
+        return distance_band_weights(x, y, self.distance_band_m * (1.0 + 1e-9))
 
     def solve(self) -> HotspotResult:
         """Count incidents per cell and classify every cell (or say why not).
+
+        Everything runs on arrays (:class:`~geo.analysis.grid.HexCells`); the GeoDataFrame of
+        the result is built once at the end.
 
         Returns
         -------
         HotspotResult
         """
-        cells = self.build_grid()
+        cells = self.build_cells()
         counts, n_outside = count_points_per_cell(
             cells, self.points, self.cell_size_m, self.crs, self.orientation
         )
-        cells["count"] = counts
         n_points = int(counts.sum())
         reason = _insufficiency(counts)
         if reason is not None:
             key, params = reason
             return HotspotResult(
-                cells=_unclassified(cells),
+                cells=cells.frame(self.crs, count=counts, **_unclassified(len(cells))),
                 params=self.params(),
                 n_points=n_points,
                 n_outside=n_outside,
@@ -618,23 +644,27 @@ class HotspotAnalysis:
                 message_key=key,
                 message_params=params,
             )
-        share = cells["area_share"].to_numpy() if self.area_weighted else None
+        share = cells.area_share if self.area_weighted else None
         test = gi_star_test(counts, self.build_weights(cells), share, self.inference)
         z, p = test.z, test.p
         p_fdr = fdr_adjust(p)
         bins = gi_bins(z, p_fdr if self.fdr else p)
         level = bin_for_confidence(self.confidence)
-        cells["z"] = z
-        cells["p"] = p
-        cells["p_fdr"] = p_fdr
-        cells["gi_bin"] = bins
-        cells["label"] = [LABELS[int(b)] for b in bins]
-        cells["hot"] = bins >= level
-        cells["cold"] = bins <= -level
+        frame = cells.frame(
+            self.crs,
+            count=counts,
+            z=z,
+            p=p,
+            p_fdr=p_fdr,
+            gi_bin=bins,
+            label=_LABEL_OF_BIN[bins.astype(np.int64) + 3],
+            hot=bins >= level,
+            cold=bins <= -level,
+        )
         params = self.params()
         params["method"] = test.method
         params["dispersion"] = float(test.dispersion[0])
-        return HotspotResult(cells=cells, params=params, n_points=n_points, n_outside=n_outside)
+        return HotspotResult(cells=frame, params=params, n_points=n_points, n_outside=n_outside)
 
 
 def points_box(points: gpd.GeoDataFrame | gpd.GeoSeries) -> BaseGeometry:
@@ -659,12 +689,14 @@ def _insufficiency(counts: np.ndarray) -> tuple[str, dict[str, int]] | None:
     return None
 
 
-def _unclassified(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    cells["z"] = np.nan
-    cells["p"] = np.nan
-    cells["p_fdr"] = np.nan
-    cells["gi_bin"] = np.zeros(len(cells), dtype=np.int8)
-    cells["label"] = NOT_COMPUTED
-    cells["hot"] = False
-    cells["cold"] = False
-    return cells
+def _unclassified(n: int) -> dict[str, np.ndarray]:
+    """Result columns of ``n`` cells when the statistic was not computed."""
+    return {
+        "z": np.full(n, np.nan),
+        "p": np.full(n, np.nan),
+        "p_fdr": np.full(n, np.nan),
+        "gi_bin": np.zeros(n, dtype=np.int8),
+        "label": np.full(n, NOT_COMPUTED, dtype=object),
+        "hot": np.zeros(n, dtype=bool),
+        "cold": np.zeros(n, dtype=bool),
+    }
