@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
+from geo import escape
 from geo.accounts import create_user, get_user
 from geo.cli import app as cli
 from geo.i18n import t
@@ -61,7 +62,12 @@ def test_sign_in_as_police_then_sign_out(app_env, users):
     assert (auth["username"], auth["role"]) == ("test-police", "police")
     page = _everything(at)
     assert (
-        t("account.signed_in_as", "ro", user="test-police", role=t("app.roles.police", "ro"))
+        t(
+            "account.signed_in_as",
+            "ro",
+            user=escape.markdown("test-police"),
+            role=t("app.roles.police", "ro"),
+        )
         in page
     )
     # The password is nowhere: not in the page, not in the session.
@@ -284,7 +290,9 @@ def test_admin_creates_changes_and_deactivates_accounts(app_env, users):
     at.text_input(key="new_pw2").input("a-long-password-1")
     at.button[0].click().run()  # the create form's submit button
     assert not at.exception
-    assert [s.value for s in at.success] == [t("account.admin.created", "ro", user="ana.mediator")]
+    assert [s.value for s in at.success] == [
+        t("account.admin.created", "ro", user=escape.markdown("ana.mediator"))
+    ]
     engine = create_engine(app_env)
     assert get_user(engine, "ana.mediator").role == "mediator"
 

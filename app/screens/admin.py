@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from geo import accounts, views
-from harta_ui import ROLES, Context, context
+from geo import accounts, escape, views
+from harta_ui import ROLES, Context, context, sign_in_throttle
 
 
 def _error(ctx: Context, error: accounts.AccountError) -> None:
@@ -80,7 +80,9 @@ def _create(ctx: Context, names: dict[int, str]) -> None:
         _error(ctx, error)
     else:
         created = accounts.normalise_username(username)
-        st.session_state["admin_done"] = ctx.t("account.admin.created", user=created)
+        st.session_state["admin_done"] = ctx.t(
+            "account.admin.created", user=escape.markdown(created)
+        )
         st.session_state["manage_user"] = created
         st.rerun()
 
@@ -120,7 +122,7 @@ def _manage(ctx: Context, users: list[accounts.User], names: dict[int, str]) -> 
         elif st.button(ctx.t("account.admin.reactivate"), key=f"on_{name}"):
             _apply(ctx, name, lambda: accounts.reactivate(ctx.engine, name))
         if st.button(ctx.t("account.admin.unlock"), key=f"unlock_{name}"):
-            _apply(ctx, name, lambda: accounts.unlock(ctx.engine, name))
+            _apply(ctx, name, lambda: _unlock(ctx, name))
     with right:
         password = _passwords(ctx, f"reset_{name}")
         if st.button(ctx.t("account.admin.reset"), key=f"reset_{name}") and password is not None:
@@ -133,13 +135,19 @@ def _save(ctx: Context, user: accounts.User, role: str, communities, self_edit: 
     accounts.set_communities(ctx.engine, user.username, communities)
 
 
+def _unlock(ctx: Context, name: str) -> None:
+    """Clear the account's lock and failures, and every address's sign-in delay for it."""
+    accounts.unlock(ctx.engine, name)
+    sign_in_throttle().clear(name)
+
+
 def _apply(ctx: Context, name: str, action) -> None:  # noqa: ANN001
     try:
         action()
     except accounts.AccountError as error:
         _error(ctx, error)
     else:
-        st.session_state["admin_done"] = ctx.t("account.admin.done", user=name)
+        st.session_state["admin_done"] = ctx.t("account.admin.done", user=escape.markdown(name))
         st.rerun()
 
 
