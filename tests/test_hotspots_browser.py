@@ -89,3 +89,32 @@ def test_hotspots_page_for_police_and_public(loaded_db_url, users):
         leaked = _found(incidents, everything_sent(page))
         assert not leaked.any(), f"{leaked.sum()} incident coordinates in the public page"
         assert page.blocked_requests == []
+
+
+@pytest.mark.parametrize("lang", ["ro", "hu"])
+def test_public_hotspots_page_offers_published_periods(loaded_db_url, lang):
+    """The public picks a published period (no free day-level dates) in its language; saves
+    ``hotspots_public_period_<lang>_<desktop|tablet>.png``."""
+    from tests.test_workshop_browser import LANGUAGE_NAMES, pick
+
+    incidents, _ = _incidents(loaded_db_url)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with running_app(loaded_db_url) as base:
+        for name, viewport in (("desktop", (1400, 950)), ("tablet", (800, 1280))):
+            with browser_page(viewport) as page:
+                page.goto(base)
+                page.wait_for_selector("h1", timeout=90000)
+                open_page(page, "hotspots")
+                if lang != "ro":
+                    pick(page, "🌐", LANGUAGE_NAMES[lang], exact=False)
+                sidebar = page.locator('[data-testid="stSidebar"]')
+                sidebar.get_by_text(t("analysis.period.label", lang), exact=True).first.wait_for(
+                    timeout=120000
+                )
+                assert sidebar.locator('[data-testid="stDateInput"]').count() == 0
+                wait_for_maps(page)
+                page.screenshot(
+                    path=str(SCREENSHOTS / f"hotspots_public_period_{lang}_{name}.png"),
+                    full_page=True,
+                )
+                assert not _found(incidents, everything_sent(page)).any()

@@ -128,10 +128,10 @@ def test_aggregated_roles_pick_a_published_period_not_free_days(app_env, users, 
     Aggregated roles now choose whole months, quarters or years, and one type at most."""
     at = _hotspots_page(users.get(role))
     assert not at.date_input, "a free date picker is offered to an aggregated role"
-    period = at.selectbox(key="hs_period")
+    period = at.selectbox(key="hs_period_ro")
     assert period.options[0] == "The last 24 complete months" or period.value == "recent"
     assert not at.multiselect, "several types at once are offered to an aggregated role"
-    at.selectbox(key="hs_type").select("fire").run()
+    at.selectbox(key="hs_type_ro").select("fire").run()
     period.select_index(3).run()
     assert not at.exception, [e.value for e in at.exception]
     run = at.session_state["hs_run"][1]

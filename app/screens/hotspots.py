@@ -100,7 +100,7 @@ def _dates(ctx: Context, scope: str, today: dt.date) -> tuple[dt.date | None, dt
         ctx.t("analysis.period.label"),
         list(periods),
         format_func=lambda k: _period_label(ctx, k),
-        key="hs_period",
+        key=f"hs_period_{ctx.lang}",  # labels follow a language change
     )
     st.caption(ctx.t("analysis.period.help"))
     return periods[key]
@@ -121,7 +121,7 @@ def _types(ctx: Context, scope: str) -> list[str]:
         ctx.t("analysis.period.type"),
         ["", *_allowed_types(scope)],
         format_func=lambda c: labels.get(c) if c else ctx.t("incidents.hotspots.all_types"),
-        key="hs_type",
+        key=f"hs_type_{ctx.lang}",
     )
     return [choice] if choice else []
 
