@@ -238,3 +238,17 @@ def test_scram_verifier_matches_what_postgres_computes():
         assert scram_verifier("probe-password-1", salt) == stored
     finally:
         cluster.destroy()
+
+
+def test_concurrent_first_use_agrees_on_one_password(tmp_path):
+    # Eight test processes start on one cluster at once: all must read the same password,
+    # never an empty or half-written file.
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder = tmp_path / "pg"
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: LocalCluster(folder, 1).password(), range(32)))
+    assert len(set(got)) == 1 and len(got[0]) >= 40
+    cluster = LocalCluster(folder, 1)
+    assert [p.name for p in cluster.directory.iterdir() if p.is_file()] == ["superuser.password"]
+    shutil.rmtree(cluster.directory, ignore_errors=True)

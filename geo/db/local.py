@@ -221,12 +221,16 @@ class LocalCluster:
             pass
         self._prepare_folders()
         secret = secrets.token_urlsafe(32)
+        # Written whole under a private name, then linked into place: a concurrent reader never
+        # sees an empty file, and of two concurrent writers the first link wins.
+        partial = self.directory / f".{PASSWORD_FILE}.{secrets.token_hex(6)}"
+        write_private_text(partial, secret + "\n")
         try:
-            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(partial, self.password_file)
         except FileExistsError:  # another process got there first: use theirs
             return self.password_file.read_text().strip()
-        with os.fdopen(fd, "w") as out:
-            out.write(secret + "\n")
+        finally:
+            partial.unlink()
         return secret
 
     def url(self, database: str = DATABASE_NAME) -> str:
