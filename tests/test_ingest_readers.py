@@ -262,8 +262,8 @@ def forge_sizes(path, *, file_size: int | None = None, compress_size: int | None
 
 
 def test_zip_that_would_fill_the_disk_is_refused_before_writing_a_byte(tmp_path):
-    # Issue 8: a 5.2 MB zip declaring 960 MiB (193 times: under the 200-times ratio and the old 1 GiB
-    # limits) was unpacked to disk before being refused.  Now: refused from its directory.
+    # Issue 8: a 5.2 MB zip declaring 960 MiB (193 times: under the 200-times ratio and the old
+    # 1 GiB cap) was unpacked to disk before being refused.  Now: refused from its directory.
     path = tmp_path / "layers.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr("zone.shp", np.random.bytes(5_200_000))
