@@ -219,10 +219,17 @@ def test_screenshots_of_the_map_with_a_hostile_community_name(loaded_db_url, loa
     for size, name in (((1400, 950), "desktop"), ((800, 1280), "800x1280")):
         with running_app(loaded_db_url) as base, browser_page(viewport=size) as page:
             sign_in_browser(page, base, "police", lang="ro")
-            _pick_language(page, "Magyar")
             open_page(page, "map")
+            map_frame(page)
+            _pick_language(page, "Magyar")
+            page.get_by_text("Nyelv", exact=False).first.wait_for(timeout=30000)
+            page.wait_for_timeout(3000)
             frame = map_frame(page)
-            frame.hover(".leaflet-control-layers-toggle")
+            # Open the layer list (where Leaflet inserts the community's name as HTML).
+            frame.evaluate(
+                "() => document.querySelector('.leaflet-control-layers')"
+                ".classList.add('leaflet-control-layers-expanded')"
+            )
             page.wait_for_timeout(1200)
             _assert_nothing_ran(page)
             page.screenshot(path=str(SCREENSHOTS / f"xss_map_hostile_name_{name}.png"))
