@@ -7,13 +7,23 @@ import shapely
 from shapely.geometry import box
 
 from geo.analysis.grid import (
+    INTERPOLATE_MIN_POINTS,
+    AxialLookup,
+    area_in_crs,
     assign_points_to_hex,
+    clear_grid_cache,
     default_hex_size,
     hex_area_m2,
+    hex_cells,
+    hex_corners,
     hex_grid,
     hex_polygons,
+    points_to_axial,
     projected_xy,
+    transformer,
+    xy_to_axial,
 )
+from geo.analysis.projection import interpolated_projection
 
 CRS = "EPSG:32634"
 PATA_RAT = box(23.60, 46.76, 23.72, 46.80)
@@ -76,3 +86,102 @@ def test_default_hex_size_shrinks_with_more_points_within_bounds():
     assert all(50 <= s <= 2000 for s in sizes)
     n_cells = len(hex_grid(PATA_RAT, default_hex_size(PATA_RAT, 900, CRS), CRS))
     assert 200 <= n_cells <= 450  # about 3 incidents per cell
+
+
+def near_edge_points(crs, cell, orientation, n_per_kind=4000, seed=3):
+    """Uniform points plus points 0.05 mm to 5 cm from hexagon edges and corners (EPSG:4326)."""
+    rng = np.random.default_rng(seed)
+    region = area_in_crs(PATA_RAT, crs)
+    xmin, ymin, xmax, ymax = region.bounds
+    x = rng.uniform(xmin, xmax, 3 * n_per_kind)
+    y = rng.uniform(ymin, ymax, 3 * n_per_kind)
+    q, r = xy_to_axial(x, y, cell, orientation)
+    corner_x, corner_y, _ = hex_corners(q, r, cell, orientation)
+    k = rng.integers(0, 6, len(q))
+    t = rng.uniform(0, 1, len(q))
+    rows = np.arange(len(q))
+    # A point on an edge (or a corner when t is 0), nudged by +-0.05 mm .. 5 cm across it.
+    ex = corner_x[rows, k] + t * (corner_x[rows, k + 1] - corner_x[rows, k])
+    ey = corner_y[rows, k] + t * (corner_y[rows, k + 1] - corner_y[rows, k])
+    ex[:n_per_kind] = corner_x[rows[:n_per_kind], k[:n_per_kind]]
+    nudge = rng.choice([-1, 1], len(q)) * 10 ** rng.uniform(-4.3, -1.3, len(q))
+    angle = rng.uniform(0, 2 * np.pi, len(q))
+    ex, ey = ex + nudge * np.cos(angle), ey + nudge * np.sin(angle)
+    lon, lat = transformer(crs, "EPSG:4326").transform(np.r_[x, ex], np.r_[y, ey])
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+@pytest.mark.parametrize("crs", ["EPSG:32634", "EPSG:3844"])
+@pytest.mark.parametrize("orientation", ["pointy", "flat"])
+def test_interpolated_placement_gives_the_cells_of_the_exact_projection(crs, orientation):
+    # Attack on the interpolation shortcut: points within millimetres of cell edges, where an
+    # interpolation error of a few millimetres would put them in the neighbouring cell.
+    cell = 25.0
+    points = near_edge_points(crs, cell, orientation)
+    assert len(points) >= INTERPOLATE_MIN_POINTS  # the shortcut is taken
+    x, y = projected_xy(points, crs)
+    exact_q, exact_r = xy_to_axial(x, y, cell, orientation)
+    q, r = points_to_axial(points, cell, crs, orientation)
+    assert (q == exact_q).all() and (r == exact_r).all()
+    # The attack has teeth: interpolation alone, without re-projecting the points near an
+    # edge, puts some of them in the wrong cell.
+    coords = shapely.get_coordinates(points.geometry.values)
+    forward = transformer("EPSG:4326", crs)
+    ix, iy, error = interpolated_projection(coords[:, 0], coords[:, 1], forward)
+    assert 0 < error < 0.05
+    naive_q, naive_r = xy_to_axial(ix, iy, cell, orientation)
+    assert ((naive_q != exact_q) | (naive_r != exact_r)).sum() > 0
+
+
+@pytest.mark.parametrize("orientation", ["pointy", "flat"])
+def test_shared_corners_are_equal_so_queen_contiguity_finds_every_neighbour(orientation):
+    # Corners computed per cell differed in the last bits, so libpysal's vertex matching lost
+    # neighbours (about a quarter of the cells in scripts/bench_hotspots.py): the cause of the
+    # benchmark's z-score disagreement (max |dz| 1.3-4.0).
+    from libpysal.graph import Graph
+
+    from geo.analysis.hotspots import hex_neighbour_weights
+
+    grid = hex_grid(PATA_RAT, 170, CRS, orientation)
+    polygons = hex_polygons(grid["q"].to_numpy(), grid["r"].to_numpy(), 170, orientation)
+    graph = Graph.build_contiguity(gpd.GeoDataFrame(geometry=polygons, crs=CRS), rook=False)
+    ours = hex_neighbour_weights(grid["q"], grid["r"], include_self=False)
+    reference = graph.sparse.tocsr()
+    assert (ours != reference).nnz == 0
+    assert np.allclose(shapely.area(polygons), hex_area_m2(170), rtol=1e-9)
+
+
+def test_cached_grid_is_not_changed_by_what_callers_do_with_it():
+    clear_grid_cache()
+    first = hex_grid(PATA_RAT, 260, CRS)
+    expected = first.copy()
+    first["area_share"] = 0.0
+    first["q"] += 1
+    first.geometry = first.geometry.translate(1, 1)
+    again = hex_grid(PATA_RAT, 260, CRS)
+    assert again.equals(expected)
+    cells = hex_cells(area_in_crs(PATA_RAT, CRS), 260)
+    with pytest.raises(ValueError):
+        cells.area_share[0] = 0.5  # read-only
+    # Another area or size is another grid, not a cache hit.
+    smaller = hex_grid(box(23.64, 46.77, 23.66, 46.78), 260, CRS)
+    assert len(smaller) < len(again)
+    assert len(hex_grid(PATA_RAT, 300, CRS)) < len(again)
+
+
+def test_axial_lookup_dense_and_sorted_agree_on_scattered_cells():
+    rng = np.random.default_rng(9)
+    grid_q = rng.integers(-30, 30, 400)
+    grid_r = rng.integers(-30, 30, 400)
+    keys = np.unique(grid_q * 1000 + grid_r)
+    grid_q, grid_r = keys // 1000, keys % 1000
+    grid_r = np.where(grid_r > 500, grid_r - 1000, grid_r)
+    q, r = rng.integers(-40, 40, 5000), rng.integers(-40, 40, 5000)
+    dense = AxialLookup(grid_q, grid_r)
+    sparse = AxialLookup(grid_q * 10_000, grid_r * 10_000)  # same cells spread out
+    assert dense.table is not None and sparse.table is None
+    rows = dense.rows(q, r)
+    assert (rows == sparse.rows(q * 10_000, r * 10_000)).all()
+    found = rows >= 0
+    assert found.any() and (~found).any()
+    assert (grid_q[rows[found]] == q[found]).all() and (grid_r[rows[found]] == r[found]).all()

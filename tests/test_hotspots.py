@@ -9,7 +9,7 @@ from scipy import stats
 from shapely.geometry import box
 from statsmodels.stats.multitest import multipletests
 
-from geo.analysis.grid import hex_grid
+from geo.analysis.grid import hex_grid, hex_polygons
 from geo.analysis.hotspots import (
     HotspotAnalysis,
     binomial_two_sided_p,
@@ -199,3 +199,53 @@ def test_empty_input_gives_too_few_not_an_error(area):
     assert result.too_few and result.n_points == 0 and result.method is None
     assert result.message_key == "analysis.hotspots.too_few_points"
     assert "0" in result.message("en")
+
+
+def test_default_distance_band_holds_exactly_the_two_nearest_rings():
+    # The default band is exactly two neighbour spacings: computed from reprojected
+    # centroids, rounding noise decided which cells two steps away were neighbours.
+    points = as_points(*uniform(2000, seed=21))
+    analysis = HotspotAnalysis(points, PATA_RAT, CRS, cell_size_m=200, weights="distance")
+    cells = analysis.build_cells()
+    band = analysis.build_weights(cells)
+    rings = hex_neighbour_weights(cells.q, cells.r, rings=2)
+    assert (band != rings).nnz == 0
+    assert (analysis.build_weights(analysis.build_grid()) != rings).nnz == 0
+
+
+def test_unweighted_solve_equals_the_libpysal_graph_esda_statsmodels_pipeline():
+    # Like with like (scripts/bench_hotspots.py prints the same check): the normal p-values on
+    # unweighted cells against the whole reference pipeline on the same hexagons.
+    from libpysal.graph import Graph
+
+    lon, lat = uniform(4000, seed=22)
+    rng = np.random.default_rng(23)
+    lon = np.r_[lon, rng.normal(23.65, 0.002, 400)]
+    lat = np.r_[lat, rng.normal(46.775, 0.0015, 400)]
+    points = as_points(lon, lat)
+    result = HotspotAnalysis(
+        points, PATA_RAT, CRS, cell_size_m=220, inference="normal", area_weighted=False
+    ).solve()
+    cells = result.cells
+    polygons = hex_polygons(cells["q"].to_numpy(), cells["r"].to_numpy(), 220)
+    metric = gpd.GeoDataFrame(geometry=polygons, crs=CRS)
+    joined = gpd.sjoin(points.to_crs(CRS), metric, predicate="within")
+    counts = np.bincount(joined["index_right"].to_numpy(), minlength=len(cells))
+    assert (counts == cells["count"].to_numpy()).all()
+    graph = Graph.build_contiguity(metric, rook=False)
+    reference = G_Local(counts.astype(float), graph, transform="B", star=True, permutations=0)
+    assert np.abs(cells["z"].to_numpy() - reference.Zs).max() < 1e-9
+    reject, adjusted, _, _ = multipletests(2 * reference.p_norm, alpha=0.05, method="fdr_bh")
+    assert np.allclose(cells["p_fdr"], adjusted, rtol=1e-9)
+    assert (cells["hot"] | cells["cold"]).to_numpy().tolist() == reject.tolist()
+    assert reject.any()
+
+
+def test_results_do_not_leak_into_the_next_run_through_the_grid_cache():
+    points = as_points(*uniform(3000, seed=24))
+    first = HotspotAnalysis(points, PATA_RAT, CRS, cell_size_m=240).solve()
+    expected = first.cells.copy()
+    first.cells["area_share"] = 1.0
+    first.cells["count"] = 0
+    second = HotspotAnalysis(points, PATA_RAT, CRS, cell_size_m=240).solve()
+    assert second.cells.equals(expected)

@@ -61,7 +61,7 @@ from geo.analysis.grid import (
     area_in_crs,
     axial_to_xy,
     count_points_per_cell,
-    default_hex_size,
+    default_hex_size_for_area,
     hex_cells,
 )
 from geo.i18n import DEFAULT_LANGUAGE, t
@@ -560,7 +560,8 @@ class HotspotAnalysis:
         self.points = points
         self.area = area if area is not None else points_box(points)
         self.crs = crs
-        self.cell_size_m = cell_size_m or default_hex_size(self.area, len(points), crs)
+        self._region: BaseGeometry | None = None
+        self.cell_size_m = cell_size_m or default_hex_size_for_area(self.region().area, len(points))
         self.confidence = confidence
         self.fdr = fdr
         self.weights = weights
@@ -569,7 +570,6 @@ class HotspotAnalysis:
         self.orientation = orientation
         self.inference = inference
         self.area_weighted = area_weighted
-        self._region: BaseGeometry | None = None
 
     def params(self) -> dict[str, Any]:
         """Settings of the analysis (the chosen ``method`` is added by :meth:`solve`)."""

@@ -1,6 +1,6 @@
 """Projection of many geographic points by interpolation between exactly projected nodes.
 
-A map projection is smooth: over a few kilometres, bilinear interpolation between a 17 x 17
+A map projection is smooth: over a few kilometres, bilinear interpolation between a 9 x 9
 lattice of exactly projected nodes is within micrometres of the exact coordinates, and costs a
 few array operations a point instead of a full PROJ pipeline (Stereo70's datum shift makes that
 0.5 µs a point).  The interpolation error is measured, not assumed, so callers can re-project
@@ -18,7 +18,7 @@ def interpolated_projection(
     lon: np.ndarray,
     lat: np.ndarray,
     forward: Transformer,
-    nodes: int = 17,
+    nodes: int = 9,
     max_degrees: float = 1.0,
 ):
     """Bilinear interpolation of ``forward`` from an exactly projected lattice over the points.
@@ -71,19 +71,26 @@ def interpolated_projection(
         return None
     fi = (lat - south) / d_lat
     fj = (lon - west) / d_lon
-    i = np.clip(fi.astype(np.int64), 0, steps)
-    j = np.clip(fj.astype(np.int64), 0, steps)
+    i = np.clip(fi.astype(np.int64), 0, steps - 1)
+    j = np.clip(fj.astype(np.int64), 0, steps - 1)
     fi -= i
     fj -= j
-    x = _bilinear(nodes_x, i, j, fi, fj)
-    y = _bilinear(nodes_y, i, j, fi, fj)
+    # One gather of the 8 bilinear coefficients of each point's lattice cell, then a few
+    # multiply-adds: about a tenth of the cost of eight separate 2-D lookups.
+    coefficients = _bilinear_coefficients(nodes_x[:nodes, :nodes], nodes_y[:nodes, :nodes])
+    c = coefficients[i * steps + j]
+    x = c[:, 0] + fj * c[:, 1] + fi * (c[:, 2] + fj * c[:, 3])
+    y = c[:, 4] + fj * c[:, 5] + fi * (c[:, 6] + fj * c[:, 7])
     return x, y, error
 
 
-def _bilinear(nodes: np.ndarray, i: np.ndarray, j: np.ndarray, fi: np.ndarray, fj: np.ndarray):
-    low = nodes[i, j] + fj * (nodes[i, j + 1] - nodes[i, j])
-    high = nodes[i + 1, j] + fj * (nodes[i + 1, j + 1] - nodes[i + 1, j])
-    return low + fi * (high - low)
+def _bilinear_coefficients(nodes_x: np.ndarray, nodes_y: np.ndarray) -> np.ndarray:
+    """``(cells, 8)``: ``a, b, c, d`` of ``a + b fj + fi (c + d fj)`` for x, then for y."""
+    columns = []
+    for v in (nodes_x, nodes_y):
+        v00, v01, v10, v11 = v[:-1, :-1], v[:-1, 1:], v[1:, :-1], v[1:, 1:]
+        columns += [v00, v01 - v00, v10 - v00, v11 - v10 - v01 + v00]
+    return np.stack([column.ravel() for column in columns], axis=1)
 
 
 def _interpolation_error(
