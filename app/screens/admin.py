@@ -15,7 +15,7 @@ from harta_ui import ROLES, Context, context, sign_in_throttle
 
 
 def _error(ctx: Context, error: accounts.AccountError) -> None:
-    st.error(ctx.t(error.key, **error.params))
+    st.error(ctx.t(error.key, **{k: escape.markdown(v) for k, v in error.params.items()}))
 
 
 def _community_names(ctx: Context) -> dict[int, str]:

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geo import taxonomy, views
 from geo.analysis import runs
@@ -23,6 +22,7 @@ from geo.analysis.hotspots import label_text as hotspot_label
 from geo.analysis.trends import category_text, weekday_name
 from geo.hotspot_maps import analysis_map, comparison_map, density_legend_text, emerging_map
 from harta_ui import Context, context, record_view
+from map_frame import st_folium
 
 MIME = {".tif": "image/tiff", ".gpkg": "application/geopackage+sqlite3", ".csv": "text/csv"}
 

@@ -17,9 +17,8 @@ from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from geo import taxonomy, views
+from geo import escape, taxonomy, views
 from geo.hotspot_maps import picker_map
 from geo.incidents import (
     NARRATIVE_MAX_CHARS,
@@ -39,6 +38,7 @@ from geo.lifecycle import withdraw_contribution
 from geo.privacy import EXACT_POINT_ROLES
 from geo.settings import get_settings
 from harta_ui import ROLES, Context, context, record_view_once, upload_too_large
+from map_frame import st_folium
 
 UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip", "kml", "kmz", "gpx", "csv"]
 #: Precision suggested for each kind of named place.
@@ -238,7 +238,7 @@ def _record_form(ctx: Context) -> None:
                 role=ctx.role,
             )
         except IncidentError as error:
-            st.error(error.message(ctx.lang))
+            st.error(escape.markdown(error.message(ctx.lang)))
         else:
             st.success(ctx.t("incidents.form.saved", id=saved.id))
             st.session_state.pop("incident_pick", None)
@@ -271,7 +271,7 @@ def _bulk_import(ctx: Context) -> None:
             st.error(ctx.t("incidents.import.rejected"))
             st.text(rejected.report.render(ctx.lang))
         except ImportFailed as failed:
-            st.error(failed.render(ctx.lang))
+            st.error(escape.markdown(failed.render(ctx.lang)))
         else:
             st.success(ctx.t("incidents.import.done", written=report.rows_written))
             st.text(report.render(ctx.lang))
