@@ -12,6 +12,7 @@ from geo.analysis.grid import (
     area_in_crs,
     assign_points_to_hex,
     clear_grid_cache,
+    count_points_per_cell,
     default_hex_size,
     hex_area_m2,
     hex_cells,
@@ -185,3 +186,22 @@ def test_axial_lookup_dense_and_sorted_agree_on_scattered_cells():
     found = rows >= 0
     assert found.any() and (~found).any()
     assert (grid_q[rows[found]] == q[found]).all() and (grid_r[rows[found]] == r[found]).all()
+
+
+@pytest.mark.parametrize("crs", ["EPSG:32634", "EPSG:3844"])
+def test_cells_place_points_like_the_exact_projection_inside_and_outside_their_box(crs):
+    # The grid's own lattice (built once per grid) must give the exact cells near edges, and
+    # points beyond the grid's box must count as outside without being projected wrongly.
+    cell = 25.0
+    inner = box(23.64, 46.77, 23.66, 46.78)
+    cells = hex_cells(area_in_crs(inner, crs), cell)
+    points = near_edge_points(crs, cell, "pointy", n_per_kind=3000, seed=4)
+    x, y = projected_xy(points, crs)
+    exact = cells.lookup().rows(*xy_to_axial(x, y, cell))
+    rows = cells.rows_of_points(points, crs)
+    assert (rows == exact).all()
+    assert (rows >= 0).sum() > 500 and (rows < 0).sum() > 5000  # both kinds present
+    frame = hex_grid(inner, cell, crs)
+    counts, outside = count_points_per_cell(frame, points, cell, crs)
+    counts_cells, outside_cells = count_points_per_cell(cells, points, cell, crs)
+    assert (counts == counts_cells).all() and outside == outside_cells

@@ -10,37 +10,88 @@ exactly every point for which an error of that size would matter
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from pyproj import Transformer
 
 
-def interpolated_projection(
-    lon: np.ndarray,
-    lat: np.ndarray,
+@dataclass(frozen=True)
+class ProjectionLattice:
+    """An exactly projected lattice over a geographic box, and its measured error.
+
+    Attributes
+    ----------
+    west, south, east, north : float
+        The box, in degrees.
+    d_lon, d_lat : float
+        Lattice steps.
+    steps : int
+        Lattice cells per axis.
+    coefficients : numpy.ndarray
+        ``(steps * steps, 8)`` bilinear coefficients of each lattice cell (x, then y).
+    error : float
+        Largest interpolation error found, in metres.
+    """
+
+    west: float
+    south: float
+    east: float
+    north: float
+    d_lon: float
+    d_lat: float
+    steps: int
+    coefficients: np.ndarray = field(repr=False)
+    error: float
+
+    def covers(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Which points lie in the lattice's box."""
+        return (lon >= self.west) & (lon <= self.east) & (lat >= self.south) & (lat <= self.north)
+
+    def project(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Interpolated ``x, y`` of points (meant for points the lattice covers)."""
+        fi = (lat - self.south) / self.d_lat
+        fj = (lon - self.west) / self.d_lon
+        i = np.clip(fi.astype(np.int64), 0, self.steps - 1)
+        j = np.clip(fj.astype(np.int64), 0, self.steps - 1)
+        fi -= i
+        fj -= j
+        # One gather of the 8 bilinear coefficients of each point's lattice cell, then a few
+        # multiply-adds: about a tenth of the cost of eight separate 2-D lookups.
+        c = self.coefficients[i * self.steps + j]
+        x = c[:, 0] + fj * c[:, 1] + fi * (c[:, 2] + fj * c[:, 3])
+        y = c[:, 4] + fj * c[:, 5] + fi * (c[:, 6] + fj * c[:, 7])
+        return x, y
+
+
+def projection_lattice(
+    west: float,
+    south: float,
+    east: float,
+    north: float,
     forward: Transformer,
     nodes: int = 9,
     max_degrees: float = 1.0,
-):
-    """Bilinear interpolation of ``forward`` from an exactly projected lattice over the points.
+) -> ProjectionLattice | None:
+    """Project a ``nodes`` x ``nodes`` lattice over a geographic box and measure its error.
 
     Parameters
     ----------
-    lon, lat : numpy.ndarray
-        Geographic coordinates (degrees) of the points.
+    west, south, east, north : float
+        The box, in degrees.
     forward : pyproj.Transformer
         The exact projection (x = longitude first).
     nodes : int
-        Lattice nodes per axis; the lattice spans the points' bounding box.
+        Lattice nodes per axis.
     max_degrees : float
-        Larger extents are not interpolated (None is returned).
+        Larger boxes are not interpolated.
 
     Returns
     -------
-    tuple or None
-        ``(x, y, error)``: interpolated coordinates and the largest interpolation error found,
-        in metres; None when the points are not finite or spread too widely.
+    ProjectionLattice or None
+        None when the box is not finite, wider than ``max_degrees`` or projects to non-finite
+        coordinates.
     """
-    west, east, south, north = lon.min(), lon.max(), lat.min(), lat.max()
     if not np.isfinite([west, east, south, north]).all():
         return None
     if max(east - west, north - south) > max_degrees:
@@ -48,7 +99,7 @@ def interpolated_projection(
     steps = nodes - 1
     d_lon = max((east - west) / steps, 1e-9)
     d_lat = max((north - south) / steps, 1e-9)
-    node_lon = west + d_lon * np.arange(nodes + 1)  # one spare: east edge inside
+    node_lon = west + d_lon * np.arange(nodes + 1)  # one spare row and column for the checks
     node_lat = south + d_lat * np.arange(nodes + 1)
     # One call projects the nodes, the cell centres and the edge midpoints (error checks).
     half_lon, half_lat = node_lon + d_lon / 2, node_lat + d_lat / 2
@@ -69,19 +120,52 @@ def interpolated_projection(
     )
     if not np.isfinite(error):
         return None
-    fi = (lat - south) / d_lat
-    fj = (lon - west) / d_lon
-    i = np.clip(fi.astype(np.int64), 0, steps - 1)
-    j = np.clip(fj.astype(np.int64), 0, steps - 1)
-    fi -= i
-    fj -= j
-    # One gather of the 8 bilinear coefficients of each point's lattice cell, then a few
-    # multiply-adds: about a tenth of the cost of eight separate 2-D lookups.
     coefficients = _bilinear_coefficients(nodes_x[:nodes, :nodes], nodes_y[:nodes, :nodes])
-    c = coefficients[i * steps + j]
-    x = c[:, 0] + fj * c[:, 1] + fi * (c[:, 2] + fj * c[:, 3])
-    y = c[:, 4] + fj * c[:, 5] + fi * (c[:, 6] + fj * c[:, 7])
-    return x, y, error
+    coefficients.flags.writeable = False
+    return ProjectionLattice(
+        float(west),
+        float(south),
+        float(east),
+        float(north),
+        d_lon,
+        d_lat,
+        steps,
+        coefficients,
+        error,
+    )
+
+
+def interpolated_projection(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    forward: Transformer,
+    nodes: int = 9,
+    max_degrees: float = 1.0,
+):
+    """Bilinear interpolation of ``forward`` from a lattice over the points' bounding box.
+
+    Parameters
+    ----------
+    lon, lat : numpy.ndarray
+        Geographic coordinates (degrees) of the points.
+    forward : pyproj.Transformer
+        The exact projection (x = longitude first).
+    nodes, max_degrees
+        As for :func:`projection_lattice`.
+
+    Returns
+    -------
+    tuple or None
+        ``(x, y, error)``: interpolated coordinates and the largest interpolation error found,
+        in metres; None when the points are not finite or spread too widely.
+    """
+    lattice = projection_lattice(
+        lon.min(), lat.min(), lon.max(), lat.max(), forward, nodes, max_degrees
+    )
+    if lattice is None:
+        return None
+    x, y = lattice.project(lon, lat)
+    return x, y, lattice.error
 
 
 def _bilinear_coefficients(nodes_x: np.ndarray, nodes_y: np.ndarray) -> np.ndarray:
