@@ -65,13 +65,25 @@ AXIAL_NEIGHBOUR_OFFSETS = np.array([(1, 0), (1, -1), (0, -1), (-1, 0), (-1, 1), 
 
 
 def area_in_crs(area: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry, crs: str | CRS):
-    """Union of an area (GeoDataFrame, GeoSeries or shapely geometry in EPSG:4326) in ``crs``."""
+    """Union of an area (GeoDataFrame, GeoSeries or shapely geometry in EPSG:4326) in ``crs``.
+
+    Cached on the exact WKB of the geometries and the two CRSs (the same community boundary is
+    projected at every analysis); the result is a shared, immutable shapely geometry.
+    """
     if isinstance(area, BaseGeometry):
-        area = gpd.GeoSeries([area], crs=WGS84)
-    source = area.crs or WGS84
-    geometries = area.geometry.values if isinstance(area, gpd.GeoDataFrame) else area.values
-    projected = reproject_geometries(np.asarray(geometries), source, crs)
-    return shapely.union_all(projected)
+        geometries, source = np.array([area], dtype=object), WGS84
+    else:
+        source = area.crs or WGS84
+        geometries = area.geometry.values if isinstance(area, gpd.GeoDataFrame) else area.values
+        geometries = np.asarray(geometries)
+    key = tuple(shapely.to_wkb(geometries))
+    return _cached_area_in_crs(key, _crs_key(source), _crs_key(crs))
+
+
+@lru_cache(maxsize=64)
+def _cached_area_in_crs(wkb: tuple[bytes, ...], source_key: str, target_key: str):
+    geometries = shapely.from_wkb(np.array(wkb, dtype=object))
+    return shapely.union_all(reproject_geometries(geometries, source_key, target_key))
 
 
 def hex_grid(
