@@ -9,10 +9,11 @@
     of ``REPEATS`` runs, in CPU time (the ratio; the machine may be shared) and wall time;
     once with the area's grid cached (the app reruns the same community; the reference builds
     its hexagons with ``hex_grid`` and shares the cache) and once with the grid cache emptied
-    before every call on both sides ("new grid").  Target: ratio >= 10 from 5,000 incidents up.  Cross-check, like with like: ``solve()`` with
-    ``area_weighted=False, inference="normal"`` against esda on the same cells with the same
-    star weights (max |dz| ~1e-15, same FDR set, same neighbour counts), then how far the area
-    weighting that ``solve()`` uses moves z, on edge cells and inside.
+    before every call on both sides ("new grid").  Target: ratio >= 10 from 5,000 incidents
+    up.  Cross-check, like with like: ``solve()`` with ``area_weighted=False,
+    inference="normal"`` against esda on the same cells with the same star weights (max |dz|
+    ~1e-15, same FDR set, same neighbour counts), then how far the area weighting that
+    ``solve()`` uses moves z, on edge cells and inside.
 (b) Calibration on pure noise: the share of uniform data sets (over the real boundary, default
     cell size) with any FDR-significant cell at 95 %, for the p-values ``solve()`` uses and for
     the normal approximation on unweighted cells (the code before issue 15).  Target <= 5 %.
