@@ -1040,3 +1040,7 @@ def get_community(engine: Engine, slug: str) -> CommunityInfo:
         source_dir=_text_or_none(row["source_dir"]),
         geometry=geometry,
     )
+
+
+# The Community object (loaded once, passed down) lives in its own module.
+from geo.communities.model import AREA_TOLERANCE_M, Community, UnknownCommunity  # noqa: E402, F401
