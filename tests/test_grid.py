@@ -158,6 +158,8 @@ def test_cached_grid_is_not_changed_by_what_callers_do_with_it():
     expected = first.copy()
     first["area_share"] = 0.0
     first["q"] += 1
+    first.loc[first.index[0], "geometry"] = first.geometry.iloc[1]
+    first.loc[first.index[1], "cell_id"] = "changed"
     first.geometry = first.geometry.translate(1, 1)
     again = hex_grid(PATA_RAT, 260, CRS)
     assert again.equals(expected)
