@@ -9,6 +9,7 @@ through triggers (see the migrations), so nothing disappears silently.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -21,19 +22,36 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from geo.roles import ROLES as APP_ROLES
+from geo.roles import SYSTEM
 
 SRID = 4326
 
 #: Where a row came from.
 SOURCES = ("import", "workshop", "paper", "form", "osm", "gtfs", "demo")
-ROLES = ("system", "public", "community", "mediator", "police", "planner", "admin")
+#: Who can have written a row: the operator (``system``) or a person acting in one of the roles.
+ROLES = (SYSTEM, *APP_ROLES)
+#: What ``access_log`` records.
+ACCESS_ACTIONS = (
+    "view_exact",
+    "view_narrative",
+    "export",
+    "withdraw",
+    "purge",
+    "backup",
+    "restore",
+)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -189,6 +207,11 @@ class Incident(Provenance, Base):
     #: Free text readable only by police and mediators.
     narrative: Mapped[str | None] = mapped_column(Text)
     external_ref: Mapped[str | None] = mapped_column(Text)
+    #: Per-row secret input of the geographic mask (migration 0006): masks never repeat a
+    #: pattern across rows, and a re-import of the same content gets a new one.
+    mask_nonce: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), server_default=func.gen_random_uuid()
+    )
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
     __table_args__ = (
         *_provenance_checks("incidents"),
@@ -317,6 +340,162 @@ class AuditEntry(Base):
     db_user: Mapped[str] = mapped_column(Text, server_default=func.current_user())
     app_role: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("audit_log_table_row_idx", "table_name", "row_id"),)
+
+
+class User(Base):
+    """An account (migration 0002).  Only argon2id hashes; the app never reads them back."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_logins: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    __table_args__ = (
+        CheckConstraint("username ~ '^[a-z0-9][a-z0-9._-]{2,63}$'", name="users_username_form"),
+        CheckConstraint(_in("role", APP_ROLES), name="users_role_known"),
+        CheckConstraint("password_hash LIKE '$argon2id$%'", name="users_hash_argon2"),
+        CheckConstraint("failed_logins >= 0", name="users_failed_logins_positive"),
+    )
+
+
+class UserCommunity(Base):
+    """The communities an account is limited to (its scope; settlements follow their parent)."""
+
+    __tablename__ = "user_communities"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class AccessLogEntry(Base):
+    """Who saw or exported sensitive data; written by ``harta_log_access()`` only."""
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    username: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    db_user: Mapped[str] = mapped_column(Text, server_default=func.session_user())
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="access_log_role_known"),
+        CheckConstraint(_in("action", ACCESS_ACTIONS), name="access_log_action_known"),
+        Index("access_log_at_idx", "at"),
+    )
+
+
+class PurgeLogEntry(Base):
+    """One retention purge of incidents (counts only, never the rows)."""
+
+    __tablename__ = "purge_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purged_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    older_than_days: Mapped[int] = mapped_column(Integer)
+    cutoff: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    rows_deleted: Mapped[int] = mapped_column(Integer)
+    by_community: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    app_role: Mapped[str | None] = mapped_column(Text)
+    db_user: Mapped[str] = mapped_column(Text, server_default=func.session_user())
+
+
+class Tombstone(Base):
+    """A withdrawn or purged row's hash, so it can never be imported again (migration 0004).
+
+    Readable by nobody but the owner: the hash of low-entropy content could be guessed.
+    """
+
+    __tablename__ = "harta_tombstones"
+    layer: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    row_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    removed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    __table_args__ = (
+        CheckConstraint(
+            _in("layer", ("risk_zones", "incidents")), name="harta_tombstones_layer_known"
+        ),
+        CheckConstraint(
+            _in("reason", ("withdrawn", "purged")), name="harta_tombstones_reason_known"
+        ),
+    )
+
+
+class PublishedGrid(Base):
+    """The cell sizes a community's public aggregates are published on (migration 0005)."""
+
+    __tablename__ = "published_grids"
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    analysis_cell_m: Mapped[float] = mapped_column(Float)
+    map_cell_m: Mapped[float] = mapped_column(Float)
+    __table_args__ = (
+        CheckConstraint("analysis_cell_m BETWEEN 100 AND 5000"),
+        CheckConstraint("map_cell_m BETWEEN 100 AND 5000"),
+    )
+
+
+class CommunityFrameChange(Base):
+    """Append-only record of every change to a community's area, CRS, timezone or parent."""
+
+    __tablename__ = "community_frame_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    community_id: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
+    db_user: Mapped[str] = mapped_column(Text, server_default=func.session_user())
+    app_role: Mapped[str | None] = mapped_column(Text)
+    app_user: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    old_geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False))
+    new_geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False))
+    old_metric_crs: Mapped[int | None] = mapped_column(Integer)
+    new_metric_crs: Mapped[int | None] = mapped_column(Integer)
+    old_timezone: Mapped[str | None] = mapped_column(Text)
+    new_timezone: Mapped[str | None] = mapped_column(Text)
+    old_parent_id: Mapped[int | None] = mapped_column(Integer)
+    new_parent_id: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (CheckConstraint("length(btrim(reason)) >= 5"),)
+
+
+class GeomaskKey(Base):
+    """The single secret of the geographic masks (migration 0006); readable by nobody but the
+    owner, used only inside ``harta_geomask_draws``."""
+
+    __tablename__ = "geomask_key"
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default=text("1"))
+    inner_pad: Mapped[bytes] = mapped_column(LargeBinary)
+    outer_pad: Mapped[bytes] = mapped_column(LargeBinary)
+    min_m: Mapped[float] = mapped_column(Float)
+    max_m: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    __table_args__ = (
+        CheckConstraint("id = 1"),
+        CheckConstraint("length(inner_pad) = 64"),
+        CheckConstraint("length(outer_pad) = 64"),
+        CheckConstraint("0 <= min_m AND min_m < max_m"),
+    )
 
 
 #: Tables whose changes the audit triggers record.
