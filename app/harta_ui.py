@@ -30,7 +30,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from geo import escape, views
+from geo import escape, roles, views
 from geo.accounts import (
     SignInThrottle,
     User,
@@ -41,7 +41,7 @@ from geo.accounts import (
 from geo.i18n import LANGUAGES, t
 from geo.settings import get_settings
 
-ROLES = ("public", "community", "mediator", "police", "planner", "admin")
+ROLES = roles.ROLES
 #: Session-state key of the signed-in account (a dict; see :func:`sign_in`).
 AUTH_KEY = "harta_auth"
 #: Set when a session ended by timeout, so the next page says why.
@@ -49,7 +49,7 @@ EXPIRED_KEY = "harta_auth_expired"
 #: Set when the account changed under a session: i18n key of the notice the next page shows.
 NOTICE_KEY = "harta_auth_notice"
 #: Roles that see every community whatever their scope.
-UNSCOPED_ROLES = frozenset({"public", "admin"})
+UNSCOPED_ROLES = frozenset(ROLES) - roles.SCOPED_ROLES
 
 
 def db_down(error: BaseException) -> bool:

@@ -41,7 +41,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from geo.db.security import AUTH_ROLE, ROLES, connect_as
+from geo.db.security import AUTH_ROLE, connect_as
+from geo.errors import HartaError
+from geo.roles import ROLES
 
 #: Failures per (source, username) that are not slowed down.
 FREE_FAILURES = 5
@@ -67,13 +69,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("harta-dummy-password-never-valid")
 
 
-class AccountError(ValueError):
-    """An account operation was refused.  ``key`` is the i18n key of the reason."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class AccountError(HartaError, ValueError):
+    """An account operation was refused; ``message(lang)`` says why (``key``, ``params``)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +82,7 @@ class User:
     id : int
     username : str
     role : str
-        One of :data:`geo.db.security.ROLES`.
+        One of :data:`geo.roles.ROLES`.
     active : bool
     communities : tuple of int
         Ids of the communities the account may work on; empty means none.
@@ -180,7 +177,7 @@ def create_user(
     password : str
         At least :data:`MIN_PASSWORD_LENGTH` characters.
     role : str
-        One of :data:`geo.db.security.ROLES`.
+        One of :data:`geo.roles.ROLES`.
     communities : iterable of int
         Community ids the account is scoped to.
 

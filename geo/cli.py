@@ -445,7 +445,7 @@ def _read_password(password_stdin: bool) -> str:
 
 
 def _account_error(error) -> None:  # noqa: ANN001
-    err.print(t(error.key, _lang(), **error.params))
+    err.print(error.message(_lang()))
     raise typer.Exit(1)
 
 

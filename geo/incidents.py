@@ -36,17 +36,17 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from geo import taxonomy
+from geo import roles, taxonomy
 from geo.db.engine import set_app_role
 from geo.db.models import ROLES
 from geo.i18n import DEFAULT_LANGUAGE, t
 
 #: Roles that may record incidents.
-RECORD_ROLES = frozenset({"police", "mediator", "admin"})
+RECORD_ROLES = roles.holders("incidents.record")
 #: Roles that may write (and read) the free-text narrative.
-NARRATIVE_ROLES = frozenset({"police", "mediator"})
+NARRATIVE_ROLES = roles.holders("incidents.read_narrative")
 #: Roles whose database role may read ``incidents`` (see migration 0002).
-READ_ROLES = frozenset({"police", "mediator"})
+READ_ROLES = roles.holders("incidents.read_exact")
 PRECISIONS = ("exact", "street", "area")
 SENSITIVITIES = ("normal", "sensitive", "restricted")
 #: Longest narrative accepted, in characters.

@@ -25,6 +25,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
+from geo import roles
 from geo.analysis.grid import (
     WGS84,
     Orientation,
@@ -34,11 +35,11 @@ from geo.analysis.grid import (
 )
 
 SENSITIVE_TYPES = frozenset({"domestic_violence", "sexual_violence", "child_protection"})
-ROLES = ("public", "community", "mediator", "police", "planner", "admin")
+ROLES = roles.ROLES
 #: Roles allowed to see exact points of non-sensitive incidents.
-EXACT_POINT_ROLES = frozenset({"police", "mediator"})
+EXACT_POINT_ROLES = roles.holders("incidents.read_exact")
 #: Roles allowed to see exact points of sensitive incidents.
-SENSITIVE_EXACT_ROLES = frozenset({"police"})
+SENSITIVE_EXACT_ROLES = roles.holders("incidents.read_sensitive")
 DEFAULT_THRESHOLD = 5
 #: Hexagon side for aggregated views when none is given (about 0.25 km² per cell).
 DEFAULT_PRIVACY_CELL_M = 300.0

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import streamlit as st
 
-from geo import escape, taxonomy, views
+from geo import escape, roles, taxonomy, views
 from geo.hotspot_maps import picker_map
 from geo.incidents import (
     NARRATIVE_MAX_CHARS,
@@ -44,7 +44,7 @@ UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip", "kml", "kmz", "gpx", "csv"]
 #: Precision suggested for each kind of named place.
 PLACE_PRECISION = {"street": "street", "settlement": "area", "place": "area", "facility": "exact"}
 #: Roles offered the withdrawal tab (the database decides which rows each account may withdraw).
-WITHDRAW_ROLES = frozenset({"police", "mediator"})
+WITHDRAW_ROLES = roles.holders("incidents.withdraw")
 #: Session key of the id just withdrawn, so the next run says so above the refreshed list.
 WITHDRAWN_KEY = "incident_withdrawn"
 

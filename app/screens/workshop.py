@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo import consensus, escape, maps, paper, taxonomy, views
+from geo import consensus, escape, maps, paper, roles, taxonomy, views
 from geo import workshops as ws
 from geo.i18n import LANGUAGES
 from geo.reports import workshop_pdf
@@ -24,7 +24,7 @@ from map_frame import st_folium
 
 #: Roles whose database role may open sessions and write marks (migrations 0002 and 0003);
 #: planners see sessions read-only.
-WRITE_ROLES = ("community", "mediator", "admin")
+WRITE_ROLES = roles.holders("workshops.draw")
 
 TIME_ICONS = {
     "day": ":material/light_mode:",

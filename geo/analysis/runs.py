@@ -67,7 +67,7 @@ import shapely
 from pyproj import CRS
 from sqlalchemy import Engine, text
 
-from geo import views
+from geo import roles, views
 from geo.analysis.compare import compare_perceived_recorded
 from geo.analysis.density import DensityOverlay, DensitySurface, kernel_density
 from geo.analysis.grid import WGS84, cell_ids, default_hex_size, projected_xy, xy_to_axial
@@ -80,9 +80,6 @@ from geo.analysis.trends import (
 )
 from geo.db.engine import set_app_role
 from geo.privacy import (
-    EXACT_POINT_ROLES,
-    ROLES,
-    SENSITIVE_EXACT_ROLES,
     VisibleIncidents,
     visible_incidents,
 )
@@ -109,14 +106,8 @@ EXPORTS = {
 
 
 def scope_for(role: str) -> Scope:
-    """Which incidents a role's runs are computed from (see the module docstring)."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
-    if role in SENSITIVE_EXACT_ROLES:
-        return "all"
-    if role in EXACT_POINT_ROLES:
-        return "exact"
-    return "aggregated"
+    """Which incidents a role's runs are computed from: :func:`geo.roles.analysis_scope`."""
+    return roles.analysis_scope(role)
 
 
 def aggregated_cell_size(area: gpd.GeoSeries, crs: str) -> float:

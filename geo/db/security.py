@@ -45,8 +45,18 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 
-#: Application roles, as in :data:`geo.privacy.ROLES`.
-ROLES = ("public", "community", "mediator", "police", "planner", "admin")
+from geo.roles import ROLES
+
+__all__ = [
+    "AUTH_ROLE",
+    "ROLES",
+    "ROLE_PREFIX",
+    "connect_as",
+    "current_role",
+    "db_role",
+    "ensure_roles",
+    "role_engine",
+]
 #: Internal role used only while checking a password (reads ``users.password_hash``).
 AUTH_ROLE = "auth"
 #: Database role prefix: application role ``police`` acts as ``harta_police``.
@@ -159,7 +169,17 @@ def connect_as(engine: Engine, role: str, user_id: int | None = None) -> Iterato
 
 
 def current_role(conn: Connection) -> str:
-    """The database role the connection currently acts as (``current_user``)."""
+    """The database role the connection currently acts as (``current_user``).
+
+    Parameters
+    ----------
+    conn : Connection
+
+    Returns
+    -------
+    str
+        E.g. ``"harta_police"``, or the login's name when no role was assumed.
+    """
     return conn.execute(text("SELECT current_user")).scalar_one()
 
 
@@ -167,7 +187,11 @@ def ensure_roles(engine: Engine) -> None:
     """Create the group roles if missing (as migration 0002 does).
 
     Needed before restoring a backup into a new cluster, whose grants name these roles.
-    Requires a login allowed to create roles.
+
+    Parameters
+    ----------
+    engine : Engine
+        On a login allowed to create roles.
     """
     names = [db_role(r) for r in (*ROLES, AUTH_ROLE)]
     with engine.begin() as conn:

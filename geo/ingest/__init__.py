@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, text
 
+from geo import roles
 from geo.db.models import ROLES, SOURCES
 from geo.ingest.readers import read_file
 from geo.ingest.report import ImportFailed, ImportRejected, ImportReport, Problem
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 #: Roles that may import incidents (sensitive personal data).
-INCIDENT_IMPORT_ROLES = ("police", "mediator", "admin", "system")
+INCIDENT_IMPORT_ROLES = roles.holders("incidents.import") | {roles.SYSTEM}
 
 
 def import_file(
