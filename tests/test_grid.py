@@ -21,10 +21,10 @@ from geo.analysis.grid import (
     hex_polygons,
     points_to_axial,
     projected_xy,
-    transformer,
     xy_to_axial,
 )
 from geo.analysis.projection import interpolated_projection
+from geo.crs import transformer
 
 CRS = "EPSG:32634"
 PATA_RAT = box(23.60, 46.76, 23.72, 46.80)

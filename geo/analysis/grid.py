@@ -34,7 +34,6 @@ from geo.analysis.hexmath import (  # noqa: F401 -- re-exported
     AxialLookup,
     Orientation,
     _axial_by_lattice,
-    _crs_key,
     _is_geographic,
     _wgs84_crs,
     axial_index,
@@ -47,10 +46,11 @@ from geo.analysis.hexmath import (  # noqa: F401 -- re-exported
     points_to_axial,
     projected_xy,
     reproject_geometries,
-    transformer,
     xy_to_axial,
 )
 from geo.analysis.projection import ProjectionLattice, projection_lattice
+from geo.crs import key as _crs_key
+from geo.crs import transformer
 
 #: Bounds of the rounded default cell size, in metres.
 MIN_DEFAULT_CELL_M = 50.0

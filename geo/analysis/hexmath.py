@@ -17,53 +17,18 @@ import shapely
 from pyproj import CRS, Transformer
 
 from geo.analysis.projection import ProjectionLattice, projection_lattice
+from geo.crs import key as _crs_key
+from geo.crs import transformer
 
 Orientation = Literal["pointy", "flat"]
 WGS84 = "EPSG:4326"
 SQRT3 = math.sqrt(3.0)
 
 
-@lru_cache(maxsize=64)
-def _cached_transformer(source: str, target: str) -> Transformer:
-    return Transformer.from_crs(source, target, always_xy=True)
-
-
-def transformer(source: str | CRS, target: str | CRS) -> Transformer:
-    """A ``pyproj.Transformer`` from ``source`` to ``target`` (x = easting/longitude first).
-
-    Built once per pair of CRSs and then reused: building one costs 1–80 ms (EPSG:3844 is the
-    slow case), more than the whole Gi* statistic on a few thousand cells.
-
-    Parameters
-    ----------
-    source, target : str or pyproj.CRS
-        Any CRS pyproj understands.
-
-    Returns
-    -------
-    pyproj.Transformer
-    """
-    return _cached_transformer(_crs_key(source), _crs_key(target))
-
-
-@lru_cache(maxsize=64)
-def _crs_key_of_text(crs: str) -> str:
-    return CRS.from_user_input(crs).to_wkt()
-
-
 @lru_cache(maxsize=1)
 def _wgs84_crs() -> CRS:
     # Parsed once: geopandas would parse "EPSG:4326" again for every frame (about 0.1 ms).
     return CRS.from_user_input(WGS84)
-
-
-def _crs_key(crs: str | CRS) -> str:
-    # Normalised so that "EPSG:32634", "epsg:32634" and CRS objects share one transformer.
-    if isinstance(crs, CRS):
-        # ``srs`` is the text the CRS was made from: a cached key instead of a fresh WKT
-        # export (0.1-0.3 ms) on every call.
-        return _crs_key_of_text(crs.srs) if crs.srs else crs.to_wkt()
-    return _crs_key_of_text(str(crs))
 
 
 def reproject_geometries(geometries: np.ndarray, source: str | CRS, target: str | CRS):
