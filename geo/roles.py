@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incidents.withdraw": frozenset({"police", "mediator"}),
     # workshops
     "workshops.draw": frozenset({"community", "mediator", "admin"}),
+    "workshops.view": frozenset({"community", "mediator", "planner", "admin"}),
     # accounts and communities
     "accounts.manage": frozenset({"admin"}),
     "communities.edit": frozenset({"admin"}),

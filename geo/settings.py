@@ -39,6 +39,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_SOURCES_DIR = PROJECT_ROOT / "data"
 STYLES_DIR = PROJECT_ROOT / "styles"
+#: Vendored Leaflet/jQuery/Bootstrap files (scripts/vendor_assets.sh); Streamlit serves this
+#: folder at /app/static/vendor.  geo.maps reads it from here, never from app/ itself.
+VENDOR_DIR = PROJECT_ROOT / "app" / "static" / "vendor"
 
 
 def _flag(value: str | None) -> bool:

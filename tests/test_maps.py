@@ -16,9 +16,10 @@ from shapely.geometry import LineString, Point, Polygon, box
 
 from geo import maps, taxonomy
 from geo.i18n import catalogue, t
+from geo.maps.draw import DrawStrings
 
 ROOT = Path(__file__).resolve().parent.parent
-VENDOR = ROOT / "app" / "static" / "vendor"
+VENDOR = ROOT / "app" / "static" / "vendor"  # what Streamlit serves at /app/static/vendor
 BOUNDS = (23.60, 46.78, 23.64, 46.80)
 XSS = "<script>alert(1)</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -536,8 +537,9 @@ def test_map_strings_exist_in_every_language() -> None:
         lang: {k for k in catalogue(lang) if k.startswith("maps.")} for lang in "ro hu en".split()
     }
     assert keys["en"] and keys["ro"] == keys["en"] == keys["hu"]
-    used = set(re.findall(r"""["'](maps\.[a-z_.]+)["']""", Path(maps.__file__).read_text()))
-    used |= {f"maps.draw.{k}" for k in maps._DrawLocal._KEYS}
+    sources = "".join(p.read_text() for p in Path(maps.__file__).parent.glob("*.py"))
+    used = set(re.findall(r"""["'](maps\.[a-z_.]+)["']""", sources))
+    used |= {f"maps.draw.{k}" for k in DrawStrings.KEYS}
     used |= {"maps.address", "maps.phone"}
     missing = used - keys["en"]
     assert not missing, missing

@@ -20,7 +20,7 @@ from geo.analysis.compare import label_text as compare_label
 from geo.analysis.hotspots import CONFIDENCE_LEVELS
 from geo.analysis.hotspots import label_text as hotspot_label
 from geo.analysis.trends import category_text, weekday_name
-from geo.hotspot_maps import analysis_map, comparison_map, density_legend_text, emerging_map
+from geo.maps.analysis import analysis_map, comparison_map, density_legend_text, emerging_map
 from harta_ui import Context, context, record_view
 from map_frame import st_folium
 

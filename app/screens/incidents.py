@@ -19,7 +19,6 @@ import geopandas as gpd
 import streamlit as st
 
 from geo import escape, roles, taxonomy, views
-from geo.hotspot_maps import picker_map
 from geo.incidents import (
     NARRATIVE_MAX_CHARS,
     NARRATIVE_ROLES,
@@ -35,6 +34,7 @@ from geo.incidents import (
 )
 from geo.ingest import ImportFailed, ImportRejected, import_file
 from geo.lifecycle import withdraw_contribution
+from geo.maps.analysis import picker_map
 from geo.privacy import EXACT_POINT_ROLES
 from geo.settings import get_settings
 from harta_ui import ROLES, Context, context, record_view_once, upload_too_large

@@ -1,26 +1,31 @@
 """Maps of the incident pages: analysis results, emerging hot spots, perceived vs recorded, and
 the location picker of the incident form.
 
-Built on :mod:`geo.maps` (offline assets, styles, escaped labels).  What reaches a map is what
-the run's role may see (:class:`geo.analysis.runs.HotspotRun` is already limited to it): exact
-incident points only for police and mediators, suppressed hexagon counts for everyone else.
+What reaches a map is what the run's role may see: the run (``geo.analysis.runs.HotspotRun``)
+is already limited to it, and this module checks again -- sensitive incident types are drawn
+only for a role holding ``incidents.read_sensitive``, and counts only through
+:func:`~geo.maps.aggregates.add_hex_counts` (small counts suppressed).
 
-This module never imports Streamlit.
+``geo.maps`` sits below ``geo.analysis`` in the layers, so the run is described here by the
+attributes the maps read (:class:`AnalysisRun`) instead of being imported.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import folium
 import geopandas as gpd
 
-from geo import escape, maps
-from geo.analysis.compare import label_text as compare_label
-from geo.analysis.runs import HotspotRun
-from geo.analysis.trends import category_text
+from geo.communities.model import Community
 from geo.i18n import t
-from geo.taxonomy import layer_styles
+from geo.maps.aggregates import add_density_overlay, add_hex_counts, add_hotspots
+from geo.maps.base import add_layer_control, base_map
+from geo.maps.data import styles
+from geo.maps.html import esc
+from geo.maps.layers import add_boundary, add_incident_points
+from geo.maps.legend import LegendEntry, LegendSection, add_legend
+from geo.roles import may
 
 #: Colours of emerging hot spot categories (after ArcGIS's palette); no_pattern is not drawn.
 EMERGING_COLOURS = {
@@ -38,9 +43,34 @@ COMPARE_COLOURS = {
 }
 
 
-def _start(area: Any, streets: Any, lang: str, online: bool, height: int) -> folium.Map:
-    m = maps.base_map(area, online=online, streets=streets, lang=lang, height=height)
-    maps.add_boundary(m, area, lang)
+class AnalysisRun(Protocol):
+    """What the maps read of a hot spot run (``geo.analysis.runs.HotspotRun``)."""
+
+    role: str
+    params: dict[str, Any]
+    density: Any  # DensitySurface or None: .to_overlay(colors=...), .bandwidth_m
+    overlay: Any  # DensityOverlay or None: .breakpoints
+    hotspots: Any  # .too_few, .cells (gi_bin)
+    emerging: Any  # .too_few, .cells (category)
+    comparison: gpd.GeoDataFrame  # label, buffer_m
+    visible: Any  # VisibleIncidents: .points, .cells
+
+
+def emerging_label(category: str, lang: str) -> str:
+    """Plain-language name of an emerging hot spot category (as ``trends.category_text``)."""
+    return t(f"stats.emerging.{category}", lang)
+
+
+def compare_label(label: str, lang: str) -> str:
+    """Name of a perceived-vs-recorded label (as ``compare.label_text``)."""
+    return t(f"analysis.compare.label.{label}", lang)
+
+
+def _start(
+    community: Community | gpd.GeoDataFrame, streets: Any, lang: str, online: bool, height: int
+) -> folium.Map:
+    m = base_map(community, online=online, streets=streets, lang=lang, height=height)
+    add_boundary(m, community, lang)
     return m
 
 
@@ -58,15 +88,15 @@ def _cells_layer(
     frame = gpd.GeoDataFrame(
         {
             "k": cells[key_column].astype(str).to_numpy(),
-            "tip": [escape.html(labels[str(v)]) for v in cells[key_column]],
+            "tip": [esc(labels[str(v)]) for v in cells[key_column]],
         },
         geometry=cells.geometry.to_crs(4326).values,
         crs=4326,
     )
-    style = layer_styles()["hotspots"]["style"]
+    style = styles()["hotspots"]["style"]
     layer = folium.GeoJson(
         frame.to_json(drop_id=True),
-        name=escape.html(name),  # the layer control inserts names as HTML
+        name=esc(name),  # the layer control inserts names as HTML
         style_function=lambda f: {**style, "fillColor": colours[f["properties"]["k"]]},
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
     )
@@ -74,8 +104,19 @@ def _cells_layer(
     return layer
 
 
-def density_legend_text(run: HotspotRun, lang: str) -> str | None:
-    """One line saying what the density colours mean (range and bandwidth)."""
+def density_legend_text(run: AnalysisRun, lang: str) -> str | None:
+    """One line saying what the density colours mean (range and bandwidth).
+
+    Parameters
+    ----------
+    run : AnalysisRun
+    lang : str
+
+    Returns
+    -------
+    str or None
+        None when the run has no density surface.
+    """
     if run.overlay is None:
         return None
     return t(
@@ -87,9 +128,28 @@ def density_legend_text(run: HotspotRun, lang: str) -> str | None:
     )
 
 
+def _add_points(m: folium.Map, run: AnalysisRun, lang: str) -> None:
+    points = run.visible.points
+    if not len(points):
+        return
+    # Only what the pictograms show leaves the run: type, time, demo flag and the point.
+    shown = gpd.GeoDataFrame(
+        {
+            "type": points["type_code"].to_numpy(),
+            "occurred_at": points["occurred_at"].to_numpy(),
+            "is_demo": points["is_demo"].to_numpy(),
+        },
+        geometry=points.geometry.values,
+        crs=points.crs,
+    )
+    sensitive = may(run.role, "incidents.read_sensitive")
+    layer = add_incident_points(m, shown, lang, include_sensitive=sensitive)
+    layer.show = False  # hundreds of pictograms would hide the hot spots; one click away
+
+
 def analysis_map(
-    run: HotspotRun,
-    area: gpd.GeoDataFrame,
+    run: AnalysisRun,
+    community: Community,
     streets: gpd.GeoDataFrame | None,
     lang: str,
     *,
@@ -101,46 +161,64 @@ def analysis_map(
     Layers (bottom to top): density overlay, suppressed hexagon counts (roles without exact
     points), significant Gi* cells (left out when the analysis had too little data), incident
     pictograms (police and mediators; sensitive types only for police).
+
+    Parameters
+    ----------
+    run : AnalysisRun
+        A ``HotspotRun``, already limited to its role.
+    community : Community
+        Fits the map and draws the boundary.
+    streets : GeoDataFrame or None
+        Drawn when offline.
+    lang : str
+    online : bool
+    height : int
+
+    Returns
+    -------
+    folium.Map
     """
-    m = _start(area, streets, lang, online, height)
+    m = _start(community, streets, lang, online, height)
     if run.density is not None:
-        overlay = run.density.to_overlay(colors=tuple(layer_styles()["density"]["ramp"]))
-        maps.add_density_overlay(m, overlay.image, overlay.bounds, lang, opacity=0.8)
+        overlay = run.density.to_overlay(colors=tuple(styles()["density"]["ramp"]))
+        add_density_overlay(m, overlay.image, overlay.bounds, lang, opacity=0.8)
     if run.visible.cells is not None:
-        maps.add_hex_counts(m, run.visible.cells, lang)
+        add_hex_counts(m, run.visible.cells, lang)
     if not run.hotspots.too_few:
         significant = run.hotspots.cells[run.hotspots.cells["gi_bin"] != 0]
-        maps.add_hotspots(m, significant[["gi_bin", significant.geometry.name]], lang)
-    points = run.visible.points
-    if len(points):
-        shown = gpd.GeoDataFrame(
-            {
-                "type": points["type_code"].to_numpy(),
-                "occurred_at": points["occurred_at"].to_numpy(),
-                "is_demo": points["is_demo"].to_numpy(),
-            },
-            geometry=points.geometry.values,
-            crs=points.crs,
-        )
-        layer = maps.add_incident_points(m, shown, lang, include_sensitive=run.role == "police")
-        layer.show = False  # hundreds of pictograms would hide the hot spots; one click away
-    maps.add_layer_control(m)
-    maps.add_legend(m, lang=lang)
+        add_hotspots(m, significant[["gi_bin", significant.geometry.name]], lang)
+    _add_points(m, run, lang)
+    add_layer_control(m)
+    add_legend(m, lang=lang)
     return m
 
 
 def emerging_map(
-    run: HotspotRun,
-    area: gpd.GeoDataFrame,
+    run: AnalysisRun,
+    community: Community,
     streets: gpd.GeoDataFrame | None,
     lang: str,
     *,
     online: bool = False,
     height: int = 480,
 ) -> folium.Map:
-    """Cells by emerging hot spot category (cells without a pattern are not drawn)."""
-    m = _start(area, streets, lang, online, height)
-    labels = {c: category_text(c, lang) for c in EMERGING_COLOURS}
+    """Cells by emerging hot spot category (cells without a pattern are not drawn).
+
+    Parameters
+    ----------
+    run : AnalysisRun
+    community : Community
+    streets : GeoDataFrame or None
+    lang : str
+    online : bool
+    height : int
+
+    Returns
+    -------
+    folium.Map
+    """
+    m = _start(community, streets, lang, online, height)
+    labels = {c: emerging_label(c, lang) for c in EMERGING_COLOURS}
     name = t("incidents.hotspots.emerging_layer", lang)
     if not run.emerging.too_few:
         _cells_layer(
@@ -151,50 +229,66 @@ def emerging_map(
             labels=labels,
             name=name,
         )
-    entries = [maps.LegendEntry(labels[c], colour=col) for c, col in EMERGING_COLOURS.items()]
-    maps.add_legend(m, [maps.LegendSection(name, entries)], lang)
+    entries = [LegendEntry(labels[c], colour=col) for c, col in EMERGING_COLOURS.items()]
+    add_legend(m, [LegendSection(name, entries)], lang)
     return m
 
 
+def _buffered(comparison: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
+    """Lines and points of workshop maps were compared with a buffer (metres, in ``crs``)."""
+    metric = comparison.geometry.to_crs(crs)
+    widths = comparison["buffer_m"].fillna(0.0).to_numpy()
+    grown = gpd.GeoSeries(
+        [g.buffer(w) if w > 0 else g for g, w in zip(metric.values, widths, strict=True)],
+        crs=crs,
+    )
+    return comparison.set_geometry(grown.to_crs(4326).values)
+
+
 def comparison_map(
-    run: HotspotRun,
-    area: gpd.GeoDataFrame,
+    run: AnalysisRun,
+    community: Community,
     streets: gpd.GeoDataFrame | None,
     lang: str,
     *,
     online: bool = False,
     height: int = 480,
 ) -> folium.Map:
-    """Workshop zones and hot cells coloured by perceived / recorded."""
-    m = _start(area, streets, lang, online, height)
+    """Workshop zones and hot cells coloured by perceived / recorded.
+
+    Parameters
+    ----------
+    run : AnalysisRun
+    community : Community
+        Its metric CRS is the one the buffers are drawn in.
+    streets : GeoDataFrame or None
+    lang : str
+    online : bool
+    height : int
+
+    Returns
+    -------
+    folium.Map
+    """
+    m = _start(community, streets, lang, online, height)
     labels = {k: compare_label(k, lang) for k in COMPARE_COLOURS}
     name = t("incidents.hotspots.compare_layer", lang)
-    comparison = run.comparison.copy()
-    # Lines and points of workshop maps are compared with a buffer; draw that buffer.
-    metric = comparison.geometry.to_crs(run.params["crs"])
-    widths = comparison["buffer_m"].fillna(0.0).to_numpy()
-    comparison = comparison.set_geometry(
-        gpd.GeoSeries(
-            [g.buffer(w) if w > 0 else g for g, w in zip(metric.values, widths, strict=True)],
-            crs=run.params["crs"],
-        )
-        .to_crs(4326)
-        .values
-    )
+    crs = community.crs if isinstance(community, Community) else run.params["crs"]
+    comparison = _buffered(run.comparison.copy(), crs)
     _cells_layer(
         m, comparison, key_column="label", colours=COMPARE_COLOURS, labels=labels, name=name
     )
     entries = [
-        maps.LegendEntry(labels[k], colour=c)
+        LegendEntry(labels[k], colour=c)
         for k, c in COMPARE_COLOURS.items()
         if k in set(comparison["label"])
     ]
-    maps.add_legend(m, [maps.LegendSection(name, entries)], lang)
+    add_legend(m, [LegendSection(name, entries)], lang)
     return m
 
 
 def picker_map(
-    area: gpd.GeoDataFrame,
+    community: Community,
     streets: gpd.GeoDataFrame | None,
     lang: str,
     *,
@@ -202,8 +296,23 @@ def picker_map(
     online: bool = False,
     height: int = 460,
 ) -> folium.Map:
-    """The incident form's map: click to place the incident; the chosen point is marked."""
-    m = _start(area, streets, lang, online, height)
+    """The incident form's map: click to place the incident; the chosen point is marked.
+
+    Parameters
+    ----------
+    community : Community
+    streets : GeoDataFrame or None
+    lang : str
+    picked : (lon, lat), optional
+        The point chosen so far.
+    online : bool
+    height : int
+
+    Returns
+    -------
+    folium.Map
+    """
+    m = _start(community, streets, lang, online, height)
     if picked is not None:
         lon, lat = picked
         folium.CircleMarker(
@@ -213,6 +322,18 @@ def picker_map(
             weight=3,
             fill=True,
             fill_opacity=0.6,
-            tooltip=escape.html(t("incidents.form.picked_here", lang)),
+            tooltip=esc(t("incidents.form.picked_here", lang)),
         ).add_to(m)
     return m
+
+
+__all__ = [
+    "COMPARE_COLOURS",
+    "EMERGING_COLOURS",
+    "AnalysisRun",
+    "analysis_map",
+    "comparison_map",
+    "density_legend_text",
+    "emerging_map",
+    "picker_map",
+]

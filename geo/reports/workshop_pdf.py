@@ -3,13 +3,15 @@
 :func:`workshop_map_pdf` prints the map a workshop draws on: A4 or A3 landscape, the bundled
 OpenStreetMap streets drawn as lines in the community's metric CRS (no tiles, works offline),
 the community boundary, the settlements with their names, the paper grid with its letters and
-numbers (:mod:`geo.paper`), a legend of hazard pictograms and severity colours, and a QR code
-whose payload names the session, the community, the extent and the grid
-(:func:`geo.paper.encode_payload`).  Every text is in the session's language.
+numbers (:mod:`geo.workshops.paper`), a legend of hazard pictograms and severity colours, and a
+QR code whose payload names the session, the community, the extent and the grid
+(:func:`geo.workshops.paper.encode_payload`).  Every text is in the session's language.
 
 :func:`session_summary_pdf` prints what a session produced: the map with its marks numbered, a
 table of the marks, and the agreement with every session of the community
-(:func:`geo.consensus.consensus_zones`).
+(:func:`geo.workshops.consensus.consensus_zones`).  The session's community is read once
+(:func:`geo.workshops.session_community`) and passed down.  Drawing primitives are
+:mod:`geo.reports.pdf`.
 
 Notes are plain text: fpdf2 writes them as characters, never as markup.
 
@@ -19,45 +21,51 @@ This module never imports Streamlit.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
-import segno
 import shapely
 from fpdf import FPDF
-from fpdf.enums import TableCellFillMode
-from fpdf.fonts import FontFace
-from shapely.geometry import box
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine
 
-from geo import consensus, paper, taxonomy, views, workshops
+from geo import taxonomy, views, workshops
+from geo.communities.model import Community
 from geo.i18n import t
-
-#: Landscape page sizes in millimetres.
-PAPER_SIZES: dict[str, tuple[float, float]] = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}
-#: Unicode fonts (Romanian ș ț, Hungarian ő ű) tried in order: regular, bold.
-FONT_CANDIDATES: tuple[tuple[str, str], ...] = (
-    (
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-    ),
-    (
-        "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
-    ),
-    (
-        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-        "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
-    ),
+from geo.reports.pdf import (
+    ATTRIBUTION,
+    FONT,
+    FONT_CANDIDATES,
+    PAPER_SIZES,
+    FontMissingError,
+    Frame,
+    clip_to_grid,
+    draw_line,
+    draw_north,
+    draw_polygon,
+    draw_scale_bar,
+    draw_table,
+    fit_frame,
+    font_files,
+    lines,
+    new_pdf,
+    polygons,
+    qr_png,
+    rgb,
 )
-FONT = "harta"
-ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
+from geo.workshops import consensus, paper
+
+__all__ = [
+    "ATTRIBUTION",
+    "FONT_CANDIDATES",
+    "PAPER_SIZES",
+    "FontMissingError",
+    "Frame",
+    "fit_frame",
+    "font_files",
+    "session_summary_pdf",
+    "workshop_map_pdf",
+]
 
 #: Street line widths (mm) by OSM highway class; anything else gets the default.
 STREET_WIDTHS = {
@@ -80,131 +88,6 @@ SETTLEMENT_LINE = "#607d8b"
 STREET_COLOUR = "#757575"
 
 
-class FontMissingError(RuntimeError):
-    """No Unicode TrueType font was found for the PDF."""
-
-
-@cache
-def font_files() -> tuple[str, str]:
-    """Paths of the regular and bold Unicode fonts used in PDFs."""
-    for regular, bold in FONT_CANDIDATES:
-        if Path(regular).is_file():
-            return regular, bold if Path(bold).is_file() else regular
-    raise FontMissingError(
-        "no Unicode font found; install fonts-dejavu-core (looked for "
-        + ", ".join(r for r, _ in FONT_CANDIDATES)
-        + ")"
-    )
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    colour = colour.lstrip("#")
-    return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
-
-
-def _new_pdf(paper_size: str) -> FPDF:
-    if paper_size not in PAPER_SIZES:
-        raise ValueError(f"paper must be one of {sorted(PAPER_SIZES)}, not {paper_size!r}")
-    pdf = FPDF(orientation="L", unit="mm", format=paper_size)
-    regular, bold = font_files()
-    pdf.add_font(FONT, "", regular)
-    pdf.add_font(FONT, "B", bold)
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(10, 10, 10)
-    pdf.set_creator("Harta")
-    return pdf
-
-
-# --------------------------------------------------------------------------------------------
-# Map frame: metric coordinates → page millimetres
-
-
-@dataclass(frozen=True)
-class Frame:
-    """Where the grid extent sits on the page, and the scale between them.
-
-    Attributes
-    ----------
-    x, y : float
-        Top-left corner of the map on the page (mm).
-    scale : float
-        Page millimetres per metre on the ground.
-    grid : paper.GridSpec
-        The extent drawn.
-    """
-
-    x: float
-    y: float
-    scale: float
-    grid: paper.GridSpec
-
-    @property
-    def width(self) -> float:
-        return (self.grid.maxx - self.grid.minx) * self.scale
-
-    @property
-    def height(self) -> float:
-        return (self.grid.maxy - self.grid.miny) * self.scale
-
-    def page(self, mx: float, my: float) -> tuple[float, float]:
-        """Page position of metric point ``(mx, my)``."""
-        return (
-            self.x + (mx - self.grid.minx) * self.scale,
-            self.y + (self.grid.maxy - my) * self.scale,
-        )
-
-    @property
-    def scale_denominator(self) -> int:
-        """The ``N`` of "1:N"."""
-        return round(1000.0 / self.scale)
-
-
-def fit_frame(grid: paper.GridSpec, x: float, y: float, w: float, h: float) -> Frame:
-    """Fit the grid extent into the box ``(x, y, w, h)`` (mm), keeping its shape, centred."""
-    gw, gh = grid.maxx - grid.minx, grid.maxy - grid.miny
-    scale = min(w / gw, h / gh)
-    return Frame(x + (w - gw * scale) / 2, y + (h - gh * scale) / 2, scale, grid)
-
-
-def _clip(frame: gpd.GeoDataFrame, grid: paper.GridSpec) -> gpd.GeoDataFrame:
-    extent = box(*grid.bounds)
-    frame = frame.to_crs(grid.crs)
-    frame = frame[frame.intersects(extent)].copy()
-    frame["geometry"] = frame.geometry.intersection(extent)
-    return frame[~frame.geometry.is_empty]
-
-
-def _lines(geom: BaseGeometry) -> Iterable[BaseGeometry]:
-    for part in shapely.get_parts(geom):
-        if part.geom_type == "LineString":
-            yield part
-        elif part.geom_type == "Polygon":
-            yield part.exterior
-            yield from part.interiors
-        elif part.geom_type.startswith("Multi") or part.geom_type == "GeometryCollection":
-            yield from _lines(part)
-
-
-def _polygons(geom: BaseGeometry) -> Iterable[BaseGeometry]:
-    for part in shapely.get_parts(geom):
-        if part.geom_type == "Polygon":
-            yield part
-        elif part.geom_type in ("MultiPolygon", "GeometryCollection"):
-            yield from _polygons(part)
-
-
-def _draw_line(pdf: FPDF, frame: Frame, line: BaseGeometry) -> None:
-    points = [frame.page(x, y) for x, y in line.coords]
-    if len(points) >= 2:
-        pdf.polyline(points)
-
-
-def _draw_polygon(pdf: FPDF, frame: Frame, polygon: BaseGeometry, style: str) -> None:
-    points = [frame.page(x, y) for x, y in polygon.exterior.coords]
-    if len(points) >= 3:
-        pdf.polygon(points, style=style)
-
-
 @dataclass(frozen=True)
 class _Layers:
     boundary: gpd.GeoDataFrame
@@ -212,40 +95,39 @@ class _Layers:
     streets: gpd.GeoDataFrame
 
 
-def _load_layers(engine: Engine, community: str, grid: paper.GridSpec) -> _Layers:
-    row = views.community(engine, community)
-    boundary = gpd.GeoDataFrame([row], geometry="geom", crs=4326)
-    parent = row["parent_slug"]
-    root = community if parent is None or pd.isna(parent) else str(parent)
+def _load_layers(engine: Engine, community: Community, grid: paper.GridSpec) -> _Layers:
+    boundary = gpd.GeoDataFrame(geometry=[community.geometry], crs=4326)
+    # Settlements share their parent's streets and settlement outlines.
+    root = community.parent_slug or community.slug
     settlements = views.settlements(engine, root).set_crs(4326, allow_override=True)
     streets = views.streets(engine, root).set_crs(4326, allow_override=True)
     return _Layers(
-        boundary=_clip(boundary.rename_geometry("geometry"), grid),
-        settlements=_clip(settlements.rename_geometry("geometry"), grid),
-        streets=_clip(streets.rename_geometry("geometry"), grid),
+        boundary=clip_to_grid(boundary, grid),
+        settlements=clip_to_grid(settlements.rename_geometry("geometry"), grid),
+        streets=clip_to_grid(streets.rename_geometry("geometry"), grid),
     )
 
 
 def _draw_basemap(pdf: FPDF, frame: Frame, layers: _Layers) -> None:
     pdf.set_fill_color(255, 255, 255)
     pdf.rect(frame.x, frame.y, frame.width, frame.height, style="F")
-    pdf.set_draw_color(*_rgb(SETTLEMENT_LINE))
-    pdf.set_fill_color(*_rgb(SETTLEMENT_FILL))
+    pdf.set_draw_color(*rgb(SETTLEMENT_LINE))
+    pdf.set_fill_color(*rgb(SETTLEMENT_FILL))
     pdf.set_line_width(0.3)
     for geom in layers.settlements.geometry:
-        for polygon in _polygons(geom):
-            _draw_polygon(pdf, frame, polygon, "DF")
-    pdf.set_draw_color(*_rgb(STREET_COLOUR))
+        for polygon in polygons(geom):
+            draw_polygon(pdf, frame, polygon, "DF")
+    pdf.set_draw_color(*rgb(STREET_COLOUR))
     for highway, geom in zip(layers.streets["highway"], layers.streets.geometry, strict=True):
         pdf.set_line_width(STREET_WIDTHS.get(str(highway).removesuffix("_link"), 0.3))
-        for line in _lines(geom):
-            _draw_line(pdf, frame, line)
-    pdf.set_draw_color(*_rgb(BOUNDARY_COLOUR))
+        for line in lines(geom):
+            draw_line(pdf, frame, line)
+    pdf.set_draw_color(*rgb(BOUNDARY_COLOUR))
     pdf.set_line_width(0.7)
     pdf.set_dash_pattern(dash=3, gap=1.5)
     for geom in layers.boundary.geometry:
-        for line in _lines(geom):
-            _draw_line(pdf, frame, line)
+        for line in lines(geom):
+            draw_line(pdf, frame, line)
     pdf.set_dash_pattern()
     pdf.set_text_color(38, 50, 56)
     pdf.set_font(FONT, "B", 8)
@@ -262,7 +144,7 @@ def _draw_basemap(pdf: FPDF, frame: Frame, layers: _Layers) -> None:
 
 def _draw_grid(pdf: FPDF, frame: Frame, *, font_size: float) -> None:
     grid = frame.grid
-    pdf.set_draw_color(*_rgb(GRID_COLOUR))
+    pdf.set_draw_color(*rgb(GRID_COLOUR))
     pdf.set_line_width(0.25)
     for col in range(grid.cols + 1):
         x = frame.x + col * grid.cell_m * frame.scale
@@ -273,7 +155,7 @@ def _draw_grid(pdf: FPDF, frame: Frame, *, font_size: float) -> None:
     pdf.set_line_width(0.6)
     pdf.set_draw_color(0, 0, 0)
     pdf.rect(frame.x, frame.y, frame.width, frame.height)
-    pdf.set_text_color(*_rgb(GRID_COLOUR))
+    pdf.set_text_color(*rgb(GRID_COLOUR))
     pdf.set_font(FONT, "B", font_size)
     cell = grid.cell_m * frame.scale
     gutter = font_size * 0.5
@@ -296,21 +178,21 @@ def _draw_marks(pdf: FPDF, frame: Frame, marks: gpd.GeoDataFrame, *, font_size: 
         return
     metric = marks.to_crs(frame.grid.crs)
     for mark in metric.itertuples():
-        colour = _rgb(taxonomy.severity_colour(int(mark.severity)))
+        colour = rgb(taxonomy.severity_colour(int(mark.severity)))
         geom = mark.geometry
         pdf.set_draw_color(0, 0, 0)
         pdf.set_fill_color(*colour)
         if geom.geom_type in ("Polygon", "MultiPolygon"):
             pdf.set_line_width(0.4)
             with pdf.local_context(fill_opacity=0.55):
-                for polygon in _polygons(geom):
-                    _draw_polygon(pdf, frame, polygon, "DF")
+                for polygon in polygons(geom):
+                    draw_polygon(pdf, frame, polygon, "DF")
         elif geom.geom_type in ("LineString", "MultiLineString"):
-            for width, rgb in ((2.2, (0, 0, 0)), (1.4, colour)):
+            for width, line_rgb in ((2.2, (0, 0, 0)), (1.4, colour)):
                 pdf.set_line_width(width)
-                pdf.set_draw_color(*rgb)
-                for line in _lines(geom):
-                    _draw_line(pdf, frame, line)
+                pdf.set_draw_color(*line_rgb)
+                for line in lines(geom):
+                    draw_line(pdf, frame, line)
         else:
             pdf.set_line_width(0.4)
             for point in shapely.get_parts(geom):
@@ -327,42 +209,6 @@ def _draw_marks(pdf: FPDF, frame: Frame, marks: gpd.GeoDataFrame, *, font_size: 
         pdf.rect(px - width / 2, py - 2.0 - 3.0, width, 4.0, style="F")
         pdf.set_xy(px - width / 2, py - 5.0)
         pdf.cell(width, 4.0, label, align="C")
-
-
-def _draw_scale_bar(pdf: FPDF, frame: Frame, x: float, y: float, lang: str) -> None:
-    metres = frame.grid.cell_m * 2
-    length = metres * frame.scale
-    pdf.set_draw_color(0, 0, 0)
-    pdf.set_line_width(0.4)
-    pdf.set_fill_color(0, 0, 0)
-    pdf.rect(x, y, length / 2, 1.5, style="DF")
-    pdf.set_fill_color(255, 255, 255)
-    pdf.rect(x + length / 2, y, length / 2, 1.5, style="DF")
-    pdf.set_text_color(0, 0, 0)
-    pdf.set_font(FONT, "", 7)
-    pdf.set_xy(x, y + 1.8)
-    pdf.cell(length, 3, f"0 — {int(metres)} m   ·   1:{frame.scale_denominator:,}", align="L")
-
-
-def _draw_north(pdf: FPDF, x: float, y: float, size: float = 8.0) -> None:
-    pdf.set_fill_color(0, 0, 0)
-    pdf.set_draw_color(0, 0, 0)
-    pdf.polygon(
-        [(x, y), (x + size / 3, y + size), (x, y + size * 0.7), (x - size / 3, y + size)],
-        style="DF",
-    )
-    pdf.set_font(FONT, "B", 9)
-    pdf.set_text_color(0, 0, 0)
-    pdf.set_xy(x - 3, y + size + 0.5)
-    pdf.cell(6, 4, "N", align="C")
-
-
-def _qr_png(payload: str) -> io.BytesIO:
-    qr = segno.make(payload, error="m", micro=False)
-    buffer = io.BytesIO()
-    qr.save(buffer, kind="png", scale=8, border=4)
-    buffer.seek(0)
-    return buffer
 
 
 def _legend(
@@ -390,12 +236,12 @@ def _legend(
     y += 6 * k
     box_w = width / 5
     for n in taxonomy.severities():
-        pdf.set_fill_color(*_rgb(taxonomy.severity_colour(n)))
+        pdf.set_fill_color(*rgb(taxonomy.severity_colour(n)))
         pdf.set_draw_color(0, 0, 0)
         pdf.set_line_width(0.3)
         bx = x + (n - 1) * box_w
         pdf.rect(bx, y, box_w, 6 * k, style="DF")
-        pdf.set_text_color(*_rgb(taxonomy.severity_text_colour(n)))
+        pdf.set_text_color(*rgb(taxonomy.severity_text_colour(n)))
         pdf.set_font(FONT, "B", 10 * k)
         pdf.set_xy(bx, y)
         pdf.cell(box_w, 6 * k, str(n), align="C")
@@ -417,8 +263,8 @@ def _legend(
     pdf.set_xy(x + 10 * k, y)
     pdf.cell(width - 10 * k, 4 * k, t("workshop.pdf.boundary", lang))
     y += 5 * k
-    pdf.set_fill_color(*_rgb(SETTLEMENT_FILL))
-    pdf.set_draw_color(*_rgb(SETTLEMENT_LINE))
+    pdf.set_fill_color(*rgb(SETTLEMENT_FILL))
+    pdf.set_draw_color(*rgb(SETTLEMENT_LINE))
     pdf.set_line_width(0.3)
     pdf.rect(x, y, 8 * k, 4 * k, style="DF")
     pdf.set_xy(x + 10 * k, y)
@@ -449,6 +295,7 @@ def _map_page(
     pdf: FPDF,
     engine: Engine,
     session: workshops.Session,
+    community: Community,
     lang: str,
     *,
     paper_size: str,
@@ -460,7 +307,7 @@ def _map_page(
     pdf.add_page()
     page_w, page_h = PAPER_SIZES[paper_size]
     k = page_w / PAPER_SIZES["A4"][0]
-    grid = paper.community_grid(engine, session.community_id)
+    grid = paper.community_grid(community)
     _header(pdf, session, title_key, lang, k)
     side_w = 62 * k
     gutter = 7 * k
@@ -468,7 +315,7 @@ def _map_page(
     bottom = page_h - 13 * k
     map_box = (10 + gutter, top + gutter, page_w - 20 - side_w - 2 * gutter - 4, 0)
     frame = fit_frame(grid, map_box[0], map_box[1], map_box[2], bottom - gutter - (top + gutter))
-    _draw_basemap(pdf, frame, _load_layers(engine, session.community, grid))
+    _draw_basemap(pdf, frame, _load_layers(engine, community, grid))
     if marks is not None:
         _draw_marks(pdf, frame, marks, font_size=7 * k)
     _draw_grid(pdf, frame, font_size=9 * k)
@@ -483,12 +330,12 @@ def _map_page(
     qr_size = 38 * k
     qr_y = bottom - qr_size - 5 * k
     payload = paper.encode_payload(session.id, session.community, grid)
-    pdf.image(_qr_png(payload), x=side_x + (side_w - qr_size) / 2, y=qr_y, w=qr_size, h=qr_size)
+    pdf.image(qr_png(payload), x=side_x + (side_w - qr_size) / 2, y=qr_y, w=qr_size, h=qr_size)
     pdf.set_font(FONT, "B", 8 * k)
     pdf.set_text_color(0, 0, 0)
     pdf.set_xy(side_x, qr_y + qr_size)
     pdf.cell(side_w, 4 * k, t("workshop.pdf.qr", lang, id=session.id), align="C")
-    _draw_north(pdf, side_x + side_w - 5 * k, qr_y - 16 * k, size=8 * k)
+    draw_north(pdf, side_x + side_w - 5 * k, qr_y - 16 * k, size=8 * k)
     # Footer: grid help, scale bar, attribution.
     foot_y = page_h - 11 * k
     pdf.set_xy(10, foot_y)
@@ -498,7 +345,7 @@ def _map_page(
         4 * k,
         t("workshop.pdf.grid_help", lang, cell=int(grid.cell_m)),
     )
-    _draw_scale_bar(pdf, frame, 10, foot_y + 4.5 * k, lang)
+    draw_scale_bar(pdf, frame, 10, foot_y + 4.5 * k, lang)
     pdf.set_font(FONT, "", 7 * k)
     pdf.set_xy(side_x - 20 * k, page_h - 7 * k)
     pdf.cell(side_w + 20 * k, 4 * k, t("workshop.pdf.attribution", lang), align="R")
@@ -534,8 +381,9 @@ def workshop_map_pdf(
         The PDF.
     """
     session = workshops.get_session(engine, workshop_id)
+    community = workshops.session_community(engine, session)
     lang = lang or session.language
-    pdf = _new_pdf(paper_size)
+    pdf = new_pdf(paper_size)
     pdf.set_title(t("workshop.pdf.title", lang, community=session.community_name))
     marks = workshops.session_marks(engine, workshop_id) if with_marks else None
     if marks is not None:
@@ -544,32 +392,13 @@ def workshop_map_pdf(
         pdf,
         engine,
         session,
+        community,
         lang,
         paper_size=paper_size,
         title_key="workshop.pdf.title",
         marks=marks,
     )
     return bytes(pdf.output())
-
-
-def _table(pdf: FPDF, rows: list[list[str]], widths: tuple[float, ...], k: float = 1.0) -> None:
-    pdf.set_font(FONT, "", 8 * k)
-    pdf.set_text_color(0, 0, 0)
-    pdf.set_draw_color(120, 120, 120)
-    pdf.set_line_width(0.2)
-    with pdf.table(
-        col_widths=widths,
-        text_align="LEFT",
-        line_height=4.5 * k,
-        markdown=False,
-        cell_fill_color=(242, 242, 242),
-        cell_fill_mode=TableCellFillMode.ROWS,
-        headings_style=FontFace(emphasis="BOLD", fill_color=(200, 215, 235)),
-    ) as table:
-        for row in rows:
-            cells = table.row()
-            for value in row:
-                cells.cell(str(value))
 
 
 def session_summary_pdf(engine: Engine, workshop_id: int, *, lang: str | None = None) -> bytes:
@@ -584,16 +413,23 @@ def session_summary_pdf(engine: Engine, workshop_id: int, *, lang: str | None = 
         The session.
     lang : str, optional
         Language of the texts; the session's language when omitted.
+
+    Returns
+    -------
+    bytes
+        The PDF.
     """
     session = workshops.get_session(engine, workshop_id)
+    community = workshops.session_community(engine, session)
     lang = lang or session.language
-    pdf = _new_pdf("A4")
+    pdf = new_pdf("A4")
     pdf.set_title(t("workshop.pdf.summary_title", lang, community=session.community_name))
     marks = workshops.session_marks(engine, workshop_id).rename_geometry("geometry")
     _map_page(
         pdf,
         engine,
         session,
+        community,
         lang,
         paper_size="A4",
         title_key="workshop.pdf.summary_title",
@@ -611,8 +447,8 @@ def session_summary_pdf(engine: Engine, workshop_id: int, *, lang: str | None = 
     else:
         table = workshops.marks_table(marks, lang)
         rows = [list(table.columns)] + [[str(v) for v in r] for r in table.itertuples(index=False)]
-        _table(pdf, rows, (10, 55, 30, 24, 24, 24, 16, 74))
-    zones = consensus.consensus_zones(engine, session.community, include_demo=session.is_demo)
+        draw_table(pdf, rows, (10, 55, 30, 24, 24, 24, 16, 74))
+    zones = consensus.consensus_zones(engine, community, include_demo=session.is_demo)
     zones = zones[zones["session_ids"].map(lambda ids: session.id in ids)]
     pdf.ln(5)
     pdf.set_font(FONT, "B", 13)
@@ -620,7 +456,7 @@ def session_summary_pdf(engine: Engine, workshop_id: int, *, lang: str | None = 
     if len(zones):
         table = consensus.consensus_table(zones, lang)
         rows = [list(table.columns)] + [[str(v) for v in r] for r in table.itertuples(index=False)]
-        _table(pdf, rows, (70, 22, 22, 50, 45, 28, 30))
+        draw_table(pdf, rows, (70, 22, 22, 50, 45, 28, 30))
     else:
         pdf.set_font(FONT, "", 10)
         pdf.cell(0, 6, t("workshop.pdf.summary_none", lang), new_x="LMARGIN", new_y="NEXT")

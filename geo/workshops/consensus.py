@@ -1,6 +1,6 @@
 """Where participants agree: overlapping marks of the same hazard merged into consensus zones.
 
-Everything is computed in PostGIS, in the community's metric CRS (``communities.metric_crs``):
+Everything is computed in PostGIS, in the community's metric CRS (:attr:`Community.crs`):
 
 1. Each mark becomes an area.  Polygons stay as drawn.  A line (a road with heavy traffic) is
    widened by :data:`LINE_BUFFER_M` metres on each side, and a point (a railway crossing) by
@@ -15,6 +15,10 @@ Everything is computed in PostGIS, in the community's metric CRS (``communities.
 
 Marks without a session (imports made outside any workshop) count as marks but not as sessions.
 
+Which marks belong to a community: :attr:`Community.family_ids` (its own and its settlements').
+When migration 0007's membership function lands, the ``_MEMBER`` condition below becomes that
+function (a parent-level mark inside a settlement's area then belongs to the settlement too).
+
 This module never imports Streamlit.
 """
 
@@ -27,6 +31,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from geo import taxonomy
+from geo.communities.model import Community
 from geo.i18n import t
 
 #: Half-width (metres) of the band a line mark stands for.
@@ -50,6 +55,9 @@ COLUMNS = (
     "geom",
 )
 
+#: Which marks belong to the community in scope (see the module docstring).
+_MEMBER = "z.community_id = ANY(:community_ids)"
+
 _SQL = """
 WITH scope AS (
     SELECT z.id, z.workshop_id, z.hazard_code, z.severity, z.is_demo,
@@ -61,7 +69,7 @@ WITH scope AS (
             ELSE ST_Buffer(ST_Transform(z.geom, :crs), :point_m)
         END AS g
     FROM risk_zones z
-    WHERE z.community_id = ANY(:community_ids)
+    WHERE {member}
       AND (CAST(:workshop_ids AS integer[]) IS NULL OR z.workshop_id = ANY(:workshop_ids))
       AND (CAST(:hazards AS text[]) IS NULL OR z.hazard_code = ANY(:hazards))
       AND (:include_demo OR NOT z.is_demo)
@@ -92,33 +100,12 @@ SELECT hazard_code, cluster, marks, sessions, session_ids, mark_ids, max_severit
     ST_Area(g) AS area_m2, is_demo, ST_Transform(g, 4326) AS geom
 FROM zones
 ORDER BY sessions DESC, marks DESC, max_severity DESC, hazard_code, cluster
-"""
-
-
-def community_scope(engine: Engine, community: str) -> tuple[list[int], int]:
-    """Ids of a community, its settlements and its parent, and the community's metric CRS.
-
-    Settlements share their parent's layers (see :mod:`geo.views`), so a zone marked in a
-    Dallas workshop agrees with one marked in a Pata Rât workshop.
-    """
-    with engine.connect() as conn:
-        row = conn.execute(
-            text("SELECT id, parent_id, metric_crs FROM communities WHERE slug = :s"),
-            {"s": community},
-        ).one_or_none()
-        if row is None:
-            raise LookupError(f"community {community!r} is not in the database")
-        community_id, parent_id, crs = row
-        ids = conn.execute(
-            text("SELECT id FROM communities WHERE id = :c OR parent_id = :c OR id = :p"),
-            {"c": community_id, "p": parent_id},
-        ).scalars()
-        return sorted(int(i) for i in ids), int(crs)
+""".replace("{member}", _MEMBER)
 
 
 def consensus_zones(
     engine: Engine,
-    community: str,
+    community: Community,
     *,
     workshop_ids: Sequence[int] | None = None,
     hazards: Sequence[str] | None = None,
@@ -132,8 +119,8 @@ def consensus_zones(
     ----------
     engine : Engine
         The Harta database.
-    community : str
-        Slug of the community (its settlements and parent are included).
+    community : Community
+        The community; its settlements' marks are included.
     workshop_ids : sequence of int, optional
         Only marks of these sessions.  All marks (any session, or none) when omitted.
     hazards : sequence of str, optional
@@ -152,12 +139,11 @@ def consensus_zones(
         ``relative_marks`` (marks / the largest zone's marks), ``area_m2``, ``is_demo`` (all
         marks are demo).  Best-agreed zones first.
     """
-    community_ids, crs = community_scope(engine, community)
     params = {
-        "crs": crs,
+        "crs": community.epsg,
         "line_m": float(line_buffer_m),
         "point_m": float(point_buffer_m),
-        "community_ids": community_ids,
+        "community_ids": list(community.family_ids),
         "workshop_ids": None if workshop_ids is None else [int(w) for w in workshop_ids],
         "hazards": None if hazards is None else list(hazards),
         "include_demo": bool(include_demo),
@@ -172,16 +158,39 @@ def consensus_zones(
 
 
 def for_map(zones: gpd.GeoDataFrame, *, by: str = "agreement") -> gpd.GeoDataFrame:
-    """Consensus zones shaped for :func:`geo.maps.add_consensus_zones`: a ``hazard`` column and
-    an ``agreement`` column from ``by`` (``"agreement"`` across sessions, or
-    ``"relative_marks"`` within one session)."""
+    """Consensus zones shaped for :func:`geo.maps.add_consensus_zones`.
+
+    Parameters
+    ----------
+    zones : GeoDataFrame
+        From :func:`consensus_zones`.
+    by : {"agreement", "relative_marks"}
+        What the map's ``agreement`` shows: the share of sessions, or marks relative to the
+        largest zone (within one session).
+
+    Returns
+    -------
+    GeoDataFrame
+        With ``hazard`` and ``agreement`` columns.
+    """
     out = zones.rename(columns={"hazard_code": "hazard"}).copy()
     out["agreement"] = zones[by].astype(float)
     return out
 
 
 def consensus_table(zones: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Consensus zones as a table a person reads: translated headers and labels."""
+    """Consensus zones as a table a person reads: translated headers and labels.
+
+    Parameters
+    ----------
+    zones : DataFrame
+        From :func:`consensus_zones`.
+    lang : str
+
+    Returns
+    -------
+    DataFrame
+    """
     headers = {
         key: t(f"workshop.consensus.col.{key}", lang)
         for key in ("hazard", "marks", "sessions", "session_ids", "severity", "agreement", "area")

@@ -12,7 +12,8 @@ it and calling :func:`decode_payload` gives back the session id, the community, 
 the grid, whatever the app's state.
 
 This module never imports Streamlit and never touches the database except in
-:func:`session_grid`.
+:func:`session_grid`.  A :class:`GridSpec` keeps its CRS as the EPSG integer (it is printed in the
+QR payload); projections go through :func:`geo.crs.transformer`.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ import re
 from dataclasses import dataclass
 
 import geopandas as gpd
-import shapely
-from pyproj import Transformer
 from shapely.geometry import Polygon, box
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+
+from geo import crs as crs_
+from geo.communities.model import Community
+from geo.errors import HartaError
 
 #: Version of the QR payload format; bumped when its meaning changes.
 PAYLOAD_VERSION = 1
@@ -42,25 +45,12 @@ MARGIN = 0.05
 _GRID_REF = re.compile(r"^\s*([A-Za-z])\s*-?\s*(\d{1,2})\s*$")
 
 
-class GridRefError(ValueError):
-    """A grid reference that is malformed or not on the grid.
-
-    Attributes
-    ----------
-    key : str
-        Translation key of the message (``geo.i18n.t``).
-    params : dict
-        Values for the message's placeholders.
-    """
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class GridRefError(HartaError, ValueError):
+    """A grid reference that is malformed or not on the grid (``workshop.error.grid_ref_*``)."""
 
 
-class PayloadError(ValueError):
-    """A QR payload that is not a Harta workshop payload."""
+class PayloadError(HartaError, ValueError):
+    """A QR payload that is not a Harta workshop payload (``workshop.error.payload``)."""
 
 
 @dataclass(frozen=True)
@@ -109,15 +99,14 @@ class GridSpec:
         return _to_wgs84(box(*self.bounds), self.crs).bounds
 
 
-def _to_wgs84(geom, crs: int):
-    transformer = Transformer.from_crs(crs, 4326, always_xy=True)
-    return shapely.transform(geom, lambda x, y: transformer.transform(x, y), interleaved=False)
+def _to_wgs84(geom, crs: int):  # noqa: ANN001, ANN202
+    return crs_.project(geom, crs, crs_.STORAGE)
 
 
 def column_letter(col: int) -> str:
     """Letter of column ``col`` (0 → ``A``)."""
     if not 0 <= col < 26:
-        raise GridRefError("workshop.error.grid_ref_unknown", ref=str(col))
+        raise GridRefError("workshop.error.grid_ref_unknown", ref=str(col), last="Z")
     return chr(ord("A") + col)
 
 
@@ -242,33 +231,40 @@ def grid_for_bounds(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def community_grid(engine: Engine, community: str | int) -> GridSpec:
-    """The paper grid of a community (slug or id), from its area in its metric CRS."""
-    column = "id" if isinstance(community, int) else "slug"
-    with engine.connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT metric_crs, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
-                " SELECT metric_crs, ST_Transform(geom, metric_crs) AS b FROM communities"
-                f" WHERE {column} = :c) s"
-            ),
-            {"c": community},
-        ).one_or_none()
-    if row is None:
-        raise LookupError(f"community {community!r} is not in the database")
-    crs, *bounds = row
-    return grid_for_bounds(tuple(bounds), int(crs))
+def community_grid(community: Community) -> GridSpec:
+    """The paper grid of a community: :func:`grid_for_bounds` of its area in its metric CRS.
+
+    Parameters
+    ----------
+    community : Community
+
+    Returns
+    -------
+    GridSpec
+    """
+    return grid_for_bounds(tuple(community.metric_geometry.bounds), community.epsg)
 
 
 def session_grid(engine: Engine, workshop_id: int) -> GridSpec:
-    """The paper grid of a workshop session: the grid of its community."""
-    with engine.connect() as conn:
-        community_id = conn.execute(
-            text("SELECT community_id FROM workshops WHERE id = :w"), {"w": workshop_id}
-        ).scalar_one_or_none()
-    if community_id is None:
-        raise LookupError(f"workshop {workshop_id} does not exist")
-    return community_grid(engine, int(community_id))
+    """The paper grid of a workshop session: the grid of its community.
+
+    Parameters
+    ----------
+    engine : Engine
+    workshop_id : int
+
+    Returns
+    -------
+    GridSpec
+
+    Raises
+    ------
+    SessionError
+        When the session does not exist.
+    """
+    from geo.workshops.sessions import get_session, session_community
+
+    return community_grid(session_community(engine, get_session(engine, workshop_id)))
 
 
 @dataclass(frozen=True)
@@ -334,7 +330,7 @@ def decode_payload(payload: str | bytes) -> Payload:
         data = json.loads(payload)
         version = int(data[PAYLOAD_KEY])
         if version != PAYLOAD_VERSION:
-            raise PayloadError(f"unknown payload version {version}")
+            raise PayloadError("workshop.error.payload", reason=f"version {version}")
         minx, miny, maxx, maxy = (float(v) for v in data["e"])
         cell, cols, rows = float(data["g"][0]), int(data["g"][1]), int(data["g"][2])
         grid = GridSpec(int(data["crs"]), minx, maxy, cell, cols, rows)
@@ -342,7 +338,7 @@ def decode_payload(payload: str | bytes) -> Payload:
     except PayloadError:
         raise
     except (ValueError, KeyError, TypeError, IndexError) as exc:
-        raise PayloadError(f"not a Harta workshop payload: {exc}") from exc
+        raise PayloadError("workshop.error.payload", reason=type(exc).__name__) from exc
     if not (math.isclose(grid.maxx, maxx) and math.isclose(grid.miny, miny)):
-        raise PayloadError("extent and grid disagree")
+        raise PayloadError("workshop.error.payload", reason="extent and grid disagree")
     return Payload(workshop_id, community, grid, version)

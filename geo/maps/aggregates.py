@@ -1,0 +1,256 @@
+"""Incident aggregates on a map: hexagon counts (small counts suppressed), Getis-Ord Gi* classes
+and the density surface as an embedded image."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import folium
+import numpy as np
+
+from geo.i18n import t
+from geo.maps.data import bounds as fit_bounds
+from geo.maps.data import (
+    column,
+    demo_rows,
+    feature_collection,
+    is_missing,
+    styles,
+    to_wgs84,
+    truthy,
+)
+from geo.maps.html import demo_badge, esc, tip
+from geo.maps.layers import geojson
+from geo.maps.legend import LegendEntry, LegendSection
+from geo.maps.style import register_legend
+
+
+def _hex_class(value: Any, suppressed: bool, threshold: int, breaks: list[int]) -> tuple:
+    """``(text shown, style key)`` of one cell; a small count is never shown as itself."""
+    if suppressed or is_missing(value) or float(value) < threshold:
+        return f"<{threshold}", "x"
+    count = int(value)
+    return str(count), str(sum(count >= b for b in breaks))
+
+
+def add_hex_counts(
+    m: folium.Map,
+    gdf: Any,
+    lang: str = "ro",
+    *,
+    count_col: str = "count",
+    demo: bool = False,
+    name: str | None = None,
+) -> folium.GeoJson:
+    """Hexagon cells shaded by incident count.
+
+    A cell whose count is missing, flagged ``suppressed``, or below the threshold in
+    ``layers.json`` (5) is shown grey and labelled "<5": the exact small number never reaches
+    the page.
+
+    Parameters
+    ----------
+    m : folium.Map
+    gdf : GeoDataFrame
+        Cells with ``count_col`` and optional ``suppressed``, ``is_demo``.
+    lang : str
+    count_col : str
+    demo : bool
+    name : str, optional
+        Layer name; escaped.
+
+    Returns
+    -------
+    folium.GeoJson
+    """
+    gdf = to_wgs84(gdf)
+    cfg = styles()["hex_counts"]
+    threshold = int(cfg["threshold"])
+    breaks, colours = cfg["breaks"], cfg["colours"]
+    supp_col = column(gdf, "suppressed")
+    layer_name = name or t("maps.layer.hex", lang)
+    demos = demo_rows(gdf, demo)
+    props = []
+    for is_demo, (_, r) in zip(demos, gdf.iterrows(), strict=True):
+        value = r[count_col] if count_col in gdf.columns else None
+        flagged = supp_col is not None and truthy(r[supp_col])
+        shown, key = _hex_class(value, flagged, threshold, breaks)
+        text = esc(t("maps.hex.count", lang, count=shown))
+        parts = [f"<span>{text}</span>"] + ([demo_badge(lang)] if is_demo else [])
+        props.append({"tip": tip(parts), "pop": "", "s": key})
+    base = cfg["style"]
+    style = {str(i): {**base, "fillColor": c} for i, c in enumerate(colours)}
+    style["x"] = {**base, **cfg["suppressed"]}
+    labels = [f"{breaks[i]}–{breaks[i + 1] - 1}" for i in range(len(breaks) - 1)]
+    labels.append(f"≥ {breaks[-1]}")
+    entries = [
+        LegendEntry(
+            f"<{threshold} · {t('maps.hex.suppressed', lang, threshold=threshold)}",
+            colour=cfg["suppressed"]["fillColor"],
+            dash=True,
+        )
+    ]
+    entries += [
+        LegendEntry(label, colour=colour) for label, colour in zip(labels, colours[1:], strict=True)
+    ]
+    register_legend(m, LegendSection(layer_name, entries, demo=any(demos)))
+    data = feature_collection(gdf.geometry, props)
+    return geojson(m, data, name=layer_name, style=style, popup=False)
+
+
+def add_hotspots(
+    m: folium.Map,
+    gdf: Any,
+    lang: str = "ro",
+    *,
+    bin_col: str | None = None,
+    demo: bool = False,
+    name: str | None = None,
+) -> folium.GeoJson:
+    """Getis-Ord Gi* classes like ArcGIS ``Gi_Bin``: −3 cold 99 % … 0 not significant …
+    3 hot 99 % (blue → white → red).
+
+    Parameters
+    ----------
+    m : folium.Map
+    gdf : GeoDataFrame
+        Cells with ``gi_bin`` (or ``Gi_Bin``, ``hotspot``, ``class``, or ``bin_col``).
+    lang : str
+    bin_col : str, optional
+    demo : bool
+    name : str, optional
+        Layer name; escaped.
+
+    Returns
+    -------
+    folium.GeoJson
+    """
+    gdf = to_wgs84(gdf)
+    col = bin_col or column(gdf, "gi_bin", "Gi_Bin", "hotspot", "class")
+    if col is None:
+        raise KeyError("hot-spot layer needs a 'gi_bin' column")
+    cfg = styles()["hotspots"]
+    layer_name = name or t("maps.layer.hotspots", lang)
+    demos = demo_rows(gdf, demo)
+
+    def class_label(b: int) -> str:
+        conf = cfg["classes"][str(b)]["confidence"]
+        if b > 0:
+            return t("maps.hotspot.hot", lang, confidence=conf)
+        if b < 0:
+            return t("maps.hotspot.cold", lang, confidence=conf)
+        return t("maps.hotspot.none", lang)
+
+    props = []
+    for is_demo, (_, r) in zip(demos, gdf.iterrows(), strict=True):
+        b = 0 if is_missing(r[col]) else max(-3, min(3, int(r[col])))
+        parts = [f"<span>{esc(class_label(b))}</span>"]
+        parts += [demo_badge(lang)] if is_demo else []
+        props.append({"tip": tip(parts), "pop": "", "s": str(b)})
+    style = {k: {**cfg["style"], "fillColor": v["colour"]} for k, v in cfg["classes"].items()}
+    entries = [
+        LegendEntry(class_label(b), colour=cfg["classes"][str(b)]["colour"])
+        for b in (3, 2, 1, 0, -1, -2, -3)
+    ]
+    register_legend(m, LegendSection(layer_name, entries, demo=any(demos)))
+    data = feature_collection(gdf.geometry, props)
+    return geojson(m, data, name=layer_name, style=style, popup=False)
+
+
+def density_to_rgba(
+    values: np.ndarray, *, ramp: Sequence[str] | None = None, vmax: float | None = None
+) -> np.ndarray:
+    """Colour a 2-D density grid with the density ramp.
+
+    Parameters
+    ----------
+    values : ndarray
+        ``(H, W)`` densities.
+    ramp : sequence of str, optional
+        ``#rrggbb`` colours, low to high (default: ``layers.json``).
+    vmax : float, optional
+        Value shown in the top colour (default: the largest value).
+
+    Returns
+    -------
+    ndarray
+        ``(H, W, 4)`` uint8; zero/NaN cells transparent, the rest as opaque as
+        ``layers.json`` says.
+    """
+    cfg = styles()["density"]
+    ramp = list(ramp or cfg["ramp"])
+    arr = np.asarray(values, dtype=float)
+    finite = np.isfinite(arr) & (arr > 0)
+    top = vmax if vmax is not None else (float(arr[finite].max()) if finite.any() else 1.0)
+    norm = np.zeros_like(arr)
+    if top > 0:
+        norm[finite] = np.clip(arr[finite] / top, 0, 1)
+    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in ramp], dtype=float)
+    pos = norm * (len(ramp) - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, len(ramp) - 1)
+    frac = (pos - lo)[..., None]
+    out = np.zeros((*arr.shape, 4), dtype=np.uint8)
+    out[..., :3] = np.round(rgb[lo] * (1 - frac) + rgb[hi] * frac).astype(np.uint8)
+    out[..., 3] = np.where(finite, round(255 * float(cfg["opacity"])), 0).astype(np.uint8)
+    return out
+
+
+def add_density_overlay(
+    m: folium.Map,
+    rgba: np.ndarray,
+    bounds: Any,
+    lang: str = "ro",
+    *,
+    name: str | None = None,
+    opacity: float = 1.0,
+    demo: bool = False,
+    legend: bool = True,
+) -> folium.raster_layers.ImageOverlay:
+    """A raster density surface as an image overlay, embedded as a PNG data URI.
+
+    Parameters
+    ----------
+    m : folium.Map
+    rgba : ndarray
+        ``(H, W, 4)`` RGBA (or RGB), north row first.
+    bounds : sequence or GeoDataFrame
+        The image's extent: ``(minx, miny, maxx, maxy)`` in degrees, ``[[s, w], [n, e]]`` or
+        a GeoDataFrame.
+    lang : str
+    name : str, optional
+        Layer name; escaped.
+    opacity : float
+    demo : bool
+    legend : bool
+        Register the density ramp ("fewer" to "more") in the legend.
+
+    Returns
+    -------
+    folium.raster_layers.ImageOverlay
+        No file and no network: the image is inside the page.
+    """
+    arr = np.asarray(rgba)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise ValueError(f"expected an (H, W, 4) RGBA array, got shape {arr.shape}")
+    layer_name = name or t("maps.layer.density", lang)
+    overlay = folium.raster_layers.ImageOverlay(
+        image=arr,
+        bounds=fit_bounds(bounds),
+        origin="upper",
+        opacity=opacity,
+        name=esc(layer_name),
+        pixelated=False,
+    )
+    overlay.add_to(m)
+    if legend:
+        entry = LegendEntry(
+            t("maps.density.low", lang),
+            shape="gradient",
+            gradient=tuple(styles()["density"]["ramp"]),
+            label_high=t("maps.density.high", lang),
+            demo=demo,
+        )
+        register_legend(m, LegendSection(layer_name, [entry], demo=demo))
+    return overlay

@@ -1,0 +1,189 @@
+"""Starting a map: fitted to the community, OpenStreetMap tiles when online, otherwise the
+bundled streets drawn as vector lines on a light background; always with the OSM attribution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+import folium.plugins
+import numpy as np
+
+from geo.communities.model import Community
+from geo.i18n import t
+from geo.maps.assets import VENDOR_URL_PREFIX, vendor_assets
+from geo.maps.data import bounds, column, feature_collection, is_missing, styles, to_wgs84
+from geo.maps.html import esc
+from geo.maps.style import MapState
+
+OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
+
+
+def base_map(
+    area: Community | Any,
+    *,
+    online: bool,
+    streets: Any | None = None,
+    lang: str = "ro",
+    height: str | int = "100%",
+    width: str | int = "100%",
+    fullscreen: bool = True,
+    measure: bool = False,
+    projector: bool = False,
+    vendor_prefix: str = VENDOR_URL_PREFIX,
+) -> folium.Map:
+    """Start a map fitted to ``area``.
+
+    Parameters
+    ----------
+    area : Community or GeoDataFrame or geometry or bounds
+        The community (pages pass ``ctx.community``); or a GeoDataFrame/GeoSeries in any CRS,
+        a shapely geometry in EPSG:4326, ``(minx, miny, maxx, maxy)`` in degrees, or
+        ``[[south, west], [north, east]]``.
+    online : bool
+        True: OpenStreetMap tiles.  False: no tile layer at all; ``streets`` (if given) are
+        drawn as vector lines by highway class on a light background.
+    streets : GeoDataFrame, optional
+        Street lines with a ``highway`` column (OSM classes; lists are allowed, as osmnx gives
+        them) and optionally ``railway`` and ``name``.  Drawn only when offline.
+    lang : str
+        Language of every label the map shows.
+    height, width : str or int
+        Size of the map element.
+    fullscreen, measure : bool
+        Add the full-screen button / the distance and area measuring tool.
+    projector : bool
+        Large text in tooltips, popups and (by default) the legend.
+    vendor_prefix : str
+        URL folder of the vendored assets.
+
+    Returns
+    -------
+    folium.Map
+    """
+    vendor_assets(vendor_prefix)
+    fit = bounds(area)
+    (s, w), (n, e) = fit
+    cfg = styles()["basemap"]
+    m = folium.Map(
+        location=[(s + n) / 2, (w + e) / 2],
+        zoom_start=15,
+        tiles=None,
+        control_scale=True,
+        max_zoom=cfg.get("max_zoom", 19),
+        width=width,
+        height=height,
+    )
+    state = MapState(
+        background=cfg["background"],
+        attribution=None if online else OSM_ATTRIBUTION,
+        projector=projector,
+    )
+    state.lang = lang
+    state.icon_image_path = f"{vendor_prefix.rstrip('/')}/leaflet/images/"
+    m.add_child(state)
+    if online:
+        folium.TileLayer(
+            tiles=cfg["tiles_url"],
+            attr=cfg["attribution_html"],
+            name=esc(t("maps.layer.osm", lang)),
+            max_zoom=cfg.get("max_zoom", 19),
+            overlay=False,
+            control=False,
+        ).add_to(m)
+    elif streets is not None and len(streets):
+        _add_streets(m, streets, lang)
+    _add_controls(m, lang, fullscreen=fullscreen, measure=measure)
+    m.fit_bounds(fit)
+    return m
+
+
+def _add_controls(m: folium.Map, lang: str, *, fullscreen: bool, measure: bool) -> None:
+    if fullscreen:
+        folium.plugins.Fullscreen(
+            position="topleft",
+            title=t("maps.fullscreen", lang),
+            title_cancel=t("maps.fullscreen.exit", lang),
+            force_separate_button=True,
+        ).add_to(m)
+    if measure:
+        folium.plugins.MeasureControl(
+            position="topleft",
+            primary_length_unit="meters",
+            secondary_length_unit="kilometers",
+            primary_area_unit="sqmeters",
+            secondary_area_unit="hectares",
+        ).add_to(m)
+
+
+def add_layer_control(m: folium.Map, *, collapsed: bool = True) -> folium.LayerControl:
+    """Layer switcher (top right).
+
+    Parameters
+    ----------
+    m : folium.Map
+    collapsed : bool
+
+    Returns
+    -------
+    folium.LayerControl
+    """
+    control = folium.LayerControl(position="topright", collapsed=collapsed)
+    control.add_to(m)
+    return control
+
+
+def _highway_class(value: Any) -> str:
+    if isinstance(value, list | tuple | np.ndarray):
+        value = value[0] if len(value) else ""
+    if is_missing(value):
+        return ""
+    return str(value).removesuffix("_link")
+
+
+def _add_streets(m: folium.Map, streets: Any, lang: str) -> folium.GeoJson:
+    cfg = styles()["streets"]
+    streets = to_wgs84(streets)
+    hw_col = column(streets, "highway")
+    rail_col = column(streets, "railway")
+    name_col = column(streets, "name")
+    props = []
+    for _, row in streets.iterrows():
+        cls = _highway_class(row[hw_col]) if hw_col else ""
+        if not cls and rail_col and not is_missing(row[rail_col]):
+            cls = "railway"
+        # Offline there are no tile labels: the street's name on hover is the only one.
+        name = row[name_col] if name_col else None
+        props.append(
+            {
+                "hw": cls if (cls in cfg["by_highway"] or cls == "railway") else "",
+                "tip": "" if is_missing(name) else esc(name),
+            }
+        )
+    data = feature_collection(streets.geometry, props)
+    default = cfg["default"]
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        cls = feature["properties"]["hw"]
+        extra = cfg["railway"] if cls == "railway" else cfg["by_highway"].get(cls, {})
+        return {**default, **extra}
+
+    # Draw major roads last so they sit on top.
+    order = list(cfg["by_highway"])
+    data["features"].sort(
+        key=lambda f: (
+            -order.index(f["properties"]["hw"])
+            if f["properties"]["hw"] in order
+            else -len(order) - 1
+        )
+    )
+    layer = folium.GeoJson(
+        data,
+        name=esc(t("maps.layer.streets", lang)),
+        style_function=style,
+        control=False,
+        smooth_factor=1.0,
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False) if name_col else None,
+    )
+    layer.add_to(m)
+    return layer
