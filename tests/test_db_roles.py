@@ -6,13 +6,16 @@ so these tests prove the grants and row-level security, not the app's filtering.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from alembic import command
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, InternalError, ProgrammingError
 
+from geo import roles
 from geo.db.migrate import alembic_config, upgrade
-from geo.db.security import ROLES, connect_as, current_role, db_role, role_engine
+from geo.db.security import AUTH_ROLE, ROLES, connect_as, current_role, db_role, role_engine
 from tests.conftest import account_engine, acting
 
 SQUARE = (
@@ -90,6 +93,41 @@ def test_group_roles_exist_and_cannot_log_in(engine):
 def test_unknown_role_never_reaches_sql():
     with pytest.raises(ValueError):
         db_role("police; DROP TABLE incidents")
+
+
+def _check_values(conn, name: str) -> set[str]:
+    """The string literals a CHECK constraint ``name`` allows (``col IN ('a', 'b')``)."""
+    definition = conn.execute(
+        text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :n"), {"n": name}
+    ).scalar_one()
+    return set(re.findall(r"'([a-z_]+)'::", definition))
+
+
+def test_the_migrations_speak_the_vocabulary_of_geo_roles(engine):
+    """The database's role names -- group roles, the roles an account or a log row may hold, the
+    role a connection is recognised as acting in -- are exactly :data:`geo.roles.ROLES`."""
+    with engine.connect() as conn:
+        groups = set(
+            conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE 'harta\\_%'"))
+            .scalars()
+        )
+        assert groups == {f"harta_{r}" for r in roles.ROLES} | {db_role(AUTH_ROLE)}
+        assert _check_values(conn, "users_role_known") == set(roles.ROLES)
+        assert _check_values(conn, "access_log_role_known") == {roles.SYSTEM, *roles.ROLES}
+        assert _check_values(conn, "incidents_role_known") == {roles.SYSTEM, *roles.ROLES}
+    for role in roles.ROLES:
+        with connect_as(engine, role) as conn:
+            assert conn.execute(text("SELECT harta_acting_role()")).scalar_one() == role
+
+
+def test_the_database_scopes_exactly_the_scoped_roles(seeded):
+    """An account of a role in :data:`geo.roles.SCOPED_ROLES`, given no community, has an empty
+    scope in the database; an account of any other role sees every community."""
+    engine, cid = seeded
+    for role in roles.ACCOUNT_ROLES:
+        with acting(engine, role, communities=[], username=f"nobody-{role}") as conn:
+            scope = conn.execute(text("SELECT harta_scope_ids()")).scalar_one() or []
+        assert (cid in scope) == (role not in roles.SCOPED_ROLES), role
 
 
 def test_rules_agree_with_geo_privacy(engine):
@@ -278,19 +316,37 @@ def test_users_table_refuses_plain_text_passwords(engine):
             )
 
 
+LAYER_ROWS = (
+    "INSERT INTO workshops (community_id, held_on, language, facilitator_role, participants,"
+    " source, created_by_role) VALUES (:c, '2025-06-01', 'ro', 'mediator', 5, 'workshop',"
+    " 'mediator')",
+    "INSERT INTO risk_zones (community_id, hazard_code, severity, time_of_day, season, geom,"
+    " source, created_by_role) VALUES (:c, 'flooding', 3, 'always', 'all_year',"
+    " ST_SetSRID(ST_MakePoint(23.61, 46.71), 4326), 'workshop', 'community')",
+    "INSERT INTO facilities (community_id, kind, name, geom, source, created_by_role)"
+    " VALUES (:c, 'school', 'S', ST_SetSRID(ST_MakePoint(23.62, 46.71), 4326), 'osm', 'system')",
+    "INSERT INTO streets (id, community_id, u, v, key, length_m, source, geom) VALUES (1, :c, 1,"
+    " 2, 0, 10, 'osm', ST_GeomFromText('LINESTRING(23.61 46.71,23.6101 46.71)', 4326))",
+    "INSERT INTO places (community_id, name, source, geom)"
+    " VALUES (:c, 'P', 'osm', ST_SetSRID(ST_MakePoint(23.63, 46.72), 4326))",
+)
+LAYERS = ("communities", "workshops", "risk_zones", "facilities", "streets", "places")
+
+
 def test_layers_are_readable_by_every_role(seeded):
-    engine, _ = seeded
+    """Every role reads every row of every public layer (not merely: the query did not fail)."""
+    engine, cid = seeded
+    with engine.begin() as conn:
+        for sql in LAYER_ROWS:
+            conn.execute(text(sql), {"c": cid})
+    count = "SELECT count(*) FROM {}"
+    with engine.connect() as conn:
+        expected = {t: conn.execute(text(count.format(t))).scalar_one() for t in LAYERS}
+    assert all(n >= 1 for n in expected.values()), expected
     for role in ROLES:
         with acting(engine, role) as conn:
-            for table in (
-                "communities",
-                "workshops",
-                "risk_zones",
-                "facilities",
-                "streets",
-                "places",
-            ):
-                conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            seen = {t: conn.execute(text(count.format(t))).scalar_one() for t in LAYERS}
+        assert seen == expected, role
 
 
 ZONE = (
@@ -316,6 +372,8 @@ def test_who_may_draw_risk_zones(seeded, role, allowed):
     if allowed:
         with acting(engine, role) as conn:
             conn.execute(text(ZONE), {"c": cid})
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM risk_zones")).scalar_one() == 1
     else:
         with pytest.raises(ProgrammingError, match="permission denied"):
             with acting(engine, role) as conn:
@@ -335,9 +393,12 @@ def test_who_may_draw_risk_zones(seeded, role, allowed):
 )
 def test_who_may_record_incidents(seeded, role, allowed):
     engine, cid = seeded
+    fires = "SELECT count(*) FROM incidents WHERE type_code = 'fire'"
     if allowed:
         with acting(engine, role) as conn:
             _incident(conn, cid, "fire", 23.61, 46.71)
+        with engine.connect() as conn:
+            assert conn.execute(text(fires)).scalar_one() == 1
     else:
         with pytest.raises(ProgrammingError, match="permission denied"):
             with acting(engine, role) as conn:
@@ -352,6 +413,9 @@ def test_only_admin_changes_communities(seeded):
                 conn.execute(text("UPDATE communities SET name = 'X' WHERE id = :c"), {"c": cid})
     with acting(engine, "admin") as conn:
         conn.execute(text("UPDATE communities SET name = 'X' WHERE id = :c"), {"c": cid})
+    with engine.connect() as conn:
+        name = conn.execute(text("SELECT name FROM communities WHERE id = :c"), {"c": cid})
+        assert name.scalar_one() == "X"
 
 
 def test_audit_log_is_append_only_for_everyone(seeded):
