@@ -8,19 +8,21 @@ the validator and the exporter all read this registry, so adding a field is a on
 Column headers are matched after :func:`normalise_header`: lower case, accents removed, anything
 that is not a letter or digit turned into ``_``.  ``Pericol``, ``pericol`` and ``PERICOL`` are
 the same header, and so are ``veszély`` and ``veszely``.
+
+This is the registry of *data* layers (tables and file columns); how layers look on a map is
+:mod:`geo.maps` (``styles/layers.json``).  It sits with the settings, roles and taxonomy at the
+bottom of the layering: it imports nothing above them.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Literal
 
-from geo.db.models import ROLES
-from geo.settings import STYLES_DIR
+from geo import taxonomy
+from geo.roles import ROLES
 
 FieldType = Literal["text", "int", "code", "datetime"]
 
@@ -576,29 +578,6 @@ def personal_header(header: str, layer: Layer) -> bool:
     return bool(words & layer.forbidden_header_words)
 
 
-@cache
-def _taxonomy_file() -> dict:
-    path = STYLES_DIR / "taxonomy.json"
-    if not path.is_file():
-        return {}
-    with path.open(encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def _taxonomy_group(group: str) -> dict[str, dict]:
-    """Entries of one taxonomy group, through :mod:`geo.taxonomy` when it offers them."""
-    try:  # geo.taxonomy owns the taxonomy; the JSON file is the fallback while it is absent.
-        from geo import taxonomy
-    except ImportError:
-        taxonomy = None
-    if taxonomy is not None and hasattr(taxonomy, "load_taxonomy"):
-        data = taxonomy.load_taxonomy()
-        entries = data.get(group) if isinstance(data, dict) else getattr(data, group, None)
-        if isinstance(entries, dict):
-            return entries
-    return _taxonomy_file().get(group, {})
-
-
 def known_codes(group: str) -> dict[str, str]:
     """Accepted spellings of the codes of ``group``, mapped to the code.
 
@@ -621,7 +600,7 @@ def known_codes(group: str) -> dict[str, str]:
     if group in _SCHEMA_CODES:
         return {normalise_header(code): code for code in _SCHEMA_CODES[group]}
     spellings: dict[str, str] = {}
-    entries = _taxonomy_group(group)
+    entries = taxonomy.load().get(group, {})
     for code in entries:
         spellings[normalise_header(code)] = code
     for code, entry in entries.items():
