@@ -1,7 +1,9 @@
-"""Street networks from bundled OSM XML files, offline, with a GraphML cache.
+"""Street networks from bundled OSM XML files, offline: reading, drive/walk graphs, street rows.
 
 Everything here reads local files.  osmnx never downloads anything on these code paths:
-:func:`load_network` uses :func:`osmnx.graph_from_xml`, which parses a file.  The only function
+:func:`load_network` uses :func:`osmnx.graph_from_xml`, which parses a file.  Files may be
+plain OSM XML or bzip2-compressed (``.osm.bz2``; recognised by content, not by name, because
+the communities loader copies a community's street file as ``streets.osm``).  The only function
 that may reach the internet is :func:`refresh_from_overpass`, which is never called by default
 and refuses to run unless ``HARTA_ONLINE=1``.
 
@@ -22,16 +24,14 @@ Every edge of both graphs also carries ``maxspeed_kph`` (the posted limit, when 
 
 from __future__ import annotations
 
-import hashlib
+import bz2
 import logging
-import os
 import re
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import geopandas as gpd
 import networkx as nx
@@ -39,10 +39,8 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 
+from geo.errors import HartaError
 from geo.settings import get_settings
-
-if TYPE_CHECKING:
-    from geo.communities import CommunitySource
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +63,6 @@ IMPLICIT_MAXSPEED_KPH: Mapping[str, float] = {
     "living_street": 20.0,
     "walk": 5.0,
 }
-
-#: Bump when the way graphs are built changes, so old cache files are not reused.
-GRAPH_FORMAT_VERSION = 1
 
 # osmnx's "drive" network filter (osmnx._overpass._get_network_filter), restated for local
 # files because graph_from_xml loads every way it is given.
@@ -101,13 +96,6 @@ _NOT_DRIVE_SERVICE = {
     "parking_aisle",
     "private",
 }
-
-_EDGE_DTYPES = {
-    "maxspeed_kph": float,
-    "drive_time_s": float,
-    "walk_time_s": float,
-}
-
 
 # --------------------------------------------------------------------------------------------
 # Loading and building
@@ -145,8 +133,8 @@ def load_network(osm_file: str | Path, *, simplify: bool = True) -> nx.MultiDiGr
 
     Raises
     ------
-    ValueError
-        When the file is not OSM XML or has no drivable street.
+    NetworkError
+        (a ValueError) When the file is not OSM XML or has no drivable street.
     """
     path = Path(osm_file)
     drivable_xml = _drivable_only(path)
@@ -155,7 +143,7 @@ def load_network(osm_file: str | Path, *, simplify: bool = True) -> nx.MultiDiGr
         filtered.write_bytes(drivable_xml)
         graph = ox.graph_from_xml(filtered, simplify=simplify, retain_all=False)
     if graph.number_of_edges() == 0:
-        raise ValueError(f"{path}: no drivable street in this OSM file")
+        raise NetworkError("network.error.no_drivable", file=str(path))
     graph.graph["name"] = path.name
     return graph
 
@@ -163,11 +151,12 @@ def load_network(osm_file: str | Path, *, simplify: bool = True) -> nx.MultiDiGr
 def _drivable_only(path: Path) -> bytes:
     """The OSM XML with every non-drivable way (and relations) removed."""
     try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as exc:
-        raise ValueError(f"{path}: not a readable OSM XML file ({exc})") from exc
+        with open_osm(path) as handle:
+            root = ET.parse(handle).getroot()
+    except (OSError, EOFError, ET.ParseError) as exc:
+        raise NetworkError("network.error.unreadable", file=str(path), detail=str(exc)) from exc
     if root.tag != "osm":
-        raise ValueError(f"{path}: not an OSM XML file (root element <{root.tag}>)")
+        raise NetworkError("network.error.not_osm", file=str(path), root=root.tag)
     for element in list(root):
         if element.tag == "relation":
             root.remove(element)
@@ -176,6 +165,24 @@ def _drivable_only(path: Path) -> bytes:
             if not is_drivable(tags):
                 root.remove(element)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def open_osm(path: str | Path):  # noqa: ANN201 - a binary file object
+    """Open an OSM XML file for reading, decompressing it when it is bzip2 (by its magic bytes).
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.osm`` or ``.osm.bz2`` (whatever its name).
+
+    Returns
+    -------
+    binary file object
+        To be used as a context manager.
+    """
+    with open(path, "rb") as probe:
+        magic = probe.read(3)
+    return bz2.open(path, "rb") if magic == b"BZh" else open(path, "rb")  # noqa: SIM115
 
 
 def build_graph(
@@ -202,7 +209,7 @@ def build_graph(
         Edges carry ``length`` (m), ``speed_kph``, ``travel_time`` (s, for ``mode``),
         ``maxspeed_kph``, ``drive_time_s`` and ``walk_time_s``.
     """
-    _check_mode(mode)
+    check_mode(mode)
     graph = load_network(osm_file)
     _add_drive_speeds(graph)
     ox.add_edge_travel_times(graph)
@@ -282,104 +289,23 @@ def _as_walk_graph(drive: nx.MultiDiGraph, walk_speed_kph: float) -> nx.MultiDiG
     return walk
 
 
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+class NetworkError(HartaError, ValueError):
+    """A street network that cannot be used (no file, unknown mode, nothing to route)."""
 
 
-# --------------------------------------------------------------------------------------------
-# Cache
-# --------------------------------------------------------------------------------------------
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def cache_path(osm_file: str | Path, mode: Mode, *, sha256: str | None = None) -> Path:
-    """Where the cached GraphML of ``osm_file`` for ``mode`` lives (keyed by content hash)."""
-    _check_mode(mode)
-    digest = sha256 or file_sha256(osm_file)
-    name = f"{digest[:24]}_{mode}_v{GRAPH_FORMAT_VERSION}_w{WALK_SPEED_KPH:g}.graphml"
-    return get_settings().cache_dir / "graphs" / name
-
-
-def cached_graph(osm_file: str | Path, mode: Mode = "drive") -> nx.MultiDiGraph:
-    """Routing graph of ``osm_file`` for ``mode``, from the GraphML cache when it is valid.
-
-    The cache file name holds the OSM file's SHA-256, so editing or replacing the OSM file
-    rebuilds the graph.  A cache that cannot be read, or whose recorded hash differs, is rebuilt.
-    The returned graph's ``graph["harta_cache"]`` is ``"hit"`` or ``"built"``.
-    """
-    digest = file_sha256(osm_file)
-    target = cache_path(osm_file, mode, sha256=digest)
-    if target.exists():
-        graph = _load_cache(target, digest)
-        if graph is not None:
-            graph.graph["harta_cache"] = "hit"
-            return graph
-    started = time.perf_counter()
-    if mode == "walk":
-        # The walk graph is derived from the drive graph: reuse (or fill) its cache.
-        graph = walk_graph_from(cached_graph(osm_file, "drive"))
-    else:
-        graph = build_graph(osm_file, mode)
-    graph.graph["harta_source_sha256"] = digest
-    _save_cache(graph, target)
-    log.info("built %s graph of %s in %.2f s", mode, osm_file, time.perf_counter() - started)
-    graph.graph["harta_cache"] = "built"
-    return graph
-
-
-def _load_cache(target: Path, digest: str) -> nx.MultiDiGraph | None:
-    try:
-        graph = ox.load_graphml(target, edge_dtypes=_EDGE_DTYPES)
-    except Exception as exc:  # noqa: BLE001 - any unreadable cache is simply rebuilt
-        log.warning("ignoring unreadable graph cache %s: %s", target, exc)
-        return None
-    if graph.graph.get("harta_source_sha256") != digest:
-        return None
-    graph.graph["harta_walk_speed_kph"] = float(graph.graph.get("harta_walk_speed_kph", "nan"))
-    return graph
-
-
-def _save_cache(graph: nx.MultiDiGraph, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so a concurrent reader never sees half a file.
-    handle, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".graphml.tmp")
-    os.close(handle)
-    try:
-        ox.save_graphml(graph, tmp_name)
-        os.replace(tmp_name, target)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-
-
-def graph_for(community: str | CommunitySource, mode: Mode = "drive") -> nx.MultiDiGraph:
-    """Routing graph of a community's street network (cached; see :func:`cached_graph`).
+def check_mode(mode: str) -> None:
+    """Refuse a travel mode other than ``drive`` or ``walk``.
 
     Parameters
     ----------
-    community : str or CommunitySource
-        A community slug (looked up among the added communities, then the bundled ones) or a
-        loaded :class:`geo.communities.CommunitySource`.
-    mode : {"drive", "walk"}
-        Travel mode.
-    """
-    from geo.communities import CommunitySource, find_source
+    mode : str
 
-    source = community if isinstance(community, CommunitySource) else find_source(community)
-    if source.osm_file is None:
-        raise ValueError(f"community {source.slug!r} has no street network (OSM) file")
-    graph = cached_graph(source.osm_file, mode)
-    graph.graph["harta_community"] = source.slug
-    return graph
+    Raises
+    ------
+    NetworkError
+    """
+    if mode not in MODES:
+        raise NetworkError("network.error.mode", mode=mode, modes=", ".join(MODES))
 
 
 # --------------------------------------------------------------------------------------------
