@@ -8,10 +8,14 @@ Usage (from the repository root, with the project's virtualenv active)::
 
 It writes:
 
-* ``data/osm/`` - byte-for-byte copies of the Pata Rât street extract, the Cluj-Napoca boundary
-  and the neighbourhoods (OSM, ODbL);
+* ``data/osm/cluj-napoca_drive-network_2025-10-30.osm.bz2`` - the whole city's drivable streets
+  (the routing network of Pata Rât and its settlements), bzip2-compressed (4.1 MB -> 0.46 MB;
+  the same bytes as ``bzip2 -9``);
+* ``data/osm/`` - byte-for-byte copies of the Cluj-Napoca boundary, the neighbourhoods, the
+  healthcare facilities and the (city-centre) schools (OSM, ODbL);
 * ``data/communities/pata-rat/stops.geojson`` - the CTP stops inside the Pata Rât extract's
-  ``<bounds>``, with the routes serving them, extracted from the GTFS zip (which is not shipped);
+  ``<bounds>`` (the extract itself stays in the sources; it is no longer shipped), with the
+  routes serving them, extracted from the GTFS zip (which is not shipped);
 * ``data/communities/<slug>/boundary.geojson`` for ``pata-rat`` and its four settlements -
   **approximate sketches** drawn by the rules below from the street network and the Pata Rât
   place point.  No official boundary exists in the sources.  Once a boundary has been corrected
@@ -24,6 +28,7 @@ CI; it needs the 21 MB source folder.  It only reads local files.
 from __future__ import annotations
 
 import argparse
+import bz2
 import json
 import shutil
 import sys
@@ -44,10 +49,12 @@ DATA = ROOT / "data"
 METRIC_CRS = 32634  # UTM 34N, Cluj
 
 OSM_EXTRACT = "pata-rat_drive-network_bbox_2025-10-30.osm"
+CITY_NETWORK = "cluj-napoca_drive-network_2025-10-30.osm"
 OSM_FILES = (
-    OSM_EXTRACT,
     "cluj-napoca_boundary_2025-10-30.geojson",
     "cluj-napoca_neighbourhoods_2025-10-30.geojson",
+    "cluj-napoca_healthcare_2024-05-23.geojson",
+    "schools_osm_cluj-napoca-centre_2020-10.geojson",
 )
 GTFS_ZIP = "ctp-cluj_gtfs_2026-07-02.zip"
 
@@ -91,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{sources} does not hold {OSM_EXTRACT}")
 
     copy_osm_files(sources, DATA / "osm")
-    extract = DATA / "osm" / OSM_EXTRACT
+    compress(sources / CITY_NETWORK, DATA / "osm" / f"{CITY_NETWORK}.bz2")
+    extract = sources / OSM_EXTRACT
     write_stops(sources / GTFS_ZIP, osm_bounds(extract), DATA / "communities" / "pata-rat")
     if not args.keep_boundaries:
         for slug, polygon in sketch_boundaries(extract).items():
@@ -106,6 +114,12 @@ def copy_osm_files(sources: Path, target: Path) -> None:
     for name in OSM_FILES:
         shutil.copyfile(sources / name, target / name)
         print(f"copied {name}")
+
+
+def compress(source: Path, target: Path) -> None:
+    """bzip2 ``source`` into ``target`` (level 9; osmnx and geo.network read it as it is)."""
+    target.write_bytes(bz2.compress(source.read_bytes(), compresslevel=9))
+    print(f"compressed {source.name}: {source.stat().st_size:,} -> {target.stat().st_size:,} B")
 
 
 def osm_bounds(osm_file: Path) -> tuple[float, float, float, float]:
