@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from geo.i18n import t
+from geo.network.cli import network_app
 from geo.settings import PROJECT_ROOT, STYLES_DIR, get_settings
 
 #: Appended to the help of commands that run as the database owner.
@@ -35,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(community_app, name="community")
 app.add_typer(demo_app, name="demo")
+app.add_typer(network_app, name="network")
 
 console = Console()
 err = Console(stderr=True)

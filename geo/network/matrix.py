@@ -261,9 +261,9 @@ def load_network_file(path: Path) -> Network:
     with np.load(path, allow_pickle=False) as z:
         n = z["node_ids"].size
         matrix = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(n, n))
-        geoms = shapely.linestrings(z["coords"], indices=np.repeat(
-            np.arange(z["offsets"].size - 1), np.diff(z["offsets"])
-        ))
+        geoms = shapely.linestrings(
+            z["coords"], indices=np.repeat(np.arange(z["offsets"].size - 1), np.diff(z["offsets"]))
+        )
         return Network(
             mode=str(z["mode"]),
             node_ids=z["node_ids"],

@@ -25,9 +25,7 @@ if TYPE_CHECKING:
 BLOCK = 64
 
 
-def node_times(
-    network: Network, sources: np.ndarray, *, limit: float = np.inf
-) -> np.ndarray:
+def node_times(network: Network, sources: np.ndarray, *, limit: float = np.inf) -> np.ndarray:
     """Seconds from each source node to every node (one multi-source Dijkstra).
 
     Parameters
@@ -91,9 +89,7 @@ def _blocks(network, community, origins, destinations, limit):  # noqa: ANN001, 
         yield np.empty((0, targets.n_points))
 
 
-def od_table(
-    times: np.ndarray, from_ids: object, to_ids: object
-) -> pd.DataFrame:
+def od_table(times: np.ndarray, from_ids: object, to_ids: object) -> pd.DataFrame:
     """An origin-destination table: ``from_id``, ``to_id``, ``seconds`` (NaN = unreachable).
 
     Parameters
@@ -141,8 +137,10 @@ def nearest(times: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
     seconds = np.full((n_dest, k), np.inf)
     if take == 0 or n_dest == 0:
         return index, seconds
-    part = np.argpartition(times, take - 1, axis=0)[:take] if take < n_origins else (
-        np.broadcast_to(np.arange(n_origins)[:, None], times.shape)
+    part = (
+        np.argpartition(times, take - 1, axis=0)[:take]
+        if take < n_origins
+        else (np.broadcast_to(np.arange(n_origins)[:, None], times.shape))
     )
     cand = np.take_along_axis(times, part, axis=0)
     order = np.argsort(cand, axis=0, kind="stable")
