@@ -3,6 +3,11 @@
 Pages call these functions; they never query tables themselves.  Incident points leave this module
 only for roles allowed to see them (:func:`geo.privacy.can_see_exact_points`); every other role
 gets hexagon counts with small counts suppressed.
+
+Every function takes the :class:`~geo.communities.Community` the page loaded once.  Which rows
+belong to it is decided by the database's one membership rule, ``harta_member_rows``
+(migration 0007; :func:`members`), for the points police see and for the counts everyone else
+sees alike.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from geo.communities.model import Community
+
 STREET_COLUMNS = "id, name, highway, length_m, geom"
 
 
@@ -24,7 +31,19 @@ def _read(engine: Engine, sql: str, params: dict) -> gpd.GeoDataFrame:
 
 
 def communities(engine: Engine) -> gpd.GeoDataFrame:
-    """Every community with its parent's slug, ordered parents first."""
+    """Every community with its parent's slug, ordered parents first.
+
+    Parameters
+    ----------
+    engine : Engine
+        Any role's engine (every role may read ``communities``).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``id``, ``slug``, ``name``, ``kind``, ``county``, ``country``, ``timezone``,
+        ``metric_crs``, ``parent_slug``, ``description``, ``geom`` (EPSG:4326).
+    """
     return _read(
         engine,
         "SELECT c.id, c.slug, c.name, c.kind, c.county, c.country, c.timezone, c.metric_crs,"
@@ -35,80 +54,152 @@ def communities(engine: Engine) -> gpd.GeoDataFrame:
     )
 
 
-def community(engine: Engine, slug: str) -> gpd.GeoSeries | None:
-    """One community row, or None."""
-    frame = communities(engine)
-    match = frame[frame["slug"] == slug]
-    return None if match.empty else match.iloc[0]
+def settlements(engine: Engine, community: Community) -> gpd.GeoDataFrame:
+    """The settlements of a community (Cantonului, Dallas, Rampa, Colina Verde …).
 
+    Parameters
+    ----------
+    engine : Engine
+    community : Community
 
-def settlements(engine: Engine, slug: str) -> gpd.GeoDataFrame:
-    """The settlements inside a community (Cantonului, Dallas, Rampa, Colina Verde …)."""
-    frame = communities(engine)
-    return frame[frame["parent_slug"] == slug].reset_index(drop=True)
-
-
-def streets(engine: Engine, slug: str) -> gpd.GeoDataFrame:
-    """The bundled OSM street layer of a community."""
-    return _read(
-        engine,
-        "SELECT s.name, s.highway, s.length_m, s.geom FROM streets s"
-        " JOIN communities c ON c.id = s.community_id WHERE c.slug = :slug",
-        {"slug": slug},
-    )
-
-
-def _within_community(table: str, columns: str) -> str:
-    # Settlements share their parent's layers: a zone drawn in Dallas belongs to Pata Rât too.
-    return (
-        f"SELECT {columns} FROM {table} t JOIN communities c ON c.id = t.community_id"
-        " WHERE c.slug = :slug OR c.parent_id = (SELECT id FROM communities WHERE slug = :slug)"
-        " OR t.community_id = (SELECT parent_id FROM communities WHERE slug = :slug)"
-    )
-
-
-def risk_zones(engine: Engine, slug: str) -> gpd.GeoDataFrame:
-    """Workshop risk zones of a community (and of its settlements or parent)."""
-    return _read(
-        engine,
-        _within_community(
-            "risk_zones",
-            "t.id, t.workshop_id, t.hazard_code, t.severity, t.time_of_day, t.season, t.note,"
-            " t.source, t.is_demo, t.created_at, t.geom",
-        ),
-        {"slug": slug},
-    )
-
-
-def facilities(engine: Engine, slug: str) -> gpd.GeoDataFrame:
-    """Facilities and bus stops of a community."""
-    return _read(
-        engine,
-        _within_community(
-            "facilities", "t.id, t.kind, t.name, t.routes, t.source, t.is_demo, t.geom"
-        ),
-        {"slug": slug},
-    )
-
-
-def incident_points(engine: Engine, slug: str) -> gpd.GeoDataFrame:
-    """Exact incident points, unfiltered by role: only for analysis code, never for display.
-
-    Display goes through :func:`incidents_for_role`.
+    Returns
+    -------
+    GeoDataFrame
+        Columns of :func:`communities`; empty for a settlement.
     """
     return _read(
         engine,
-        _within_community(
+        "SELECT c.id, c.slug, c.name, c.kind, c.county, c.country, c.timezone, c.metric_crs,"
+        " p.slug AS parent_slug, c.description, c.geom FROM communities c"
+        " JOIN communities p ON p.id = c.parent_id WHERE c.parent_id = :c ORDER BY c.name",
+        {"c": community.id},
+    )
+
+
+def streets(engine: Engine, community: Community) -> gpd.GeoDataFrame:
+    """The bundled OSM street layer of a community (a settlement has its own, clipped copy).
+
+    Parameters
+    ----------
+    engine : Engine
+    community : Community
+
+    Returns
+    -------
+    GeoDataFrame
+        ``name``, ``highway``, ``length_m``, ``geom`` (EPSG:4326).
+    """
+    return _read(
+        engine,
+        "SELECT s.name, s.highway, s.length_m, s.geom FROM streets s WHERE s.community_id = :c",
+        {"c": community.id},
+    )
+
+
+def members(table: str, columns: str) -> str:
+    """SQL reading ``columns`` of the rows of ``table`` that belong to community ``:c``.
+
+    Membership is the database's one rule, ``harta_member_rows`` (migration 0007): rows of the
+    community, its settlements and its parent that lie within the area tolerance of the
+    community's area.  Row-level security of the caller applies.
+
+    Parameters
+    ----------
+    table : str
+        A table with ``id``, ``community_id`` and ``geom`` (a constant of the calling code,
+        never user input).
+    columns : str
+        Columns of ``t`` (the table) to select.
+
+    Returns
+    -------
+    str
+        SQL with one parameter, ``:c`` (the community id).
+    """
+    return (
+        f"SELECT {columns} FROM harta_member_rows(:c, '{table}') AS m"
+        f" JOIN {table} AS t ON t.id = m.id"
+    )
+
+
+def risk_zones(engine: Engine, community: Community) -> gpd.GeoDataFrame:
+    """Workshop risk zones that belong to a community (:func:`members`).
+
+    Parameters
+    ----------
+    engine : Engine
+    community : Community
+
+    Returns
+    -------
+    GeoDataFrame
+        ``id``, ``workshop_id``, ``hazard_code``, ``severity``, ``time_of_day``, ``season``,
+        ``note``, ``source``, ``is_demo``, ``created_at``, ``geom``.
+    """
+    return _read(
+        engine,
+        members(
+            "risk_zones",
+            "t.id, t.workshop_id, t.hazard_code, t.severity, t.time_of_day, t.season, t.note,"
+            " t.source, t.is_demo, t.created_at, t.geom",
+        )
+        + " ORDER BY t.id",
+        {"c": community.id},
+    )
+
+
+def facilities(engine: Engine, community: Community) -> gpd.GeoDataFrame:
+    """Facilities and bus stops that belong to a community (:func:`members`).
+
+    Parameters
+    ----------
+    engine : Engine
+    community : Community
+
+    Returns
+    -------
+    GeoDataFrame
+        ``id``, ``kind``, ``name``, ``routes``, ``source``, ``is_demo``, ``geom``.
+    """
+    return _read(
+        engine,
+        members("facilities", "t.id, t.kind, t.name, t.routes, t.source, t.is_demo, t.geom")
+        + " ORDER BY t.id",
+        {"c": community.id},
+    )
+
+
+def incident_points(engine: Engine, community: Community) -> gpd.GeoDataFrame:
+    """Exact incident points that belong to a community, as far as the engine's role may read
+    them (row-level security): only for police/mediator pages and analysis code.
+
+    Display to other roles goes through :func:`incident_hex_counts`.
+
+    Parameters
+    ----------
+    engine : Engine
+    community : Community
+
+    Returns
+    -------
+    GeoDataFrame
+        ``id``, ``occurred_at``, ``type_code``, ``severity``, ``sensitivity``, ``status``,
+        ``location_precision``, ``is_demo``, ``geom``.
+    """
+    return _read(
+        engine,
+        members(
             "incidents",
             "t.id, t.occurred_at, t.type_code, t.severity, t.sensitivity, t.status,"
             " t.location_precision, t.is_demo, t.geom",
-        ),
-        {"slug": slug},
+        )
+        + " ORDER BY t.id",
+        {"c": community.id},
     )
 
 
 def _aggregate_args(
-    slug: str,
+    community: Community,
     threshold: int,
     date_from: dt.datetime | None,
     date_to: dt.datetime | None,
@@ -116,7 +207,7 @@ def _aggregate_args(
     min_severity: int,
 ) -> dict:
     return {
-        "slug": slug,
+        "c": community.id,
         "threshold": int(threshold),
         "date_from": date_from,
         "date_to": date_to,
@@ -125,11 +216,13 @@ def _aggregate_args(
     }
 
 
-_COMMUNITY_ID = "(SELECT id FROM communities WHERE slug = :slug)"
-
-
-def published_grid(engine: Engine, slug: str) -> dict[str, float]:
+def published_grid(engine: Engine, community: Community) -> dict[str, float]:
     """The hexagon sides a community's aggregates are published at (migration 0005).
+
+    Parameters
+    ----------
+    engine : Engine
+    community : Community
 
     Returns
     -------
@@ -140,17 +233,16 @@ def published_grid(engine: Engine, slug: str) -> dict[str, float]:
     with engine.connect() as conn:
         row = conn.execute(
             text(
-                "SELECT analysis_cell_m, map_cell_m FROM published_grids"
-                f" WHERE community_id = {_COMMUNITY_ID}"
+                "SELECT analysis_cell_m, map_cell_m FROM published_grids WHERE community_id = :c"
             ),
-            {"slug": slug},
+            {"c": community.id},
         ).one()
     return {"analysis": float(row.analysis_cell_m), "map": float(row.map_cell_m)}
 
 
 def incident_hex_counts(
     engine: Engine,
-    slug: str,
+    community: Community,
     cell_m: float | None = None,
     threshold: int = 5,
     date_from: dt.datetime | None = None,
@@ -161,12 +253,24 @@ def incident_hex_counts(
     """Hexagon counts of a community's incidents from the database function
     ``incident_hex_counts`` -- what every role without the right to see points reads.
 
-    Sensitive types are never counted; a cell below ``threshold`` (never below 5), empty cells
-    included, has ``count`` NaN and ``suppressed`` True; every other count is rounded to a
-    multiple of 5.  ``cell_m`` must be one of :func:`published_grid` (default: the map's);
-    ``date_from`` (inclusive) and ``date_to`` (exclusive) must be the start of a month in the
-    community's time zone (:func:`month_start`), and months not yet complete are left out.
-    At most one type.  The database refuses anything else (migration 0005).
+    The incidents counted are the community's members (:func:`members`: the same rows
+    :func:`incident_points` gives police).  Sensitive types are never counted; a cell below
+    ``threshold`` (never below 5), empty cells included, has ``count`` NaN and ``suppressed``
+    True; every other count is rounded to a multiple of 5.  ``cell_m`` must be one of
+    :func:`published_grid` (default: the map's); ``date_from`` (inclusive) and ``date_to``
+    (exclusive) must be the start of a month in the community's time zone
+    (:func:`month_start`), and months not yet complete are left out.  At most one type.  The
+    database refuses anything else (migrations 0005, 0007).
+
+    Parameters
+    ----------
+    engine : Engine
+    community : Community
+    cell_m : float, optional
+    threshold : int
+    date_from, date_to : datetime, optional
+    types : sequence of str, optional
+    min_severity : int
 
     Returns
     -------
@@ -177,11 +281,11 @@ def incident_hex_counts(
     frame = _read(
         engine,
         "SELECT cell_id, count::float8 AS count, suppressed, geom FROM incident_hex_counts("
-        f"{_COMMUNITY_ID}, CAST(:cell AS float8), :threshold, :date_from, :date_to,"
+        ":c, CAST(:cell AS float8), :threshold, :date_from, :date_to,"
         " CAST(:types AS text[]), :min_severity)",
         {
             "cell": None if cell_m is None else float(cell_m),
-            **_aggregate_args(slug, threshold, date_from, date_to, types, min_severity),
+            **_aggregate_args(community, threshold, date_from, date_to, types, min_severity),
         },
     )
     return frame
@@ -189,24 +293,38 @@ def incident_hex_counts(
 
 def incident_time_profile(
     engine: Engine,
-    slug: str,
+    community: Community,
     threshold: int = 5,
     date_from: dt.datetime | None = None,
     date_to: dt.datetime | None = None,
     types: Sequence[str] | None = None,
     min_severity: int = 1,
 ) -> tuple[pd.Series, pd.Series]:
-    """Incidents per local hour (0-23) and weekday (0 = Monday) from the database function
-    ``incident_time_profile``; bins below ``threshold`` are NaN, others rounded to 5.  Same
-    exclusions, periods and filters as :func:`incident_hex_counts`."""
+    """Incidents per local hour and weekday from the database function
+    ``incident_time_profile``.
+
+    Bins below ``threshold`` are NaN, others rounded to 5.  Same members, exclusions, periods
+    and filters as :func:`incident_hex_counts`.
+
+    Parameters
+    ----------
+    engine : Engine
+    community : Community
+    threshold, date_from, date_to, types, min_severity
+        As for :func:`incident_hex_counts`.
+
+    Returns
+    -------
+    hours, weekdays : pandas.Series
+        Indexed 0-23 (local hour) and 0-6 (0 = Monday).
+    """
     with engine.connect() as conn:
         rows = conn.execute(
             text(
                 "SELECT profile, bin, count FROM incident_time_profile("
-                f"{_COMMUNITY_ID}, :threshold, :date_from, :date_to, CAST(:types AS text[]),"
-                " :min_severity)"
+                ":c, :threshold, :date_from, :date_to, CAST(:types AS text[]), :min_severity)"
             ),
-            _aggregate_args(slug, threshold, date_from, date_to, types, min_severity),
+            _aggregate_args(community, threshold, date_from, date_to, types, min_severity),
         ).all()
     frame = pd.DataFrame(rows, columns=["profile", "bin", "count"]).astype({"count": float})
     hours = frame[frame["profile"] == "hour"].set_index("bin")["count"]
@@ -216,7 +334,7 @@ def incident_time_profile(
     return hours, days
 
 
-def month_start(day: dt.date, tz: str, months: int = 0) -> dt.datetime:
+def month_start(day: dt.date, tz: str | ZoneInfo, months: int = 0) -> dt.datetime:
     """The instant the month of ``day`` (shifted by ``months``) begins in time zone ``tz``: the
     only kind of date bound the aggregates accept.
 
@@ -224,8 +342,8 @@ def month_start(day: dt.date, tz: str, months: int = 0) -> dt.datetime:
     ----------
     day : date
         Any day of the month.
-    tz : str
-        IANA time zone of the community.
+    tz : str or ZoneInfo
+        Time zone of the community (``community.tz``).
     months : int
         Months to add (negative: earlier).
 
@@ -236,36 +354,44 @@ def month_start(day: dt.date, tz: str, months: int = 0) -> dt.datetime:
     """
     index = day.year * 12 + day.month - 1 + months
     first = dt.date(index // 12, index % 12 + 1, 1)
-    return dt.datetime.combine(first, dt.time(), ZoneInfo(tz))
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    return dt.datetime.combine(first, dt.time(), zone)
 
 
-def layer_counts(engine: Engine, slug: str, exact: bool = True) -> pd.Series:
-    """How many rows each layer holds for a community (demo rows counted separately).
+def layer_counts(engine: Engine, community: Community, exact: bool = True) -> pd.Series:
+    """How many rows of each layer belong to a community (demo rows counted separately).
 
     With ``exact=False`` (roles that may not read ``incidents``) the incident count is the sum
     of the published hexagon counts (:func:`incident_hex_counts`) -- nothing the map does not
     already show -- and ``incidents_demo`` is 0.
+
+    Parameters
+    ----------
+    engine : Engine
+    community : Community
+    exact : bool
+
+    Returns
+    -------
+    pandas.Series
+        ``risk_zones``, ``incidents``, ``facilities`` and their ``*_demo`` counts, ``streets``.
     """
     counts = {}
     with engine.connect() as conn:
         for table in ("risk_zones", "incidents", "facilities"):
             if table == "incidents" and not exact:
                 continue
-            sql = _within_community(
+            sql = members(
                 table, "count(*) FILTER (WHERE NOT t.is_demo), count(*) FILTER (WHERE t.is_demo)"
             )
-            real, demo = conn.execute(text(sql), {"slug": slug}).one()
+            real, demo = conn.execute(text(sql), {"c": community.id}).one()
             counts[table] = real
             counts[f"{table}_demo"] = demo
         counts["streets"] = conn.execute(
-            text(
-                "SELECT count(*) FROM streets s JOIN communities c ON c.id = s.community_id"
-                " WHERE c.slug = :slug"
-            ),
-            {"slug": slug},
+            text("SELECT count(*) FROM streets WHERE community_id = :c"), {"c": community.id}
         ).scalar_one()
     if not exact:
-        published = incident_hex_counts(engine, slug)["count"].sum()
+        published = incident_hex_counts(engine, community)["count"].sum()
         counts["incidents"] = int(published)
         counts["incidents_demo"] = 0
     return pd.Series(counts)

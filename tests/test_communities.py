@@ -91,6 +91,7 @@ def test_bundled_folders_are_valid():
     assert sources["pata-rat"].metric_crs == 32634
 
 
+@pytest.mark.db
 def test_bootstrap_loads_pata_rat_and_its_settlements(engine):
     added = c.bootstrap(engine)
     assert added[0] == "pata-rat" and set(added) == {"pata-rat"} | SETTLEMENTS
@@ -105,7 +106,7 @@ def test_bootstrap_loads_pata_rat_and_its_settlements(engine):
     assert min_lon < 23.6917 < max_lon and min_lat < 46.7815 < max_lat
 
     with engine.connect() as conn:
-        pata_rat = c.get_community(engine, "pata-rat")
+        pata_rat = c.Community.load(engine, "pata-rat")
         outside = conn.execute(
             text(
                 "SELECT count(*) FROM streets s JOIN communities k ON k.id = s.community_id"
@@ -150,6 +151,7 @@ def test_bootstrap_loads_pata_rat_and_its_settlements(engine):
     assert "approximate" in pata_rat.description.lower()
 
 
+@pytest.mark.db
 def test_bootstrap_twice_adds_nothing(engine):
     c.bootstrap(engine)
     before = counts(engine)
@@ -157,6 +159,7 @@ def test_bootstrap_twice_adds_nothing(engine):
     assert counts(engine) == before
 
 
+@pytest.mark.db
 def test_add_community_twice_leaves_the_same_row_counts(engine):
     source = c.find_source("pata-rat")
     first = c.add_community_from_source(engine, source)
@@ -173,6 +176,7 @@ def test_add_community_twice_leaves_the_same_row_counts(engine):
     assert audit_after == audit_before  # an unchanged community writes no audit row
 
 
+@pytest.mark.db
 def test_a_community_in_another_country(engine, tmp_path):
     lon, lat = 23.04, 42.6  # Pernik, Bulgaria
     boundary = write_geojson(tmp_path / "pernik.geojson", square(lon, lat, 0.01))
@@ -180,8 +184,8 @@ def test_a_community_in_another_country(engine, tmp_path):
     result = c.add_community(
         engine, "Pernik", boundary, streets, country="BG", timezone="Europe/Sofia"
     )
-    info = c.get_community(engine, "pernik")
-    assert info.metric_crs == 32634
+    info = c.Community.load(engine, "pernik")
+    assert info.epsg == 32634
     assert (info.country, info.timezone, info.kind, info.parent_slug) == (
         "BG",
         "Europe/Sofia",
@@ -202,15 +206,16 @@ def test_a_community_in_another_country(engine, tmp_path):
     assert (again.slug, again.country, again.metric_crs) == ("pernik", "BG", 32634)
 
 
+@pytest.mark.db
 def test_self_intersecting_boundary_is_repaired(engine, tmp_path):
     bowtie = {
         "type": "Polygon",
         "coordinates": [[[23.6, 46.7], [23.7, 46.8], [23.7, 46.7], [23.6, 46.8], [23.6, 46.7]]],
     }
     c.add_community(engine, "Bowtie", write_geojson(tmp_path / "b.geojson", bowtie))
-    info = c.get_community(engine, "bowtie")
+    info = c.Community.load(engine, "bowtie")
     assert info.geometry.is_valid and len(info.geometry.geoms) == 2
-    assert info.metric_crs == 32634
+    assert info.epsg == 32634
 
 
 @pytest.mark.parametrize(
@@ -235,6 +240,7 @@ def test_self_intersecting_boundary_is_repaired(engine, tmp_path):
         ),
     ],
 )
+@pytest.mark.db
 def test_bad_boundary_is_a_clear_error_and_writes_nothing(engine, tmp_path, content, message):
     bad = tmp_path / "bad-boundary.geojson"
     bad.write_text(content)
@@ -244,6 +250,7 @@ def test_bad_boundary_is_a_clear_error_and_writes_nothing(engine, tmp_path, cont
     assert not (get_settings().communities_dir / "huedin").exists()
 
 
+@pytest.mark.db
 def test_unknown_parent_writes_nothing(engine, tmp_path):
     boundary = write_geojson(tmp_path / "b.geojson", square(23.04, 46.87, 0.01))
     with pytest.raises(c.CommunityDataError, match="parent.*nowhere"):
@@ -278,6 +285,7 @@ def test_folder_errors_name_the_file_and_field(tmp_path):
     )
 
 
+@pytest.mark.db
 def test_stops_from_a_gtfs_zip_are_extracted_next_to_the_community(engine, tmp_path):
     import zipfile
 
@@ -300,14 +308,26 @@ def test_stops_from_a_gtfs_zip_are_extracted_next_to_the_community(engine, tmp_p
     assert not (result.source_dir / "feed.zip").exists()
 
 
-def test_utm_epsg():
-    assert c.utm_epsg(23.6, 46.77) == 32634  # Cluj
-    assert c.utm_epsg(23.04, 42.6) == 32634  # Pernik
-    assert c.utm_epsg(21.92, 47.05) == 32634  # Oradea
-    assert c.utm_epsg(24.1, 46.0) == 32635
-    assert c.utm_epsg(-58.4, -34.6) == 32721
+def test_the_utm_policy_is_geo_crs():
+    """A community added without a metric CRS gets geo.crs.utm_crs's zone (the one policy)."""
+    from geo import crs
+
+    assert crs.epsg(crs.utm_crs(23.6, 46.77)) == 32634  # Cluj
+    assert crs.epsg(crs.utm_crs(23.04, 42.6)) == 32634  # Pernik
+    assert crs.epsg(crs.utm_crs(21.92, 47.05)) == 32634  # Oradea
+    assert crs.epsg(crs.utm_crs(24.1, 46.0)) == 32635
+    assert crs.epsg(crs.utm_crs(-58.4, -34.6)) == 32721
 
 
 def test_slugify():
     assert c.slugify("Pata Rât") == "pata-rat"
     assert c.slugify("  Colina Verde ") == "colina-verde"
+
+
+@pytest.mark.db
+def test_the_metric_crs_is_named_crs_and_takes_any_crs_spelling(engine, tmp_path):
+    boundary = write_geojson(tmp_path / "s.geojson", square(23.6, 46.77, 0.01))
+    c.add_community(engine, "Stereo", boundary, crs="EPSG:3844")
+    assert c.Community.load(engine, "stereo").epsg == 3844
+    with pytest.raises(c.CommunityDataError, match="not a projected CRS in metres"):
+        c.add_community(engine, "Degrees", boundary, crs=4326)
