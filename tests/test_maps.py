@@ -417,6 +417,33 @@ def test_hex_counts_below_threshold_show_less_than_five(boundary) -> None:
     assert layer.style_function({"properties": {"s": "x"}})["fillColor"] == grey
 
 
+def test_hex_counts_obey_the_configured_suppression_threshold(
+    monkeypatch: pytest.MonkeyPatch, boundary
+) -> None:
+    """HARTA_SUPPRESSION_THRESHOLD=10 says counts below 10 are never shown in an aggregated
+    view.  The old map used only the style's 5 and printed a 7 that the operator had hidden."""
+    monkeypatch.setenv("HARTA_SUPPRESSION_THRESHOLD", "10")
+    hexes = gpd.GeoDataFrame(
+        {"count": [7, 9, 10, 25]},
+        geometry=[_hexagon(23.61 + i * 0.006, 46.785) for i in range(4)],
+        crs=4326,
+    )
+    m = maps.base_map(boundary, online=False, lang="en")
+    layer = maps.add_hex_counts(m, hexes, "en")
+    tips = [p["tip"] for p in _props(layer)]
+    assert "Incidents: &lt;10" in tips[0] and "7" not in tips[0]
+    assert "Incidents: &lt;10" in tips[1] and "9" not in tips[1]
+    assert "Incidents: 10" in tips[2] and "Incidents: 25" in tips[3]
+    assert [p["s"] for p in _props(layer)][:2] == ["x", "x"]
+    legend = maps.add_legend(m, lang="en").content
+    assert "5–9" not in legend and "10–19" in legend and "&lt;10" in legend
+    # A lower setting never goes below the style's floor of 5.
+    monkeypatch.setenv("HARTA_SUPPRESSION_THRESHOLD", "2")
+    hexes["count"] = [3, 7, 10, 25]
+    low = maps.add_hex_counts(maps.base_map(boundary, online=False, lang="en"), hexes, "en")
+    assert "Incidents: &lt;5" in _props(low)[0]["tip"] and "Incidents: 7" in _props(low)[1]["tip"]
+
+
 def test_hotspots_use_gi_bin_colours_blue_to_red(boundary) -> None:
     cells = gpd.GeoDataFrame(
         {"gi_bin": [-3, 0, 3, 2]},

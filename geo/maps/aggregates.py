@@ -24,6 +24,7 @@ from geo.maps.html import demo_badge, esc, tip
 from geo.maps.layers import geojson
 from geo.maps.legend import LegendEntry, LegendSection
 from geo.maps.style import register_legend
+from geo.settings import get_settings
 
 
 def _hex_class(value: Any, suppressed: bool, threshold: int, breaks: list[int]) -> tuple:
@@ -45,9 +46,9 @@ def add_hex_counts(
 ) -> folium.GeoJson:
     """Hexagon cells shaded by incident count.
 
-    A cell whose count is missing, flagged ``suppressed``, or below the threshold in
-    ``layers.json`` (5) is shown grey and labelled "<5": the exact small number never reaches
-    the page.
+    A cell whose count is missing, flagged ``suppressed``, or below :func:`count_threshold`
+    (the configured suppression threshold, at least 5) is shown grey and labelled "<5": the
+    exact small number never reaches the page.
 
     Parameters
     ----------
@@ -66,7 +67,8 @@ def add_hex_counts(
     """
     gdf = to_wgs84(gdf)
     cfg = styles()["hex_counts"]
-    threshold = int(cfg["threshold"])
+    # The operator's threshold wins over the style's: a map is an aggregated view too.
+    threshold = count_threshold()
     breaks, colours = cfg["breaks"], cfg["colours"]
     supp_col = column(gdf, "suppressed")
     layer_name = name or t("maps.layer.hex", lang)
@@ -82,8 +84,6 @@ def add_hex_counts(
     base = cfg["style"]
     style = {str(i): {**base, "fillColor": c} for i, c in enumerate(colours)}
     style["x"] = {**base, **cfg["suppressed"]}
-    labels = [f"{breaks[i]}–{breaks[i + 1] - 1}" for i in range(len(breaks) - 1)]
-    labels.append(f"≥ {breaks[-1]}")
     entries = [
         LegendEntry(
             f"<{threshold} · {t('maps.hex.suppressed', lang, threshold=threshold)}",
@@ -91,12 +91,33 @@ def add_hex_counts(
             dash=True,
         )
     ]
-    entries += [
-        LegendEntry(label, colour=colour) for label, colour in zip(labels, colours[1:], strict=True)
-    ]
+    entries += _class_entries(breaks, colours, threshold)
     register_legend(m, LegendSection(layer_name, entries, demo=any(demos)))
     data = feature_collection(gdf.geometry, props)
     return geojson(m, data, name=layer_name, style=style, popup=False)
+
+
+def _class_entries(breaks: list[int], colours: list[str], threshold: int) -> list[LegendEntry]:
+    """Legend lines of the count classes a cell can be shown in (none below ``threshold``)."""
+    entries = []
+    for i, colour in enumerate(colours[1:]):
+        low = max(breaks[i], threshold)
+        if i + 1 == len(breaks):
+            entries.append(LegendEntry(f"≥ {low}", colour=colour))
+        elif low <= breaks[i + 1] - 1:
+            entries.append(LegendEntry(f"{low}–{breaks[i + 1] - 1}", colour=colour))
+    return entries
+
+
+def count_threshold() -> int:
+    """The smallest count a map may show: the configured suppression threshold
+    (``HARTA_SUPPRESSION_THRESHOLD``), never below the style's (5).
+
+    Returns
+    -------
+    int
+    """
+    return max(int(styles()["hex_counts"]["threshold"]), get_settings().suppression_threshold)
 
 
 def add_hotspots(
