@@ -1,5 +1,6 @@
 """Consensus zones computed in PostGIS on hand-made overlaps whose counts are known."""
 
+# ruff: noqa: F811  (pytest fixtures imported from tests.workshop_fixtures)
 from __future__ import annotations
 
 import datetime as dt
@@ -9,9 +10,13 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import LineString, Point, box
 
-from geo import consensus
 from geo import workshops as ws
+from geo.communities.model import Community
 from geo.i18n import LANGUAGES
+from geo.workshops import consensus
+from tests.workshop_fixtures import dallas, mediator, member, pata_rat  # noqa: F401
+
+pytestmark = pytest.mark.db
 
 CENTRE = (23.6893, 46.7737)  # inside the approximate Pata Rât boundary
 CRS = 32634  # Pata Rât's metric CRS
@@ -31,22 +36,21 @@ def sq(x, y, side=100):
 
 
 @pytest.fixture
-def sessions(loaded_engine):
+def sessions(loaded_engine, mediator, pata_rat):
     return [
         ws.open_session(
-            loaded_engine,
-            "pata-rat",
+            mediator,
+            pata_rat,
             held_on=dt.date(2026, 11, d),
             language=lang,
             participants=5,
-            role="mediator",
         ).id
         for d, lang in ((2, "ro"), (9, "hu"), (16, "en"))
     ]
 
 
 @pytest.fixture
-def marked(loaded_engine, sessions):
+def marked(loaded_engine, sessions, mediator):
     """Hand-made marks.  Expected clusters (hazard: marks, sessions):
 
     * flooding chain A-B-C: squares overlapping pairwise in a chain -> 3 marks, 3 sessions
@@ -75,11 +79,10 @@ def marked(loaded_engine, sessions):
     ]
     for workshop_id, geom, hazard in marks:
         ws.save_mark(
-            loaded_engine,
+            mediator,
             workshop_id,
             metric(geom),
             ws.mark_attributes(hazard, 3 + (workshop_id % 3)),
-            role="mediator",
         )
     return sessions
 
@@ -88,8 +91,8 @@ def summary(zones):
     return sorted((z.hazard_code, z.marks, z.sessions) for z in zones.itertuples())
 
 
-def test_known_overlaps_give_known_counts(loaded_engine, marked):
-    zones = consensus.consensus_zones(loaded_engine, "pata-rat", include_demo=False)
+def test_known_overlaps_give_known_counts(loaded_engine, marked, pata_rat):
+    zones = consensus.consensus_zones(loaded_engine, pata_rat, include_demo=False)
     assert summary(zones) == sorted(
         [
             ("flooding", 3, 3),
@@ -117,48 +120,72 @@ def test_known_overlaps_give_known_counts(loaded_engine, marked):
     assert not zones.is_demo.any()
 
 
-def test_buffer_distances_are_parameters(loaded_engine, marked):
+def test_buffer_distances_are_parameters(loaded_engine, marked, pata_rat):
     # With 45 m bands the unlit-path lines 80 m apart meet; with 5 m discs no crossing does.
     zones = consensus.consensus_zones(
-        loaded_engine, "pata-rat", include_demo=False, line_buffer_m=45, point_buffer_m=5
+        loaded_engine, pata_rat, include_demo=False, line_buffer_m=45, point_buffer_m=5
     )
     assert ("unlit_path", 2, 2) in summary(zones)
     crossings = zones[zones.hazard_code == "railway_crossing"]
     assert sorted(crossings.marks) == [1, 1, 1, 1]
 
 
-def test_scope_by_session_and_hazard(loaded_engine, marked):
+def test_scope_by_session_and_hazard(loaded_engine, marked, pata_rat):
     a, b, _ = marked
     zones = consensus.consensus_zones(
-        loaded_engine, "pata-rat", workshop_ids=[a, b], hazards=["flooding"]
+        loaded_engine, pata_rat, workshop_ids=[a, b], hazards=["flooding"]
     )
     assert summary(zones) == [("flooding", 1, 1), ("flooding", 2, 2)]
     assert max(zones.agreement) == pytest.approx(1.0)
-    only_a = consensus.consensus_zones(loaded_engine, "pata-rat", workshop_ids=[a])
+    only_a = consensus.consensus_zones(loaded_engine, pata_rat, workshop_ids=[a])
     assert set(only_a.sessions) == {1} and set(only_a.agreement) == {1.0}
 
 
-def test_settlement_sees_the_parent_marks(loaded_engine, marked):
-    zones = consensus.consensus_zones(loaded_engine, "dallas", include_demo=False)
-    assert len(zones) == 8
+def test_family_rule_parent_sees_settlement_marks_settlement_not_far_parent_marks(
+    loaded_engine, mediator, member, pata_rat, dallas
+):
+    """Pata Rât agrees with a Dallas workshop's marks; Dallas does not take in Pata Rât marks
+    outside Dallas (the old rule gave a settlement every mark of its parent)."""
+    inside = dallas.geometry.representative_point()
+    x, y = TO_M.transform(inside.x, inside.y)
+    spot = shapely.transform(
+        box(x - 30, y - 30, x + 30, y + 30),
+        lambda a, b: TO_DEG.transform(a, b),
+        interleaved=False,
+    )
+    day = dt.date(2026, 12, 1)
+    in_dallas = ws.open_session(member, dallas, held_on=day, language="hu", participants=4)
+    in_parent = ws.open_session(mediator, pata_rat, held_on=day, language="ro", participants=4)
+    ws.save_mark(member, in_dallas.id, spot, ws.mark_attributes("flooding", 3))
+    ws.save_mark(mediator, in_parent.id, spot, ws.mark_attributes("flooding", 4))
+    far = metric(sq(0, 0))  # the local origin: Pata Rât, far from Dallas
+    assert not dallas.contains(far)
+    ws.save_mark(mediator, in_parent.id, far, ws.mark_attributes("stray_dogs", 2))
+
+    parent = consensus.consensus_zones(loaded_engine, pata_rat, include_demo=False)
+    flooding = parent[parent.hazard_code == "flooding"]
+    assert (flooding.marks.tolist(), flooding.sessions.tolist()) == ([2], [2])
+    own = consensus.consensus_zones(loaded_engine, dallas, include_demo=False)
+    assert "stray_dogs" not in set(own.hazard_code)
+    assert in_dallas.id in own.session_ids.iloc[0]
 
 
-def test_demo_marks_agree_in_the_demo_data(loaded_engine):
-    zones = consensus.consensus_zones(loaded_engine, "pata-rat")
+def test_demo_marks_agree_in_the_demo_data(loaded_engine, pata_rat):
+    zones = consensus.consensus_zones(loaded_engine, pata_rat)
     smoke = zones[zones.hazard_code == "landfill_fire_smoke"]
     # geo.demo draws six overlapping smoke circles from three sessions.
     assert (smoke.marks.max(), smoke.sessions.max()) == (6, 3)
     assert smoke.is_demo.all()
 
 
-def test_empty_scope_and_unknown_community(loaded_engine):
-    assert len(consensus.consensus_zones(loaded_engine, "pata-rat", include_demo=False)) == 0
+def test_empty_scope_and_unknown_community(loaded_engine, pata_rat):
+    assert len(consensus.consensus_zones(loaded_engine, pata_rat, include_demo=False)) == 0
     with pytest.raises(LookupError):
-        consensus.consensus_zones(loaded_engine, "atlantis")
+        Community.load(loaded_engine, "atlantis")
 
 
-def test_table_and_map_frames(loaded_engine, marked):
-    zones = consensus.consensus_zones(loaded_engine, "pata-rat", include_demo=False)
+def test_table_and_map_frames(loaded_engine, marked, pata_rat):
+    zones = consensus.consensus_zones(loaded_engine, pata_rat, include_demo=False)
     for lang in LANGUAGES:
         table = consensus.consensus_table(zones, lang)
         assert len(table) == len(zones) and len(table.columns) == 7

@@ -1,5 +1,6 @@
 """The paper grid and the QR payload of a printed workshop map."""
 
+# ruff: noqa: F811  (pytest fixtures imported from tests.workshop_fixtures)
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +9,9 @@ import json
 import pytest
 import shapely
 
-from geo import paper, workshops
+from geo import workshops
+from geo.workshops import paper
+from tests.workshop_fixtures import mediator, pata_rat  # noqa: F401
 
 GRID = paper.GridSpec(crs=32634, minx=704200.0, maxy=5184800.0, cell_m=200.0, cols=8, rows=12)
 
@@ -98,21 +101,19 @@ def test_payload_round_trip_and_is_compact():
     ],
 )
 def test_payload_refuses_foreign_codes(text):
-    with pytest.raises(paper.PayloadError):
+    with pytest.raises(paper.PayloadError) as err:
         paper.decode_payload(text)
+    assert err.value.key == "workshop.error.payload"
+    assert all(err.value.message(lang) != err.value.key for lang in ("ro", "hu", "en"))
 
 
-def test_session_grid_covers_the_community(loaded_engine):
+@pytest.mark.db
+def test_session_grid_covers_the_community(loaded_engine, mediator, pata_rat):
     session = workshops.open_session(
-        loaded_engine,
-        "pata-rat",
-        held_on=dt.date(2026, 11, 23),
-        language="hu",
-        participants=8,
-        role="mediator",
+        mediator, pata_rat, held_on=dt.date(2026, 11, 23), language="hu", participants=8
     )
     spec = paper.session_grid(loaded_engine, session.id)
-    assert spec == paper.community_grid(loaded_engine, "pata-rat")
+    assert spec == paper.community_grid(pata_rat)
     west, south, east, north = spec.bounds_wgs84()
     # The approximate Pata Rât sketch spans 23.6786–23.7018 E, 46.7673–46.7828 N.
     assert west < 23.6786 and east > 23.7018 and south < 46.7673 and north > 46.7828

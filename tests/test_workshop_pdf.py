@@ -1,6 +1,7 @@
 """Printed workshop maps: the grid, the QR code that decodes back to the session and extent,
 and the session summary."""
 
+# ruff: noqa: F811  (pytest fixtures imported from tests.workshop_fixtures)
 from __future__ import annotations
 
 import datetime as dt
@@ -13,23 +14,22 @@ import pymupdf as fitz
 import pytest
 from shapely.geometry import Point, Polygon
 
-from geo import paper
 from geo import workshops as ws
 from geo.reports import workshop_pdf
+from geo.reports.pdf import rgb
+from geo.workshops import paper
 from tests.browser import SCREENSHOTS
+from tests.workshop_fixtures import dallas, mediator, member, pata_rat  # noqa: F401
+
+pytestmark = pytest.mark.db
 
 KEEP = os.environ.get("HARTA_KEEP_PDF")  # folder to keep the rendered pages in, for looking at
 
 
 @pytest.fixture
-def session(loaded_engine):
+def session(mediator, pata_rat):
     return ws.open_session(
-        loaded_engine,
-        "pata-rat",
-        held_on=dt.date(2026, 11, 23),
-        language="ro",
-        participants=12,
-        role="mediator",
+        mediator, pata_rat, held_on=dt.date(2026, 11, 23), language="ro", participants=12
     )
 
 
@@ -91,7 +91,7 @@ def test_grid_lines_are_drawn_where_the_grid_says(loaded_engine, session):
         d
         for d in drawings
         if d.get("color")
-        and tuple(round(c * 255) for c in d["color"]) == workshop_pdf._rgb(workshop_pdf.GRID_COLOUR)
+        and tuple(round(c * 255) for c in d["color"]) == rgb(workshop_pdf.GRID_COLOUR)
     ]
     # One line per column edge and per row edge.
     assert len(blue) >= (grid.cols + 1) + (grid.rows + 1)
@@ -106,14 +106,9 @@ def test_map_texts_follow_the_language(loaded_engine, session, lang):
         assert phrase in text
 
 
-def test_session_language_is_the_default(loaded_engine):
+def test_session_language_is_the_default(loaded_engine, member, dallas):
     hu = ws.open_session(
-        loaded_engine,
-        "dallas",
-        held_on=dt.date(2026, 11, 30),
-        language="hu",
-        participants=7,
-        role="community",
+        member, dallas, held_on=dt.date(2026, 11, 30), language="hu", participants=7
     )
     pdf = workshop_pdf.workshop_map_pdf(loaded_engine, hu.id)
     assert "Műhelytérkép · Dallas" in page_text(pdf)
@@ -121,7 +116,7 @@ def test_session_language_is_the_default(loaded_engine):
     assert (decoded.workshop_id, decoded.community) == (hu.id, "dallas")
 
 
-def test_summary_has_map_marks_table_and_escaped_notes(loaded_engine, session):
+def test_summary_has_map_marks_table_and_escaped_notes(loaded_engine, session, mediator):
     centre = (23.6893, 46.7737)
     square = Polygon(
         [
@@ -131,18 +126,16 @@ def test_summary_has_map_marks_table_and_escaped_notes(loaded_engine, session):
     )
     note = '<b>apă</b> & "fum" la rampă'
     a = ws.save_mark(
-        loaded_engine,
+        mediator,
         session.id,
         square,
         ws.mark_attributes("flooding", 4, "night", "spring", note),
-        role="mediator",
     )
     b = ws.save_mark(
-        loaded_engine,
+        mediator,
         session.id,
         Point(centre[0] - 0.002, centre[1]),
         ws.mark_attributes("railway_crossing", 5),
-        role="mediator",
     )
     pdf = workshop_pdf.session_summary_pdf(loaded_engine, session.id)
     doc = fitz.open(stream=pdf, filetype="pdf")

@@ -4,6 +4,7 @@ Writes run on engines acting as a role (:func:`geo.db.security.role_engine`): th
 from the connection, never passed beside it.
 """
 
+# ruff: noqa: F811  (pytest fixtures imported from tests.workshop_fixtures)
 from __future__ import annotations
 
 import datetime as dt
@@ -18,10 +19,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
 from geo import workshops as ws
-from geo.communities.model import AREA_TOLERANCE_M, Community
-from geo.db.security import role_engine
+from geo.communities.model import AREA_TOLERANCE_M
 from geo.i18n import LANGUAGES, catalogue, t
 from geo.workshops import paper
+from tests.workshop_fixtures import dallas, mediator, member, pata_rat, planner, public  # noqa: F401
 
 # A point inside the approximate Pata Rât boundary (the community's point on surface).
 CENTRE = (23.6893, 46.7737)
@@ -42,43 +43,6 @@ def square(dx: float, dy: float, side: float) -> Polygon:
 
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def pata_rat(loaded_engine):
-    return Community.load(loaded_engine, "pata-rat")
-
-
-@pytest.fixture
-def dallas(loaded_engine):
-    return Community.load(loaded_engine, "dallas")
-
-
-def _acting(url, role):
-    engine = role_engine(url, role)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def mediator(loaded_db_url):
-    yield from _acting(loaded_db_url, "mediator")
-
-
-@pytest.fixture
-def member(loaded_db_url):
-    """A community member running a workshop (role ``community``)."""
-    yield from _acting(loaded_db_url, "community")
-
-
-@pytest.fixture
-def public(loaded_db_url):
-    yield from _acting(loaded_db_url, "public")
-
-
-@pytest.fixture
-def planner(loaded_db_url):
-    yield from _acting(loaded_db_url, "planner")
 
 
 @pytest.fixture

@@ -2,18 +2,19 @@
 
 Labels follow the session's language; the legend shows every hazard with its pictogram.  With
 "agreement" on, overlapping marks are shown as consensus zones whose darkness grows with the
-share of sessions that marked them (:mod:`geo.consensus`).  Widgets only.
+share of sessions that marked them (:mod:`geo.workshops.consensus`).  Widgets only.
 """
 
 from __future__ import annotations
 
 import folium
-import geopandas as gpd
 import streamlit as st
+from workshop_ui.common import base, community_of
 
-from geo import consensus, escape, maps, taxonomy, views
+from geo import escape, maps, taxonomy
 from geo import workshops as ws
 from geo.i18n import LANGUAGES, t
+from geo.workshops import consensus
 from harta_ui import context
 from map_frame import st_folium
 
@@ -79,7 +80,8 @@ def _legend_html(hazards: list[str], lang: str, agreement: bool) -> str:
 st.set_page_config(layout="wide", initial_sidebar_state="collapsed")
 ctx = context()
 st.markdown(CSS, unsafe_allow_html=True)
-sessions = ws.list_sessions(ctx.engine, ctx.community)
+community = community_of(ctx)
+sessions = ws.list_sessions(ctx.engine, community)
 if not sessions:
     st.title(ctx.t("workshop.projector.title"))
     st.info(ctx.t("workshop.projector.no_sessions"))
@@ -120,26 +122,12 @@ st.markdown(
     unsafe_allow_html=True,
 )
 
-row = views.community(ctx.engine, ctx.community)
-area = gpd.GeoDataFrame({"name": [row["name"]]}, geometry=[row["geom"]], crs=4326)
-root = row["parent_slug"] if isinstance(row["parent_slug"], str) else ctx.community
 left, right = st.columns([3, 1.25], gap="medium")
 with left:
-    m = maps.base_map(
-        area,
-        online=ctx.online,
-        streets=views.streets(ctx.engine, root),
-        lang=lang,
-        height=780,
-        projector=True,
-    )
+    m = base(ctx, height=780, projector=True, lang=lang)
     m.get_root().header.add_child(folium.Element(MAP_CSS))
-    settlements = views.settlements(ctx.engine, root)
-    if len(settlements):
-        maps.add_settlements(m, settlements, lang)
-    maps.add_boundary(m, area, lang)
     if agreement and len(marks):
-        zones = consensus.consensus_zones(ctx.engine, ctx.community, workshop_ids=chosen)
+        zones = consensus.consensus_zones(ctx.engine, community, workshop_ids=chosen)
         maps.add_consensus_zones(m, consensus.for_map(zones), lang, demo=demo)
     elif len(marks):
         maps.add_risk_zones(m, marks.rename(columns={"hazard_code": "hazard"}), lang, demo=demo)

@@ -98,7 +98,11 @@ class _Layers:
 def _load_layers(engine: Engine, community: Community, grid: paper.GridSpec) -> _Layers:
     boundary = gpd.GeoDataFrame(geometry=[community.geometry], crs=4326)
     # Settlements share their parent's streets and settlement outlines.
-    root = community.parent_slug or community.slug
+    root = (
+        community
+        if community.parent_slug is None
+        else Community.load(engine, community.parent_slug)
+    )
     settlements = views.settlements(engine, root).set_crs(4326, allow_override=True)
     streets = views.streets(engine, root).set_crs(4326, allow_override=True)
     return _Layers(
