@@ -21,7 +21,8 @@ from shapely.geometry import Polygon
 from sqlalchemy import text
 
 from geo import workshops as ws
-from geo.db.security import connect_as
+from geo.communities.model import Community
+from geo.db.security import connect_as, role_engine
 from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app
 from tests.conftest import account_id, open_page, sign_in_browser
 
@@ -57,17 +58,21 @@ def _rename_as_admin(engine) -> None:  # noqa: ANN001
 
 
 def _hostile_mark(engine) -> None:  # noqa: ANN001
+    mediator = role_engine(engine.url.render_as_string(hide_password=False), "mediator")
     session = ws.open_session(
-        engine, "pata-rat", held_on=dt.date.today(), language="en", participants=5, role="mediator"
+        mediator,
+        Community.load(engine, "pata-rat"),
+        held_on=dt.date.today(),
+        language="en",
+        participants=5,
     )
     x, y = X, Y
     square = Polygon([(x, y), (x + 0.001, y), (x + 0.001, y + 0.0007), (x, y + 0.0007)])
     ws.save_mark(
-        engine,
+        mediator,
         session.id,
         square,
         ws.mark_attributes("flooding", 3, note="N " + ONERROR),
-        role="mediator",
     )
 
 

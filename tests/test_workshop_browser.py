@@ -12,6 +12,8 @@ from sqlalchemy import text
 
 from geo import taxonomy
 from geo import workshops as ws
+from geo.communities.model import Community
+from geo.db.security import role_engine
 from geo.i18n import t
 from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app
 from tests.conftest import open_page, sign_in_browser
@@ -121,28 +123,26 @@ def test_draw_pick_save_then_undo(loaded_db_url, loaded_engine, users):
 
 def _seed(engine, lang: str) -> int:
     """A session held in ``lang`` with a few marks to show."""
+    mediator = role_engine(engine.url.render_as_string(hide_password=False), "mediator")
     session = ws.open_session(
-        engine,
-        "pata-rat",
+        mediator,
+        Community.load(engine, "pata-rat"),
         held_on=dt.date(2026, 11, 23),
         language=lang,
         participants=11,
-        role="mediator",
     )
     x, y = 23.6893, 46.7737
     ws.save_mark(
-        engine,
+        mediator,
         session.id,
         Polygon([(x, y), (x + 0.002, y), (x + 0.002, y + 0.0015), (x, y + 0.0015)]),
         ws.mark_attributes("flooding", 4, "always", "spring", "<b>apă</b>"),
-        role="mediator",
     )
     ws.save_mark(
-        engine,
+        mediator,
         session.id,
         Point(x - 0.003, y + 0.002),
         ws.mark_attributes("railway_crossing", 5),
-        role="mediator",
     )
     return session.id
 

@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from geo import workshops as ws
+from geo.communities.model import Community
+from geo.db.security import role_engine
 from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app
 from tests.conftest import open_page, sign_in_browser
 
@@ -69,22 +71,21 @@ def _square(dx: float, dy: float) -> list[list[float]]:
 
 
 def _seed(engine, tmp_path) -> int:  # noqa: ANN001
+    mediator = role_engine(engine.url.render_as_string(hide_password=False), "mediator")
     session = ws.open_session(
-        engine,
-        "pata-rat",
+        mediator,
+        Community.load(engine, "pata-rat"),
         held_on=dt.date.today(),
         language="ro",
         participants=6,
-        role="mediator",
     )
     from shapely.geometry import Polygon
 
     ws.save_mark(
-        engine,
+        mediator,
         session.id,
         Polygon(_square(0, 0)),
         ws.mark_attributes("flooding", 3, note=PAYLOADS[0]),
-        role="mediator",
     )
     with engine.begin() as conn:
         cid = conn.execute(text("SELECT id FROM communities WHERE slug = 'pata-rat'")).scalar_one()
@@ -112,7 +113,7 @@ def _seed(engine, tmp_path) -> int:  # noqa: ANN001
         ),
         encoding="utf-8",
     )
-    ws.import_into_session(engine, session.id, imported, role="mediator")
+    ws.import_into_session(mediator, session.id, imported)
     return session.id
 
 
