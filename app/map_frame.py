@@ -9,7 +9,7 @@ that hash (and the vendored assets) into the header, before handing the map to t
 attribute -- whatever HTML a layer name, tooltip or popup may carry.
 
 If the hash ever disagrees with what the frame runs (a streamlit-folium upgrade), the map stays
-empty instead of running unchecked code; ``tests/test_maps.py`` checks the two agree.
+empty instead of running unchecked code; ``tests/test_escape.py`` checks the two agree.
 
 Pages import ``st_folium`` from here, never from ``streamlit_folium``.
 """

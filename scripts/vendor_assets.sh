@@ -6,7 +6,7 @@
 # streamlit-folium.  geo.maps.vendor_assets() points folium at the files this script unpacks.
 #
 # The result is committed: CI and the app never run this script.  Run it again only to change a
-# version, then commit the diff of app/static/vendor/ (and update geo/maps.py if paths change).
+# version, then commit the diff of app/static/vendor/ (and update geo/maps/assets.py if paths change).
 #
 # Needs: npm (talks only to the npm registry), tar, sed, awk, sha512sum/base64 (coreutils).
 # Usage: scripts/vendor_assets.sh            # rebuild app/static/vendor from pinned packages

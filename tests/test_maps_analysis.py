@@ -11,6 +11,7 @@ import dataclasses
 import re
 
 import geopandas as gpd
+import pandas as pd
 import pyproj
 import pytest
 from shapely.geometry import MultiPolygon, box
@@ -97,31 +98,44 @@ def test_old_import_paths_keep_working() -> None:
 db = pytest.mark.db
 
 
-def _run(engine, role: str):  # noqa: ANN001, ANN202
+@pytest.fixture
+def run_as(loaded_db_url, loaded_engine, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+    """``run_as("police")``: a hot spot run of Pata Rât by a test account in that role."""
+    # Run ids restart in every test database: exports go to this test's own folder.
+    monkeypatch.setenv("HARTA_DATA_DIR", str(tmp_path))
     from geo.analysis.runs import run_hotspot_analysis
+    from tests.factories import account_engine
 
-    return run_hotspot_analysis(engine, "pata-rat", role)
+    community = Community.load(loaded_engine, "pata-rat")
+    engines = []
+
+    def run(role: str):  # noqa: ANN202
+        engines.append(account_engine(loaded_db_url, role))
+        return run_hotspot_analysis(engines[-1], community)
+
+    yield run
+    for engine in engines:
+        engine.dispose()
 
 
 @db
 def test_mediator_map_never_draws_a_sensitive_incident_even_if_the_run_holds_one(
-    loaded_engine,
+    loaded_engine, run_as
 ) -> None:
     """The run already drops sensitive points for a mediator; the map checks the role again."""
     from geo.privacy import VisibleIncidents
 
     community = Community.load(loaded_engine, "pata-rat")
-    police = _run(loaded_engine, "police")
-    mediator = _run(loaded_engine, "mediator")
+    police = run_as("police")
+    mediator = run_as("mediator")
     police_page = maps.render(amaps.analysis_map(police, community, None, "ro"))
     assert _pictogram_codes(police_page) & set(SENSITIVE), "police see sensitive types"
     # Smuggle police's sensitive points into the mediator's run (an upstream bug).
     leaked = police.visible.points[police.visible.points["type_code"].isin(SENSITIVE)]
     assert len(leaked)
-    points = gpd.GeoDataFrame(
-        gpd.pd.concat([mediator.visible.points, leaked[mediator.visible.points.columns]]),
-        crs=mediator.visible.points.crs,
-    )
+    mine = mediator.visible.points
+    points = pd.concat([mine, leaked.to_crs(mine.crs)[mine.columns]], ignore_index=True)
+    assert isinstance(points, gpd.GeoDataFrame)
     tampered = dataclasses.replace(mediator, visible=VisibleIncidents("mediator", points, None, 0))
     page = maps.render(amaps.analysis_map(tampered, community, None, "ro"))
     assert not _pictogram_codes(page) & set(SENSITIVE)
@@ -132,9 +146,9 @@ def test_mediator_map_never_draws_a_sensitive_incident_even_if_the_run_holds_one
 
 
 @db
-def test_public_map_shows_no_point_and_no_small_count(loaded_engine) -> None:
+def test_public_map_shows_no_point_and_no_small_count(loaded_engine, run_as) -> None:
     community = Community.load(loaded_engine, "pata-rat")
-    public = _run(loaded_engine, "public")
+    public = run_as("public")
     m = amaps.analysis_map(public, community, None, "en")
     page = maps.render(m)
     assert not _pictogram_codes(page)
@@ -148,9 +162,9 @@ def test_public_map_shows_no_point_and_no_small_count(loaded_engine) -> None:
 
 
 @db
-def test_comparison_map_draws_buffers_in_the_communitys_metric_crs(loaded_engine) -> None:
+def test_comparison_map_draws_buffers_in_the_communitys_metric_crs(loaded_engine, run_as) -> None:
     community = Community.load(loaded_engine, "pata-rat")
-    police = _run(loaded_engine, "police")
+    police = run_as("police")
     comparison = police.comparison
     widths = comparison["buffer_m"].fillna(0.0)
     assert (widths > 0).any(), "demo workshops mark lines or points"
