@@ -4,7 +4,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from geo.analysis.compare import compare_perceived_recorded, label_text
+from geo.analysis.compare import PerceivedVsRecorded, label_text
 from geo.analysis.hotspots import HotspotAnalysis
 
 CRS = "EPSG:32634"
@@ -50,7 +50,11 @@ def test_labels_on_a_hand_made_case(origin):
             origin,
         ),
     )
-    out = compare_perceived_recorded(zones, cells, CRS, confidence=0.95, zone_id_column="name")
+    out = (
+        PerceivedVsRecorded(zones, cells, crs=CRS, confidence=0.95, zone_id_column="name")
+        .solve()
+        .features
+    )
     labels = dict(
         zip(out["source"] + ":" + out["source_id"].astype(str), out["label"], strict=True)
     )
@@ -71,7 +75,11 @@ def test_labels_on_a_hand_made_case(origin):
     assert out.crs.to_epsg() == 4326
     assert out.set_index("source_id").loc["point far away"].geometry.geom_type == "Point"
     # At 90 % confidence B becomes hot and the point inside it is confirmed.
-    at_90 = compare_perceived_recorded(zones, cells, CRS, confidence=0.90, zone_id_column="name")
+    at_90 = (
+        PerceivedVsRecorded(zones, cells, crs=CRS, confidence=0.90, zone_id_column="name")
+        .solve()
+        .features
+    )
     assert at_90.set_index("source_id").loc["on B", "label"] == "perceived_and_recorded"
 
 
@@ -86,6 +94,6 @@ def test_zones_are_not_compared_when_hotspots_had_too_few_incidents(origin):
     area = metric([box(-2000, -2000, 2000, 2000)], origin).iloc[0]
     result = HotspotAnalysis(points, area, CRS, cell_size_m=200).solve()
     zones = gpd.GeoDataFrame(geometry=metric([Point(0, 0)], origin), crs="EPSG:4326")
-    out = compare_perceived_recorded(zones, result, CRS)
+    out = PerceivedVsRecorded(zones, result, crs=CRS).solve().features
     assert result.too_few and out["label"].tolist() == ["not_compared"]
     assert label_text("not_compared", "ro").startswith("Necomparat")

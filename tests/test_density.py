@@ -7,8 +7,8 @@ import rasterio
 from geo.analysis.density import (
     FALLBACK_BANDWIDTH_M,
     GEOTIFF_NODATA,
+    KernelDensity,
     default_bandwidth,
-    kernel_density,
 )
 from geo.analysis.grid import projected_xy
 
@@ -24,7 +24,7 @@ def clustered_points(seed=0):
 
 def test_surface_integrates_to_number_of_incidents_minus_small_edge_loss():
     points = clustered_points()
-    surface = kernel_density(points, CRS, bandwidth_m=150, cell_size_m=25)
+    surface = KernelDensity(points, crs=CRS, bandwidth_m=150, cell_size_m=25).solve()
     assert surface.units == "incidents_per_km2"
     assert (surface.array >= 0).all()
     assert abs(surface.integral() + surface.edge_loss - len(points)) < 1e-6
@@ -33,7 +33,7 @@ def test_surface_integrates_to_number_of_incidents_minus_small_edge_loss():
 
 
 def test_peak_is_on_the_planted_cluster():
-    surface = kernel_density(clustered_points(), CRS, bandwidth_m=150, cell_size_m=25)
+    surface = KernelDensity(clustered_points(), crs=CRS, bandwidth_m=150, cell_size_m=25).solve()
     row, col = np.unravel_index(np.argmax(surface.array), surface.array.shape)
     x, y = rasterio.transform.xy(surface.transform, row, col)  # cell centre
     centre = gpd.GeoSeries.from_xy([23.65], [46.785], crs=4326).to_crs(CRS).iloc[0]
@@ -48,7 +48,7 @@ def test_default_bandwidth_rule_and_fallback():
 
 
 def test_geotiff_round_trip(tmp_path):
-    surface = kernel_density(clustered_points(), CRS, bandwidth_m=200)
+    surface = KernelDensity(clustered_points(), crs=CRS, bandwidth_m=200).solve()
     path = surface.write_geotiff(tmp_path / "density.tif")
     with rasterio.open(path) as src:
         assert src.crs.to_epsg() == 32634
@@ -61,7 +61,7 @@ def test_geotiff_round_trip(tmp_path):
 
 def test_overlay_for_folium():
     points = clustered_points()
-    overlay = kernel_density(points, CRS, bandwidth_m=200).to_overlay()
+    overlay = KernelDensity(points, crs=CRS, bandwidth_m=200).solve().to_overlay()
     (south, west), (north, east) = overlay.bounds
     lon_min, lat_min, lon_max, lat_max = points.total_bounds
     assert west < lon_min and east > lon_max and south < lat_min and north > lat_max
@@ -77,7 +77,7 @@ def test_surface_matches_the_exact_kernel_sum_at_random_cells():
     # surface is above 1 % of its peak, against the exact sum of isotropic Gaussians.
     points = clustered_points(seed=4)
     bandwidth = 150.0
-    surface = kernel_density(points, CRS, bandwidth_m=bandwidth)  # default cell: bw / 4
+    surface = KernelDensity(points, crs=CRS, bandwidth_m=bandwidth).solve()  # default cell: bw / 4
     x, y = projected_xy(points, CRS)
     rows, cols = surface.array.shape
     rng = np.random.default_rng(5)

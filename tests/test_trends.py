@@ -9,11 +9,11 @@ from scipy.stats import kendalltau
 from shapely.geometry import box
 
 from geo.analysis.trends import (
+    EmergingHotspots,
     category_description,
     category_text,
     classify_emerging,
     day_of_week_profile,
-    emerging_hotspots,
     mann_kendall,
     time_of_day_profile,
     weekday_name,
@@ -95,7 +95,7 @@ def incidents_over_a_year(seed=0):
 
 
 def test_emerging_hot_spots_find_persistent_and_new_clusters():
-    result = emerging_hotspots(incidents_over_a_year(), PATA_RAT, CRS, cell_size_m=300)
+    result = EmergingHotspots(incidents_over_a_year(), PATA_RAT, CRS, cell_size_m=300).solve()
     assert not result.too_few and len(result.periods) == 12
     cells = result.cells
 
@@ -112,7 +112,7 @@ def test_emerging_hot_spots_find_persistent_and_new_clusters():
 def test_emerging_hot_spots_need_enough_periods():
     points = incidents_over_a_year()
     three_months = points[points["occurred_at"] < pd.Timestamp("2024-04-01", tz="UTC")]
-    result = emerging_hotspots(three_months, PATA_RAT, CRS, cell_size_m=300)
+    result = EmergingHotspots(three_months, PATA_RAT, CRS, cell_size_m=300).solve()
     assert result.too_few and result.message_key == "analysis.trends.too_few_periods"
     assert "6" in result.message("hu")
     assert set(result.cells["category"]) == {"no_pattern"}
@@ -162,8 +162,10 @@ def planted_year(seed=0):
             lon.append(rng.normal(c_lon, 0.001, size))
             lat.append(rng.normal(c_lat, 0.0007, size))
         lon, lat = np.concatenate(lon), np.concatenate(lat)
-        times = start + pd.DateOffset(months=month) + pd.to_timedelta(
-            rng.uniform(0, 27, len(lon)), unit="D"
+        times = (
+            start
+            + pd.DateOffset(months=month)
+            + pd.to_timedelta(rng.uniform(0, 27, len(lon)), unit="D")
         )
         frames.append(
             gpd.GeoDataFrame(
@@ -174,7 +176,7 @@ def planted_year(seed=0):
 
 
 def test_planted_growing_constant_fading_and_new_clusters_get_the_labels_a_reader_expects():
-    result = emerging_hotspots(planted_year(), PATA_RAT, CRS, cell_size_m=300)
+    result = EmergingHotspots(planted_year(), PATA_RAT, CRS, cell_size_m=300).solve()
     assert not result.too_few and result.params["method"] == "exact"
     cells = result.cells
 
@@ -201,5 +203,5 @@ def test_planted_growing_constant_fading_and_new_clusters_get_the_labels_a_reade
 
 def test_emerging_hot_spots_with_no_incidents_are_too_few():
     empty = gpd.GeoDataFrame({"occurred_at": pd.to_datetime([])}, geometry=[], crs=4326)
-    result = emerging_hotspots(empty, PATA_RAT, CRS, cell_size_m=300)
+    result = EmergingHotspots(empty, PATA_RAT, CRS, cell_size_m=300).solve()
     assert result.too_few and result.message_key == "analysis.trends.too_few_points"

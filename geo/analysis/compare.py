@@ -19,6 +19,7 @@ zone's edge do not count.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -27,9 +28,11 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from geo.analysis.base import Area, study_area
 from geo.analysis.grid import WGS84
 from geo.analysis.hotspots import HotspotResult, bin_for_confidence
 from geo.i18n import DEFAULT_LANGUAGE, t
+from geo.results import Result, not_run
 
 DEFAULT_BUFFER_M = 100.0
 LABELS = ("perceived_and_recorded", "perceived_only", "recorded_only")
@@ -65,15 +68,40 @@ def _hot_cells(hotspots: HotspotResult | gpd.GeoDataFrame, confidence: float) ->
     return hotspots  # already a selection of hot cells
 
 
-def compare_perceived_recorded(
-    zones: gpd.GeoDataFrame,
-    hotspots: HotspotResult | gpd.GeoDataFrame,
-    crs: str | CRS,
-    confidence: float = 0.95,
-    buffer_m: float = DEFAULT_BUFFER_M,
-    min_overlap_m2: float = 1.0,
-    zone_id_column: str | None = None,
-) -> gpd.GeoDataFrame:
+@dataclass(kw_only=True)
+class ComparisonResult(Result):
+    """Outcome of :meth:`PerceivedVsRecorded.solve`.
+
+    Attributes
+    ----------
+    features : GeoDataFrame
+        EPSG:4326, zones first then hot cells, columns ``source`` (``"zone"``/``"hotspot"``),
+        ``source_id``, ``label`` (see :data:`LABELS`, or :data:`NOT_COMPARED`), ``label_key``
+        (i18n key), ``n_overlapping`` (features of the other layer overlapped), ``overlap_m2``
+        and ``overlap_share`` (share of this feature's compared area covered by the other
+        layer), ``buffer_m`` (buffer applied, 0 for polygons and cells) and ``geometry`` (the
+        original geometry, not the buffer).
+    params : dict
+        ``crs``, ``confidence``, ``buffer_m``, ``min_overlap_m2``.
+    too_few : bool
+        True when the hot spot analysis was not run: zones are ``not_compared`` and
+        :meth:`message` gives the hot spot analysis' reason.
+    """
+
+    features: gpd.GeoDataFrame
+
+    @property
+    def zones(self) -> gpd.GeoDataFrame:
+        """The rows of the workshop zones."""
+        return self.features[self.features["source"] == "zone"]
+
+    @property
+    def hot_cells(self) -> gpd.GeoDataFrame:
+        """The rows of the hot cells."""
+        return self.features[self.features["source"] == "hotspot"]
+
+
+class PerceivedVsRecorded:
     """Label workshop zones and hot cells as perceived and/or recorded.
 
     Parameters
@@ -83,8 +111,10 @@ def compare_perceived_recorded(
     hotspots : HotspotResult or GeoDataFrame
         A hotspot result, or its cells (filtered on ``gi_bin`` if present, otherwise every row is
         taken as hot).
-    crs : str or pyproj.CRS
-        Metric CRS for buffers and areas.
+    area : Community, optional
+        The community: gives the metric CRS.
+    crs : int, str or pyproj.CRS, optional
+        Metric CRS for buffers and areas; default the community's, else the hot spot result's.
     confidence : {0.90, 0.95, 0.99}
         Cells count as hot when significant at this confidence.
     buffer_m : float
@@ -93,18 +123,68 @@ def compare_perceived_recorded(
         Smallest shared area that counts as overlap.
     zone_id_column : str, optional
         Column identifying zones; default the index.
-
-    Returns
-    -------
-    GeoDataFrame
-        EPSG:4326, zones first then hot cells, columns ``source`` (``"zone"``/``"hotspot"``),
-        ``source_id``, ``label`` (see :data:`LABELS`, or :data:`NOT_COMPARED`), ``label_key``
-        (i18n key),
-        ``n_overlapping`` (features of the other layer overlapped), ``overlap_m2`` and
-        ``overlap_share`` (share of this feature's compared area covered by the other layer),
-        ``buffer_m`` (buffer applied, 0 for polygons and cells) and ``geometry`` (the original
-        geometry, not the buffer).
     """
+
+    def __init__(
+        self,
+        zones: gpd.GeoDataFrame,
+        hotspots: HotspotResult | gpd.GeoDataFrame,
+        area: Area = None,
+        crs: str | CRS | None = None,
+        confidence: float = 0.95,
+        buffer_m: float = DEFAULT_BUFFER_M,
+        min_overlap_m2: float = 1.0,
+        zone_id_column: str | None = None,
+    ) -> None:
+        if crs is None and area is None and isinstance(hotspots, HotspotResult):
+            crs = hotspots.params["crs"]
+        _, self.crs = study_area(area if area is not None else shapely.Polygon(), crs)
+        self.zones = zones
+        self.hotspots = hotspots
+        self.confidence = confidence
+        self.buffer_m = buffer_m
+        self.min_overlap_m2 = min_overlap_m2
+        self.zone_id_column = zone_id_column
+
+    def solve(self) -> ComparisonResult:
+        """Overlap zones and hot cells and label both.
+
+        Returns
+        -------
+        ComparisonResult
+        """
+        features = _compare(
+            self.zones,
+            self.hotspots,
+            self.crs,
+            self.confidence,
+            self.buffer_m,
+            self.min_overlap_m2,
+            self.zone_id_column,
+        )
+        params = {
+            "crs": CRS.from_user_input(self.crs).to_string(),
+            "confidence": self.confidence,
+            "buffer_m": self.buffer_m,
+            "min_overlap_m2": self.min_overlap_m2,
+        }
+        hotspots = self.hotspots
+        if isinstance(hotspots, HotspotResult) and hotspots.too_few:
+            reason = not_run(hotspots.message_key, **hotspots.message_params)
+            return ComparisonResult(features=features, params=params, **reason)
+        return ComparisonResult(features=features, params=params)
+
+
+def _compare(
+    zones: gpd.GeoDataFrame,
+    hotspots: HotspotResult | gpd.GeoDataFrame,
+    crs: str | CRS,
+    confidence: float,
+    buffer_m: float,
+    min_overlap_m2: float,
+    zone_id_column: str | None,
+) -> gpd.GeoDataFrame:
+    """The labelled features of :class:`PerceivedVsRecorded` (see its parameters)."""
     hot = _hot_cells(hotspots, confidence)
     zone_areas = zone_footprints(zones, crs, buffer_m).values
     cell_areas = hot.geometry.to_crs(crs).values

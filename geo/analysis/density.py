@@ -22,6 +22,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -30,8 +31,11 @@ from pyproj import CRS
 from rasterio.transform import Affine
 from rasterio.warp import Resampling, reproject, transform_bounds
 from scipy.signal import fftconvolve
+from shapely.geometry import Polygon
 
+from geo.analysis.base import Area, study_area
 from geo.analysis.grid import WGS84, projected_xy
+from geo.results import Result, not_run
 
 #: Bandwidth used when the rule of thumb cannot be applied (fewer than 2 distinct points), m.
 FALLBACK_BANDWIDTH_M = 200.0
@@ -124,9 +128,9 @@ class DensityOverlay:
         return data
 
 
-@dataclass
-class DensitySurface:
-    """A kernel density raster in a metric CRS.
+@dataclass(kw_only=True)
+class DensitySurface(Result):
+    """A kernel density raster in a metric CRS (:meth:`KernelDensity.solve`).
 
     Attributes
     ----------
@@ -143,6 +147,10 @@ class DensitySurface:
     edge_loss : float
         Incidents' worth of kernel mass that fell outside the grid
         (``n_points - integral()``, never negative beyond rounding).
+    params : dict
+        ``crs``, ``bandwidth_m``, ``cell_size_m``, ``pad_bandwidths``, ``weighted``.
+    too_few : bool
+        True when there was no point to smooth (then ``array`` is empty).
     """
 
     array: np.ndarray
@@ -308,38 +316,81 @@ def linear_binning(
     return grid.reshape(rows, cols)
 
 
-def kernel_density(
-    points: gpd.GeoDataFrame | gpd.GeoSeries,
-    crs: str | CRS,
-    bandwidth_m: float | None = None,
-    cell_size_m: float | None = None,
-    weights: np.ndarray | None = None,
-    pad_bandwidths: float = 3.0,
-) -> DensitySurface:
+class KernelDensity:
     """Kernel density surface of incident points.
 
     Parameters
     ----------
     points : GeoDataFrame or GeoSeries
         Incident points in EPSG:4326.
-    crs : str or pyproj.CRS
-        Metric CRS of the output raster, e.g. ``"EPSG:32634"``.
+    area : Community or None
+        The community (only its metric CRS is used: the grid follows the points), or None
+        with an explicit ``crs``.
+    crs : int, str or pyproj.CRS, optional
+        Metric CRS of the output raster, e.g. ``"EPSG:32634"``; default the community's.
     bandwidth_m : float, optional
         Gaussian standard deviation in metres; default :func:`default_bandwidth`.
     cell_size_m : float, optional
         Raster cell side in metres; default a quarter of the bandwidth, coarsened if needed so
         that neither grid side exceeds ``MAX_GRID_SIDE`` (2000) cells.
     weights : array, optional
-        Weight per point (e.g. severity); default 1, so the surface counts incidents.
+        Weight per point (e.g. severity, or a published cell's count); default 1, so the
+        surface counts incidents.
     pad_bandwidths : float
         Margin around the points, in bandwidths, that keeps the edge loss small.
-
-    Returns
-    -------
-    DensitySurface
     """
-    x, y = projected_xy(points, crs) if len(points) else (np.empty(0), np.empty(0))
-    return kernel_density_xy(x, y, crs, bandwidth_m, cell_size_m, weights, pad_bandwidths)
+
+    def __init__(
+        self,
+        points: gpd.GeoDataFrame | gpd.GeoSeries,
+        area: Area = None,
+        crs: str | CRS | None = None,
+        bandwidth_m: float | None = None,
+        cell_size_m: float | None = None,
+        weights: np.ndarray | None = None,
+        pad_bandwidths: float = 3.0,
+    ) -> None:
+        # Only the CRS is needed: the grid follows the points, not the area.
+        _, self.crs = study_area(Polygon() if area is None else area, crs)
+        self.points = points
+        self.bandwidth_m = bandwidth_m
+        self.cell_size_m = cell_size_m
+        self.weights = weights
+        self.pad_bandwidths = pad_bandwidths
+
+    def solve(self) -> DensitySurface:
+        """Project, bin and smooth the points.
+
+        Returns
+        -------
+        DensitySurface
+            Flagged ``too_few`` (with an empty array) when there is no point.
+        """
+        if len(self.points) == 0:
+            return DensitySurface(
+                array=np.zeros((0, 0)),
+                transform=Affine.identity(),
+                crs=CRS.from_user_input(self.crs).to_string(),
+                bandwidth_m=float(self.bandwidth_m or 0.0),
+                cell_size_m=float(self.cell_size_m or 0.0),
+                n_points=0,
+                edge_loss=0.0,
+                params=self._params(),
+                **not_run("analysis.density.no_points"),
+            )
+        x, y = projected_xy(self.points, self.crs)
+        return kernel_density_xy(
+            x, y, self.crs, self.bandwidth_m, self.cell_size_m, self.weights, self.pad_bandwidths
+        )
+
+    def _params(self) -> dict[str, Any]:
+        return {
+            "crs": CRS.from_user_input(self.crs).to_string(),
+            "bandwidth_m": self.bandwidth_m,
+            "cell_size_m": self.cell_size_m,
+            "pad_bandwidths": self.pad_bandwidths,
+            "weighted": self.weights is not None,
+        }
 
 
 def kernel_density_xy(
@@ -351,9 +402,24 @@ def kernel_density_xy(
     weights: np.ndarray | None = None,
     pad_bandwidths: float = 3.0,
 ) -> DensitySurface:
-    """:func:`kernel_density` on coordinates already projected to ``crs`` (metres)."""
+    """The surface of :class:`KernelDensity` from coordinates already projected to ``crs``.
+
+    The array kernel under :class:`KernelDensity` (benchmarks call it directly).
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Metric coordinates, at least one point.
+    crs : int, str or pyproj.CRS
+    bandwidth_m, cell_size_m, weights, pad_bandwidths
+        As for :class:`KernelDensity`.
+
+    Returns
+    -------
+    DensitySurface
+    """
     if len(x) == 0:
-        raise ValueError("kernel_density needs at least one point")
+        raise ValueError("kernel_density_xy needs at least one point")
     bandwidth = float(bandwidth_m) if bandwidth_m else default_bandwidth(x, y)
     pad = pad_bandwidths * bandwidth
     west, east = float(x.min()) - pad, float(x.max()) + pad
@@ -375,12 +441,20 @@ def kernel_density_xy(
     density = smoothed / cell_area_km2
 
     total = float(counts.sum())
+    crs_text = CRS.from_user_input(crs).to_string()
     return DensitySurface(
         array=density,
         transform=Affine(cell, 0.0, west, 0.0, -cell, north),
-        crs=CRS.from_user_input(crs).to_string(),
+        crs=crs_text,
         bandwidth_m=bandwidth,
         cell_size_m=cell,
         n_points=len(x),
         edge_loss=max(0.0, total - float(smoothed.sum())),
+        params={
+            "crs": crs_text,
+            "bandwidth_m": bandwidth,
+            "cell_size_m": cell,
+            "pad_bandwidths": pad_bandwidths,
+            "weighted": weights is not None,
+        },
     )

@@ -30,8 +30,8 @@ periods: a trend over fewer periods is not worth a map.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -40,6 +40,7 @@ from pyproj import CRS
 from scipy import stats
 from shapely.geometry.base import BaseGeometry
 
+from geo.analysis.base import DEFAULT_TZ, Area, points_box, study_area, study_timezone
 from geo.analysis.grid import (
     Orientation,
     axial_index,
@@ -55,11 +56,11 @@ from geo.analysis.hotspots import (
     gi_bins,
     gi_star_test,
     hex_neighbour_weights,
-    points_box,
 )
 from geo.i18n import DEFAULT_LANGUAGE, t
+from geo.results import Result, not_run
 
-DEFAULT_TZ = "Europe/Bucharest"
+__all__ = ["DEFAULT_TZ", "EmergingHotspotResult", "EmergingHotspots", "points_box"]
 #: Fewest periods for which a trend is computed.
 MIN_PERIODS = 6
 #: Share of periods a cell must be hot in to be persistent, intensifying or diminishing.
@@ -136,9 +137,9 @@ def _tie_term(x: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Emerging hot spots
 # --------------------------------------------------------------------------------------------
-@dataclass
-class EmergingHotspotResult:
-    """Outcome of :func:`emerging_hotspots`.
+@dataclass(kw_only=True)
+class EmergingHotspotResult(Result):
+    """Outcome of :meth:`EmergingHotspots.solve`.
 
     Attributes
     ----------
@@ -153,8 +154,13 @@ class EmergingHotspotResult:
         Period labels (``"2024-05"`` or ``"2024-05-06/2024-05-12"``), in order.
     counts, z_scores, gi_bin : DataFrame
         Per cell (index ``cell_id``) and period (columns).
+    n_points : int
+        Incidents inside the area.
     params : dict
         Settings, and ``method``: how the p-values were computed (``"exact"``/``"normal"``).
+    too_few : bool
+        True below :data:`MIN_POINTS` incidents or :data:`MIN_PERIODS` periods; then
+        :meth:`message` says why and every cell is ``no_pattern``.
     """
 
     cells: gpd.GeoDataFrame
@@ -162,17 +168,7 @@ class EmergingHotspotResult:
     counts: pd.DataFrame
     z_scores: pd.DataFrame
     gi_bin: pd.DataFrame
-    params: dict[str, Any]
     n_points: int
-    too_few: bool = False
-    message_key: str | None = None
-    message_params: dict[str, Any] = field(default_factory=dict)
-
-    def message(self, lang: str = DEFAULT_LANGUAGE) -> str | None:
-        """Plain-language explanation of why the analysis was not run, or None."""
-        if self.message_key is None:
-            return None
-        return t(self.message_key, lang, **self.message_params)
 
 
 def category_text(category: str, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -209,20 +205,7 @@ def period_codes(
     return codes, full
 
 
-def emerging_hotspots(
-    points: gpd.GeoDataFrame,
-    area: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry | None,
-    crs: str | CRS,
-    cell_size_m: float | None = None,
-    freq: Literal["week", "month"] = "month",
-    confidence: float = 0.90,
-    fdr: bool = True,
-    time_column: str = "occurred_at",
-    tz: str = DEFAULT_TZ,
-    rings: int = 1,
-    orientation: Orientation = "pointy",
-    inference: Literal["auto", "exact", "normal"] = "auto",
-) -> EmergingHotspotResult:
+class EmergingHotspots:
     """Emerging hot spot analysis of incidents (see the module docstring for the rules).
 
     Parameters
@@ -230,24 +213,91 @@ def emerging_hotspots(
     points : GeoDataFrame
         Incidents in EPSG:4326 with a timestamp column ``time_column``.
     area, crs, cell_size_m, rings, orientation
-        As for :class:`geo.analysis.hotspots.HotspotAnalysis`.
+        As for :class:`geo.analysis.hotspots.HotspotAnalysis` (``area`` normally the
+        :class:`~geo.communities.Community`).
     freq : {"week", "month"}
         Length of a period; weeks run Monday to Sunday.
     confidence : {0.90, 0.95, 0.99}
         Confidence for calling a cell hot in a period and for the trend test.
     fdr : bool
         Benjamini–Hochberg correction across the cells of each period.
-    tz : str
-        Time zone in which weeks and months are cut.
+    time_column : str
+        Column of the timestamps.
+    tz : str, optional
+        Time zone in which weeks and months are cut; default the community's
+        (:data:`DEFAULT_TZ` for a bare area).
     inference : {"auto", "exact", "normal"}
-        p-values of each period's Gi* (see :func:`geo.analysis.hotspots.gi_star_test`).
-
-    Returns
-    -------
-    EmergingHotspotResult
+        p-values of each period's Gi* (see :func:`geo.analysis.gistar.gi_star_test`).
     """
+
+    def __init__(
+        self,
+        points: gpd.GeoDataFrame,
+        area: Area,
+        crs: str | CRS | None = None,
+        cell_size_m: float | None = None,
+        freq: Literal["week", "month"] = "month",
+        confidence: float = 0.90,
+        fdr: bool = True,
+        time_column: str = "occurred_at",
+        tz: str | None = None,
+        rings: int = 1,
+        orientation: Orientation = "pointy",
+        inference: Literal["auto", "exact", "normal"] = "auto",
+    ) -> None:
+        bin_for_confidence(confidence)  # validate early
+        if freq not in _FREQ:
+            raise ValueError(f"freq must be one of {sorted(_FREQ)}")
+        self.points = points
+        self.tz = study_timezone(area, tz)
+        self.area, self.crs = study_area(area, crs, points)
+        self.cell_size_m = cell_size_m
+        self.freq = freq
+        self.confidence = confidence
+        self.fdr = fdr
+        self.time_column = time_column
+        self.rings = rings
+        self.orientation = orientation
+        self.inference = inference
+
+    def solve(self) -> EmergingHotspotResult:
+        """Bin the incidents by period and cell, test each period, classify every cell.
+
+        Returns
+        -------
+        EmergingHotspotResult
+        """
+        return _emerging(
+            self.points,
+            self.area,
+            self.crs,
+            self.cell_size_m,
+            self.freq,
+            self.confidence,
+            self.fdr,
+            self.time_column,
+            self.tz,
+            self.rings,
+            self.orientation,
+            self.inference,
+        )
+
+
+def _emerging(
+    points: gpd.GeoDataFrame,
+    area: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry,
+    crs: str | CRS,
+    cell_size_m: float | None,
+    freq: Literal["week", "month"],
+    confidence: float,
+    fdr: bool,
+    time_column: str,
+    tz: str,
+    rings: int,
+    orientation: Orientation,
+    inference: Literal["auto", "exact", "normal"],
+) -> EmergingHotspotResult:
     level = bin_for_confidence(confidence)
-    area = area if area is not None else points_box(points)
     cell_size_m = cell_size_m or default_hex_size(area, len(points), crs)
     cells = hex_grid(area, cell_size_m, crs, orientation)
     params = {
@@ -307,9 +357,7 @@ def emerging_hotspots(
             gi_bin=frame(np.zeros(counts.shape, dtype=np.int8)),
             params=params,
             n_points=n_points,
-            too_few=True,
-            message_key=too_few[0],
-            message_params=too_few[1],
+            **not_run(too_few[0], **too_few[1]),
         )
 
     weights = hex_neighbour_weights(cells["q"], cells["r"], rings, include_self=True)
