@@ -22,8 +22,7 @@ from geo.maps.data import (
 )
 from geo.maps.html import demo_badge, esc, tip
 from geo.maps.layers import geojson
-from geo.maps.legend import LegendEntry, LegendSection
-from geo.maps.style import register_legend
+from geo.maps.legend import LegendEntry, LegendSection, register_legend
 from geo.settings import get_settings
 
 

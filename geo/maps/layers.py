@@ -32,8 +32,8 @@ from geo.maps.data import (
     to_wgs84,
 )
 from geo.maps.html import demo_badge, esc, row, severity_chip, tip
-from geo.maps.legend import LegendEntry, LegendSection
-from geo.maps.style import icon_class, icon_html, register_legend
+from geo.maps.legend import LegendEntry, LegendSection, register_legend
+from geo.maps.style import icon_class, icon_html
 
 
 def geojson(

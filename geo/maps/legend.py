@@ -46,6 +46,17 @@ class LegendSection:
     demo: bool = False
 
 
+def register_legend(m: folium.Map, section: LegendSection) -> None:
+    """Add a layer's legend section to the map (drawn by ``add_legend(m)``).
+
+    Parameters
+    ----------
+    m : folium.Map
+    section : LegendSection
+    """
+    state(m).legend.append(section)
+
+
 def severity_legend_entries(lang: str = "ro") -> list[LegendEntry]:
     """Legend lines of the five severity levels.
 

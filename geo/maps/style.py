@@ -1,9 +1,9 @@
-"""Per-map state: one ``<style>`` per map (shared classes, one rule per pictogram in use) and
-the legend sections that layers register on the map as they are added."""
+"""Per-map state: one ``<style>`` per map (shared classes, one rule per pictogram in use), the
+map's language, and the list the layers register their legend sections in."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import folium
 from branca.element import MacroElement
@@ -12,9 +12,6 @@ from folium.template import Template
 from geo import taxonomy
 from geo.maps.data import styles
 from geo.maps.html import esc
-
-if TYPE_CHECKING:  # legend.py imports this module
-    from geo.maps.legend import LegendSection
 
 _BASE_CSS = """
 .harta-ico{display:inline-block;width:24px;height:24px;vertical-align:middle;
@@ -94,7 +91,8 @@ class MapState(MacroElement):
         self.projector = projector
         self.base_css = _BASE_CSS
         self.icons: dict[tuple[str, str], None] = {}
-        self.legend: list[LegendSection] = []
+        # LegendSection objects the layers registered (geo.maps.legend.register_legend).
+        self.legend: list[Any] = []
         self.lang = "ro"
         # Leaflet guesses the default marker image folder from CSS that streamlit-folium may
         # not have applied yet, and then asks for ".../leafletmarker-icon.png": say it.
@@ -137,8 +135,3 @@ def icon_html(m: folium.Map, kind: str, code: str, *, large: bool = False) -> st
         f'<span class="harta-ico{size} {icon_class(kind, code)}" role="img" '
         f'aria-label="{title}"></span>'
     )
-
-
-def register_legend(m: folium.Map, section: LegendSection) -> None:
-    """Add a layer's legend section to the map (drawn by ``add_legend(m)``)."""
-    state(m).legend.append(section)
