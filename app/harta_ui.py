@@ -38,6 +38,7 @@ from geo.accounts import (
     may_access_community,
     session_expired,
 )
+from geo.communities import Community
 from geo.i18n import LANGUAGES, t
 from geo.settings import get_settings
 
@@ -62,8 +63,14 @@ def db_down(error: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class Context:
+    """What a page needs, built once per run by :func:`context`.
+
+    ``community`` is the :class:`~geo.communities.Community` picked in the sidebar, loaded once
+    per run (cached for a minute): pages pass it down and never look it up by slug.
+    """
+
     lang: str
-    community: str
+    community: Community
     role: str
     engine: Engine
     online: bool
@@ -273,6 +280,12 @@ def _communities(url: str) -> list[tuple[int, str, str, int | None]]:
     ]
 
 
+@st.cache_resource(ttl=60, show_spinner=False)
+def _community(url: str, slug: str) -> Community:
+    # Read-only and frozen: safe to share between sessions.
+    return Community.load(_role_engine(url, "public"), slug)
+
+
 def _language_picker() -> str:
     settings = get_settings()
     default = st.session_state.get("lang", settings.language)
@@ -349,7 +362,7 @@ def context() -> Context:
     default = st.session_state.get("community", get_settings().community)
     if default not in slugs:
         st.session_state.pop("community", None)
-    community = st.sidebar.selectbox(
+    slug = st.sidebar.selectbox(
         t("app.community", lang),
         slugs,
         index=slugs.index(default) if default in slugs else 0,
@@ -358,6 +371,12 @@ def context() -> Context:
     )
     st.sidebar.caption(t("app.attribution", lang))
     user_id = auth["user_id"] if auth else None
+    try:
+        community = _community(url, slug)
+    except DBAPIError as error:
+        if not db_down(error):
+            raise
+        database_unavailable(lang)
     return Context(
         lang,
         community,
@@ -373,14 +392,14 @@ def record_view(ctx: Context, action: str, **detail: object) -> None:
     """Write who saw exact locations (or exported) to ``access_log`` (ids and counts only)."""
     from geo.lifecycle import record_access
 
-    detail = {"community": ctx.community, **detail}
+    detail = {"community": ctx.community.slug, **detail}
     record_access(ctx.engine, action, detail)
 
 
 def record_view_once(ctx: Context, action: str, **detail: object) -> None:
     """:func:`record_view`, once per session, page, community and detail: a page's reruns (each
     click on a widget) are the same view, not new ones."""
-    key = (ctx.username, ctx.role, action, ctx.community, tuple(sorted(detail.items())))
+    key = (ctx.username, ctx.role, action, ctx.community.slug, tuple(sorted(detail.items())))
     logged = st.session_state.setdefault("harta_logged_views", set())
     if key in logged:
         return

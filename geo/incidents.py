@@ -5,8 +5,9 @@ single-entry path used by the incident form:
 
 * :func:`record_incident` validates one incident and writes it in one transaction, tagged with
   the application role (:func:`geo.db.engine.set_app_role`) so the audit trail says who wrote it;
-* :func:`near_duplicates` finds incidents of the same type within 25 m and 30 minutes, so the
-  form can warn before a second person records the same event;
+* :func:`near_duplicates` finds incidents of the same type within 25 m and 30 minutes (the
+  database's one rule, ``harta_near_duplicates``), so the form can warn before a second person
+  records the same event;
 * :func:`named_places` lists streets, settlements, facilities and places by name, for people who
   would rather pick "Strada Cantonului" than click a map.
 
@@ -17,7 +18,8 @@ Rules kept here (and mirrored by the database's row-level security, see ``geo/db
   so only they may write one (an administrator could never read back what they typed);
 * the sensitivity is at least ``"sensitive"`` for the taxonomy's sensitive types (domestic and
   sexual violence, child protection), whatever the caller asks for;
-* times without a time zone are wall-clock time of the community (``communities.timezone``).
+* times without a time zone are wall-clock time of the community (``Community.timezone``);
+* "inside the community" is the database's one membership rule (migration 0007).
 
 This module never imports Streamlit.
 """
@@ -37,8 +39,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from geo import roles, taxonomy
+from geo.communities.model import Community
 from geo.db.engine import set_app_role
 from geo.db.models import ROLES
+from geo.errors import HartaError
 from geo.i18n import DEFAULT_LANGUAGE, t
 
 #: Roles that may record incidents.
@@ -51,28 +55,14 @@ PRECISIONS = ("exact", "street", "area")
 SENSITIVITIES = ("normal", "sensitive", "restricted")
 #: Longest narrative accepted, in characters.
 NARRATIVE_MAX_CHARS = 2000
-#: Tolerance around a community's area, metres (GPS and boundary drawing error).
-AREA_TOLERANCE_M = 25.0
-#: Same type within this distance and time of another incident: warn about a duplicate.
-DUPLICATE_DISTANCE_M = 25.0
-DUPLICATE_MINUTES = 30.0
 #: Accepted clock skew for "in the future".
 FUTURE_SLACK = dt.timedelta(hours=1)
 #: Kinds of :func:`named_places` rows, in the order the picker lists them.
 PLACE_KINDS = ("street", "settlement", "facility", "place")
 
 
-class IncidentError(ValueError):
-    """An incident that cannot be recorded; ``key`` and ``params`` give a translated message."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(t(key, "en", **params))
-        self.key = key
-        self.params = params
-
-    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
-        """The reason in ``lang``."""
-        return t(self.key, lang, **self.params)
+class IncidentError(HartaError, ValueError):
+    """An incident that cannot be recorded; :meth:`message` gives the reason in a language."""
 
 
 @dataclass(frozen=True)
@@ -169,27 +159,17 @@ def _check_fields(
             raise IncidentError("incidents.error.narrative_length", limit=NARRATIVE_MAX_CHARS)
 
 
-def _community(conn: Connection, slug: str) -> Any:
+def _distance_outside_m(conn: Connection, community: Community, lon: float, lat: float) -> float:
+    """Metres outside the community's area (0 inside), and whether that is within the one area
+    tolerance -- both decided by the database (migration 0007), as for every other row."""
     row = conn.execute(
-        text("SELECT id, timezone, metric_crs FROM communities WHERE slug = :slug"),
-        {"slug": slug},
-    ).one_or_none()
-    if row is None:
-        raise IncidentError("incidents.error.unknown_community", community=slug)
-    return row
-
-
-def _distance_outside_m(conn: Connection, community_id: int, lon: float, lat: float) -> float:
-    return float(
-        conn.execute(
-            text(
-                "SELECT ST_Distance(geom::geography,"
-                " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)"
-                " FROM communities WHERE id = :id"
-            ),
-            {"id": community_id, "lon": lon, "lat": lat},
-        ).scalar_one()
-    )
+        text(
+            "SELECT harta_distance_outside_m(:c, ST_MakePoint(:lon, :lat)) AS metres,"
+            " harta_within_area(:c, ST_MakePoint(:lon, :lat)) AS inside"
+        ),
+        {"c": community.id, "lon": lon, "lat": lat},
+    ).one()
+    return 0.0 if row.inside else float(row.metres)
 
 
 def _row_hash(community_id: int, type_code: str, when: dt.datetime, lon: float, lat: float) -> str:
@@ -203,59 +183,46 @@ def _row_hash(community_id: int, type_code: str, when: dt.datetime, lon: float, 
 # --------------------------------------------------------------------------------------------
 def _near_duplicates(
     conn: Connection,
-    community_id: int,
+    community: Community,
     type_code: str,
     when: dt.datetime,
     lon: float,
     lat: float,
-    distance_m: float,
-    minutes: float,
 ) -> list[NearDuplicate]:
+    """The database's one near-duplicate rule (``harta_near_duplicates``, migration 0007):
+    stored member incidents of the same type within 25 m and 30 minutes."""
     rows = conn.execute(
         text(
-            "SELECT id,"
-            " ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)"
-            "   AS metres,"
-            " abs(extract(epoch FROM occurred_at - :when)) / 60.0 AS minutes"
-            " FROM incidents WHERE community_id = :c AND type_code = :type"
-            " AND occurred_at BETWEEN :start AND :end"
-            " AND ST_DWithin(geom::geography,"
-            "   ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :distance)"
-            " ORDER BY metres, minutes"
+            "SELECT other_id, metres, minutes FROM harta_near_duplicates(:c, ARRAY[:type],"
+            " ARRAY[CAST(:when AS timestamptz)], ARRAY[CAST(:lon AS float8)],"
+            " ARRAY[CAST(:lat AS float8)]) WHERE other_id IS NOT NULL"
         ),
-        {
-            "c": community_id,
-            "type": type_code,
-            "when": when,
-            "start": when - dt.timedelta(minutes=minutes),
-            "end": when + dt.timedelta(minutes=minutes),
-            "lon": float(lon),
-            "lat": float(lat),
-            "distance": float(distance_m),
-        },
+        {"c": community.id, "type": type_code, "when": when, "lon": lon, "lat": lat},
     ).all()
-    return [NearDuplicate(int(r.id), round(float(r.metres), 1), float(r.minutes)) for r in rows]
+    return [
+        NearDuplicate(int(r.other_id), round(float(r.metres), 1), float(r.minutes)) for r in rows
+    ]
 
 
 def near_duplicates(
     engine: Engine,
     *,
-    community: str,
+    community: Community,
     type_code: str,
     occurred_at: dt.datetime,
     lon: float,
     lat: float,
-    distance_m: float = DUPLICATE_DISTANCE_M,
-    minutes: float = DUPLICATE_MINUTES,
 ) -> list[NearDuplicate]:
-    """Stored incidents of the same type within ``distance_m`` and ``minutes`` of a new one.
+    """Stored incidents of the same type within 25 m and 30 minutes of a new one.
+
+    The rule is the database's (``harta_near_duplicates``, migration 0007), shared with the
+    file import; the incidents compared are the community's members the engine's role may read.
 
     Parameters
     ----------
     engine : Engine
         Database.
-    community : str
-        Community slug.
+    community : Community
     type_code : str
         Incident type of the new incident.
     occurred_at : datetime
@@ -269,10 +236,9 @@ def near_duplicates(
         Closest first.  Only ids, distances and time gaps: nothing to display to a role that
         may not see incidents.
     """
+    when = as_aware(occurred_at, community.timezone)
     with engine.connect() as conn:
-        found = _community(conn, community)
-        when = as_aware(occurred_at, found.timezone)
-        return _near_duplicates(conn, found.id, type_code, when, lon, lat, distance_m, minutes)
+        return _near_duplicates(conn, community, type_code, when, float(lon), float(lat))
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,7 +247,7 @@ def near_duplicates(
 def record_incident(
     engine: Engine,
     *,
-    community: str,
+    community: Community,
     occurred_at: dt.datetime,
     type_code: str,
     severity: int,
@@ -301,8 +267,9 @@ def record_incident(
     ----------
     engine : Engine
         Database.
-    community : str
-        Slug of the community; the point must lie inside its area (25 m tolerance).
+    community : Community
+        The point must lie inside its area (the one area tolerance, 25 m, decided by the
+        database).
     occurred_at : datetime
         When it happened.  Naive: wall-clock time of the community's time zone.  At most an hour
         in the future.
@@ -354,18 +321,15 @@ def record_incident(
     stored_sensitivity = derive_sensitivity(type_code, sensitivity)
     with engine.begin() as conn:
         set_app_role(conn, role)
-        found = _community(conn, community)
-        when = as_aware(occurred_at, found.timezone)
+        when = as_aware(occurred_at, community.timezone)
         if when > (now or dt.datetime.now(dt.UTC)) + FUTURE_SLACK:
             raise IncidentError("incidents.error.future")
-        outside = _distance_outside_m(conn, found.id, lon, lat)
-        if outside > AREA_TOLERANCE_M:
+        outside = _distance_outside_m(conn, community, lon, lat)
+        if outside > 0:
             raise IncidentError("incidents.error.outside", metres=round(outside))
         # Only roles that may read incidents can look for duplicates (admin records blind).
         duplicates = (
-            _near_duplicates(
-                conn, found.id, type_code, when, lon, lat, DUPLICATE_DISTANCE_M, DUPLICATE_MINUTES
-            )
+            _near_duplicates(conn, community, type_code, when, lon, lat)
             if role in READ_ROLES
             else []
         )
@@ -387,7 +351,7 @@ def record_incident(
                     ),
                     {
                         "id": new_id,
-                        "c": found.id,
+                        "c": community.id,
                         "when": when,
                         "type": type_code,
                         "severity": int(severity),
@@ -398,7 +362,7 @@ def record_incident(
                         "lon": float(lon),
                         "lat": float(lat),
                         "source": source,
-                        "hash": _row_hash(found.id, type_code, when, lon, lat),
+                        "hash": _row_hash(community.id, type_code, when, lon, lat),
                         "role": role,
                     },
                 )
@@ -412,16 +376,18 @@ def record_incident(
 # --------------------------------------------------------------------------------------------
 # Named places
 # --------------------------------------------------------------------------------------------
+# The area grown by the one area tolerance (migration 0007), for clipping streets and for
+# facilities that belong to no community.
 _AREA = (
-    "SELECT ST_Buffer(geom::geography, :tolerance)::geometry AS geom"
-    " FROM communities WHERE slug = :slug"
+    "SELECT ST_Transform(ST_Buffer(ST_Transform(geom, metric_crs), harta_area_tolerance_m()),"
+    " 4326) AS geom FROM communities WHERE id = :c"
 )
-# A settlement shares its parent's streets, facilities and places (clipped to its own area).
-_FAMILY = (
-    "SELECT id FROM communities WHERE slug = :slug"
-    " OR id = (SELECT parent_id FROM communities WHERE slug = :slug)"
-    " OR parent_id = (SELECT id FROM communities WHERE slug = :slug)"
-)
+
+
+def _members(table: str) -> str:
+    # The database's one membership rule: kin (itself, settlements, parent) within the area.
+    return f"(SELECT m.id FROM harta_member_rows(:c, '{table}') AS m)"
+
 
 _NAMED_PLACES_SQL = f"""
 WITH area AS ({_AREA}),
@@ -430,7 +396,7 @@ streets_by_name AS (
            ST_LineMerge(ST_CollectionExtract(ST_Collect(ST_Intersection(s.geom, area.geom)), 2))
                AS merged
     FROM streets s, area
-    WHERE s.community_id IN ({_FAMILY}) AND s.name IS NOT NULL AND s.name <> ''
+    WHERE s.id IN {_members('streets')} AND s.name IS NOT NULL AND s.name <> ''
       AND ST_Intersects(s.geom, area.geom)
     GROUP BY s.name
 ),
@@ -443,12 +409,12 @@ street_points AS (
 ),
 settlement_points AS (
     SELECT 'settlement' AS kind, c.name, c.kind AS detail, ST_PointOnSurface(c.geom) AS geom
-    FROM communities c WHERE c.parent_id = (SELECT id FROM communities WHERE slug = :slug)
+    FROM communities c WHERE c.parent_id = :c
 ),
 facility_points AS (
     SELECT DISTINCT ON (f.name, f.kind) 'facility' AS kind, f.name, f.kind AS detail, f.geom
     FROM facilities f, area
-    WHERE (f.community_id IN ({_FAMILY}) OR f.community_id IS NULL)
+    WHERE (f.id IN {_members('facilities')} OR f.community_id IS NULL)
       AND f.name IS NOT NULL AND f.name <> '' AND ST_Intersects(f.geom, area.geom)
     ORDER BY f.name, f.kind, f.id
 ),
@@ -456,7 +422,7 @@ place_points AS (
     SELECT DISTINCT ON (p.name) 'place' AS kind, p.name, p.place AS detail,
            ST_PointOnSurface(p.geom) AS geom
     FROM places p, area
-    WHERE p.community_id IN ({_FAMILY}) AND p.name IS NOT NULL AND p.name <> ''
+    WHERE p.id IN {_members('places')} AND p.name IS NOT NULL AND p.name <> ''
       AND ST_Intersects(ST_PointOnSurface(p.geom), area.geom)
     ORDER BY p.name, p.id
 )
@@ -467,7 +433,7 @@ UNION ALL SELECT kind, name, detail, geom FROM place_points
 """
 
 
-def named_places(engine: Engine, community: str) -> gpd.GeoDataFrame:
+def named_places(engine: Engine, community: Community) -> gpd.GeoDataFrame:
     """Streets, settlements, facilities and places of a community, one point per name.
 
     A street's point lies halfway along the longest connected stretch of its segments inside the
@@ -480,8 +446,9 @@ def named_places(engine: Engine, community: str) -> gpd.GeoDataFrame:
     ----------
     engine : Engine
         Database.
-    community : str
-        Community slug (a settlement gets its parent's streets clipped to its own area).
+    community : Community
+        Streets, facilities and places are its members (``harta_member_rows``: its own, its
+        settlements' and its parent's inside its area), streets clipped to the area.
 
     Returns
     -------
@@ -494,7 +461,7 @@ def named_places(engine: Engine, community: str) -> gpd.GeoDataFrame:
             text(_NAMED_PLACES_SQL),
             conn,
             geom_col="geom",
-            params={"slug": community, "tolerance": AREA_TOLERANCE_M},
+            params={"c": community.id},
         )
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     frame["lon"] = frame.geometry.x

@@ -12,13 +12,13 @@ ctx = context()
 st.title(ctx.t("app.home.title"))
 st.write(ctx.t("app.home.intro"))
 
-row = views.community(ctx.engine, ctx.community)
+community = ctx.community
 # Names and descriptions are data (an admin typed them): text, never Markdown or HTML.
-st.subheader(escape.markdown(row["name"]))
-if row["description"]:
+st.subheader(escape.markdown(community.name))
+if community.description:
     # The description is data, written by whoever added the community, in their language.
     with st.expander(ctx.t("app.home.source_notes")):
-        st.caption(escape.markdown(row["description"]))
+        st.caption(escape.markdown(community.description))
 # Roles that may not read incidents get the sum of the published hexagon counts.
 counts = views.layer_counts(ctx.engine, ctx.community, exact=ctx.role in EXACT_POINT_ROLES)
 cols = st.columns(4)

@@ -8,7 +8,6 @@ hexagon counts for everyone else.  The page is widgets only.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
@@ -17,9 +16,10 @@ import streamlit as st
 from geo import taxonomy, views
 from geo.analysis import runs
 from geo.analysis.compare import label_text as compare_label
-from geo.analysis.hotspots import CONFIDENCE_LEVELS
+from geo.analysis.hotspots import CONFIDENCE_LEVELS, method_text
 from geo.analysis.hotspots import label_text as hotspot_label
-from geo.analysis.trends import category_text, weekday_name
+from geo.analysis.trends import category_description, category_text, weekday_name
+from geo.communities import Community
 from geo.maps.analysis import analysis_map, comparison_map, density_legend_text, emerging_map
 from harta_ui import Context, context, record_view
 from map_frame import st_folium
@@ -27,15 +27,14 @@ from map_frame import st_folium
 MIME = {".tif": "image/tiff", ".gpkg": "application/geopackage+sqlite3", ".csv": "text/csv"}
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def _area(_engine, community: str) -> gpd.GeoDataFrame:
-    row = views.community(_engine, community)
-    return gpd.GeoDataFrame({"name": [row["name"]]}, geometry=[row["geom"]], crs=4326)
+def _area(community: Community) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": [community.name]}, geometry=[community.geometry], crs=4326)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _streets(_engine, community: str) -> gpd.GeoDataFrame:
-    return views.streets(_engine, community)
+def _streets(_engine, _community: Community, community_id: int) -> gpd.GeoDataFrame:
+    # Cached by id: the Community object itself is not hashed.
+    return views.streets(_engine, _community)
 
 
 def _allowed_types(scope: str) -> list[str]:
@@ -128,7 +127,7 @@ def _types(ctx: Context, scope: str) -> list[str]:
 
 def _filters(ctx: Context, scope: str) -> dict:
     """The filter widgets; returns the keyword arguments of the run."""
-    tz = ZoneInfo(str(views.community(ctx.engine, ctx.community)["timezone"]))
+    tz = ctx.community.tz
     today = dt.datetime.now(tz).date()
     with st.sidebar.expander(ctx.t("incidents.hotspots.filters"), expanded=True):
         date_from, date_to = _dates(ctx, scope, today)
@@ -180,11 +179,11 @@ def _filters(ctx: Context, scope: str) -> dict:
 
 def _run(ctx: Context, options: dict) -> runs.HotspotRun:
     """Run once per community, role and filters; reruns of the page reuse the result."""
-    key = (ctx.community, ctx.role, repr(sorted(options.items())))
+    key = (ctx.community.id, ctx.role, repr(sorted(options.items())))
     cached = st.session_state.get("hs_run")
     if cached is None or cached[0] != key:
         with st.spinner(ctx.t("incidents.hotspots.running")):
-            run = runs.run_hotspot_analysis(ctx.engine, ctx.community, ctx.role, **options)
+            run = runs.run_hotspot_analysis(ctx.engine, ctx.community, **options)
         if run.exact:
             # Each run of police or mediators shows exact locations: one access record each.
             record_view(
@@ -212,6 +211,9 @@ def _map_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
     legend = density_legend_text(run, ctx.lang)
     if legend:
         st.caption(legend)
+    method = method_text(run.hotspots.method, ctx.lang)
+    st.caption(ctx.t("analysis.hotspots.method", method=method))
+    st.caption(ctx.t("stats.method.note"))
     if len(run.visible.points):
         st.caption(ctx.t("incidents.hotspots.points_layer"))
     if not run.hotspots.too_few:
@@ -244,6 +246,13 @@ def _trends_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
                 }
             ),
             hide_index=True,
+        )
+        # The legend of the trend map: what each category shown means, in plain words.
+        st.markdown(
+            "\n".join(
+                f"- **{category_text(c, ctx.lang)}**: {category_description(c, ctx.lang)}"
+                for c in categories.index
+            )
         )
     if not run.exact:
         st.caption(
@@ -300,7 +309,7 @@ def _exported(ctx: Context, run_id: int, file: str) -> None:
 
 
 def _runs_tab(ctx: Context) -> None:
-    past = runs.list_runs(ctx.engine, ctx.community, ctx.role)
+    past = runs.list_runs(ctx.engine, ctx.community)
     if past.empty:
         st.info(ctx.t("incidents.hotspots.no_runs"))
         return
@@ -338,7 +347,8 @@ st.caption(ctx.t(f"incidents.hotspots.scope.{scope}"))
 options = _filters(ctx, scope)
 run = _run(ctx, options)
 _summary(ctx, run)
-area, streets = _area(ctx.engine, ctx.community), _streets(ctx.engine, ctx.community)
+area = _area(ctx.community)
+streets = _streets(ctx.engine, ctx.community, ctx.community.id)
 # One view at a time rather than st.tabs: Leaflet cannot fit a map drawn in a hidden tab.
 view = st.radio(
     ctx.t("incidents.hotspots.view"),

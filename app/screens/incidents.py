@@ -19,6 +19,7 @@ import geopandas as gpd
 import streamlit as st
 
 from geo import escape, roles, taxonomy, views
+from geo.communities import Community
 from geo.incidents import (
     NARRATIVE_MAX_CHARS,
     NARRATIVE_ROLES,
@@ -49,24 +50,23 @@ WITHDRAW_ROLES = roles.holders("incidents.withdraw")
 WITHDRAWN_KEY = "incident_withdrawn"
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def _area(_engine, community: str) -> gpd.GeoDataFrame:
-    row = views.community(_engine, community)
-    return gpd.GeoDataFrame({"name": [row["name"]]}, geometry=[row["geom"]], crs=4326)
+def _area(community: Community) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": [community.name]}, geometry=[community.geometry], crs=4326)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _streets(_engine, community: str) -> gpd.GeoDataFrame:
-    return views.streets(_engine, community)
+def _streets(_engine, _community: Community, community_id: int) -> gpd.GeoDataFrame:
+    # Cached by id: the Community object itself is not hashed.
+    return views.streets(_engine, _community)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _places(_engine, community: str) -> gpd.GeoDataFrame:
-    return named_places(_engine, community)
+def _places(_engine, _community: Community, community_id: int) -> gpd.GeoDataFrame:
+    return named_places(_engine, _community)
 
 
 def _timezone(ctx: Context) -> str:
-    return str(views.community(ctx.engine, ctx.community)["timezone"])
+    return ctx.community.timezone
 
 
 def _icon(type_code: str) -> str:
@@ -77,8 +77,8 @@ def _icon(type_code: str) -> str:
 def _pick_on_map(ctx: Context) -> tuple[float, float] | None:
     picked = st.session_state.get("incident_pick")
     m = picker_map(
-        _area(ctx.engine, ctx.community),
-        _streets(ctx.engine, ctx.community),
+        _area(ctx.community),
+        _streets(ctx.engine, ctx.community, ctx.community.id),
         ctx.lang,
         picked=picked,
         online=ctx.online,
@@ -100,7 +100,7 @@ def _pick_on_map(ctx: Context) -> tuple[float, float] | None:
 
 
 def _pick_named(ctx: Context) -> tuple[tuple[float, float] | None, str]:
-    places = _places(ctx.engine, ctx.community)
+    places = _places(ctx.engine, ctx.community, ctx.community.id)
     if places.empty:
         st.info(ctx.t("incidents.form.no_places"))
         return None, "area"

@@ -20,9 +20,11 @@ from map_frame import st_folium
 ctx = context()
 st.title(ctx.t("app.map.title"))
 
-community = views.community(ctx.engine, ctx.community)
-boundary = gpd.GeoDataFrame([community], geometry="geom", crs=4326)
-crs = f"EPSG:{community['metric_crs']}"
+community = ctx.community
+boundary = gpd.GeoDataFrame(
+    {"name": [community.name]}, geometry=[community.geometry], crs=4326
+)
+crs = community.crs
 streets = views.streets(ctx.engine, ctx.community)
 zones = views.risk_zones(ctx.engine, ctx.community)
 facilities = views.facilities(ctx.engine, ctx.community)
@@ -47,7 +49,7 @@ def _incidents(ctx: Context) -> VisibleIncidents:
 seen = _incidents(ctx)
 
 m = maps.base_map(boundary, online=ctx.online, streets=streets, lang=ctx.lang)
-maps.add_boundary(m, boundary, ctx.lang, name=community["name"])
+maps.add_boundary(m, boundary, ctx.lang, name=community.name)
 settlements = views.settlements(ctx.engine, ctx.community)
 if not settlements.empty:
     maps.add_settlements(m, settlements.rename_geometry("geometry"), ctx.lang)
