@@ -1,21 +1,52 @@
-"""Offline street graphs: loading, drive/walk modes, the GraphML cache, street tables."""
+"""Streets and routing (geo.network): offline graphs, the CSR engine, snapping, isochrones, routes.
+
+The city graph (the shipped Cluj-Napoca network) is built once into the run's HARTA_DATA_DIR cache
+and reused; the cache tests use a private data folder and small synthetic OSM files.
+"""
 
 from __future__ import annotations
 
-import time
+import bz2
+import json
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import osmnx as ox
 import pytest
+import shapely
+from shapely.geometry import MultiPolygon, Point, box
 
-from geo import osm
+from geo import crs as crs_
+from geo import network
+from geo.communities.model import Community
+from geo.network import snap as snap_
+from geo.network.matrix import network_from_graph
 from geo.settings import DATA_SOURCES_DIR
 
-PATA_RAT_OSM = DATA_SOURCES_DIR / "osm" / "pata-rat_drive-network_bbox_2025-10-30.osm"
+CITY_OSM = DATA_SOURCES_DIR / "osm" / "cluj-napoca_drive-network_2025-10-30.osm.bz2"
 STRADA_CANTONULUI = 169263653
 CALEA_DEZMIRULUI = "Calea Dezmirului"
 CANTONULUI_STOP = (23.691748, 46.781544)  # lon, lat of GTFS stop 394
+PATA_RAT_PLACE = (23.6897147, 46.7741712)
+COUNTY_HOSPITAL = (23.5838, 46.7665)  # Spitalul Clinic Judeţean, city centre (approximate)
+
+
+def fake_community(source_dir: Path | None = None, slug: str = "test-town") -> Community:
+    """A Community as Community.load makes it, without a database (UTM 34N, Cluj and Pernik)."""
+    return Community(
+        id=1,
+        slug=slug,
+        name=slug,
+        kind="community",
+        parent_id=None,
+        parent_slug=None,
+        settlement_ids=(),
+        timezone="Europe/Bucharest",
+        crs=crs_.to_crs(32634),
+        geometry=MultiPolygon([box(23.5, 46.6, 23.8, 46.9)]),
+        source_dir=str(source_dir) if source_dir else None,
+    )
 
 
 def write_osm(path: Path, ways: list[tuple[int, dict[str, str], list[tuple[float, float]]]]):
@@ -80,141 +111,329 @@ def tiny_town(path: Path, lon: float = 23.60, lat: float = 46.70, extra: bool = 
 
 @pytest.fixture(scope="module")
 def cache_env(tmp_path_factory):
-    """A private HARTA_DATA_DIR for this module, so cache hits and misses are ours."""
+    """A private HARTA_DATA_DIR for this module's cache tests, so hits and misses are ours."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HARTA_DATA_DIR", str(tmp_path_factory.mktemp("harta-data")))
         yield
 
 
 @pytest.fixture(scope="module")
-def pata_rat(cache_env):
-    """Drive and walk graphs of Pata Rât, built once (through the cache) with timings."""
-    started = time.perf_counter()
-    drive = osm.cached_graph(PATA_RAT_OSM, "drive")
-    built_s = time.perf_counter() - started
-    started = time.perf_counter()
-    walk = osm.cached_graph(PATA_RAT_OSM, "walk")
-    walk_s = time.perf_counter() - started
-    return {"drive": drive, "walk": walk, "built_s": built_s, "walk_s": walk_s}
+def city():
+    """The shipped city network: graphs and matrix, from the run's cache (built once)."""
+    drive = network.cached_graph(CITY_OSM, "drive")
+    built = drive.graph.get("harta_build_s", 0.0)
+    print(f"\nCluj-Napoca drive graph: {len(drive)} nodes, {drive.number_of_edges()} edges, "
+          f"cache {drive.graph['harta_cache']} ({built:.1f} s)")  # fmt: skip
+    return {
+        "drive": drive,
+        "walk": network.cached_graph(CITY_OSM, "walk"),
+        "net": network.cached_network(CITY_OSM, "drive"),
+        "walk_net": network.cached_network(CITY_OSM, "walk"),
+    }
 
 
-def test_pata_rat_graph_has_strada_cantonului(pata_rat):
-    drive = pata_rat["drive"]
-    print(
-        f"\nPata Rât drive graph: {len(drive)} nodes, {drive.number_of_edges()} edges, "
-        f"built in {pata_rat['built_s']:.2f} s; walk derived in {pata_rat['walk_s']:.2f} s"
-    )
+@pytest.fixture
+def town(tmp_path):
+    """The tiny town's drive network and a community around it."""
+    path = tiny_town(tmp_path / "town.osm")
+    return network.network_from_graph(network.build_graph(path, "drive")), fake_community()
+
+
+# -- the shipped network --------------------------------------------------------------------
+
+
+def test_city_graph_has_strada_cantonului_and_the_county_hospital_side(city):
+    drive = city["drive"]
     cantonului = [
         d
         for _, _, d in drive.edges(data=True)
         if STRADA_CANTONULUI in (d["osmid"] if isinstance(d["osmid"], list) else [d["osmid"]])
     ]
-    assert cantonului
-    names = {
-        n for d in cantonului for n in (d["name"] if isinstance(d["name"], list) else [d["name"]])
-    }
-    assert "Strada Cantonului" in names
-    assert all(d["maxspeed_kph"] == 50.0 for d in cantonului)  # "RO:urban" understood
-    assert len(drive) > 500 and drive.number_of_edges() > 1000
+    assert cantonului and all(d["maxspeed_kph"] == 50.0 for d in cantonului)  # "RO:urban"
+    xs = [d["x"] for _, d in drive.nodes(data=True)]
+    # The whole city, not the Pata Rât clip (which stopped at 23.59 E).
+    assert min(xs) < 23.52 and max(xs) > 23.72
+    assert len(drive) > 3000
 
 
-def test_route_from_cantonului_stop_to_calea_dezmirului(pata_rat):
-    drive = pata_rat["drive"]
-    origin = osm.nearest_node(drive, *CANTONULUI_STOP)
-    # Nodes are intersections and dead ends: the nearest one is the north end of Strada
-    # Cantonului, about 180 m from the stop on Strada Traian Vuia.
-    origin_xy = (drive.nodes[origin]["x"], drive.nodes[origin]["y"])
-    distance = ox.distance.great_circle(origin_xy[1], origin_xy[0], *CANTONULUI_STOP[::-1])
-    assert distance < 250
-    dezmirului = [(u, v) for u, v, d in drive.edges(data=True) if d.get("name") == CALEA_DEZMIRULUI]
-    assert dezmirului
-    target = dezmirului[0][1]
-    route = ox.routing.shortest_path(drive, origin, target, weight="length")
-    assert route[0] == origin and route[-1] == target
-    route_length = ox.routing.route_to_gdf(drive, route, weight="length")["length"].sum()
-    expected = nx.shortest_path_length(drive, origin, target, weight="length")
-    assert route_length == pytest.approx(expected, rel=1e-9)
-    assert 100 < route_length < 5000
+def test_travel_times_equal_networkx_dijkstra_on_the_shipped_graph(city):
+    net, drive = city["net"], city["drive"]
+    sources = np.random.default_rng(12).choice(net.n_nodes, 12, replace=False)
+    engine = network.node_times(net, sources)
+    worst = 0.0
+    for row, source in zip(engine, sources, strict=True):
+        ref = np.full(net.n_nodes, np.inf)
+        lengths = nx.single_source_dijkstra_path_length(
+            drive, int(net.node_ids[source]), weight="travel_time"
+        )
+        for node, seconds in lengths.items():
+            ref[net.node_index(node)] = seconds
+        assert np.array_equal(np.isfinite(row), np.isfinite(ref))
+        finite = np.isfinite(ref)
+        worst = max(worst, float(np.abs(row[finite] - ref[finite]).max()))
+    print(f"\nlargest difference from networkx: {worst:.3g} s")
+    assert worst < 1e-6
 
 
-def test_walk_graph_is_symmetric(pata_rat):
-    walk = pata_rat["walk"]
-    for u, v, key, data in walk.edges(keys=True, data=True):
-        assert walk.has_edge(v, u, key), (u, v, key)
-        assert walk.edges[v, u, key]["length"] == data["length"]
+def test_matrix_keeps_the_fastest_of_parallel_edges_on_the_city_graph(city):
+    net, drive = city["net"], city["drive"]
+    parallel = [(u, v) for u, v in {(u, v) for u, v, _ in drive.edges(keys=True)}
+                if u != v and drive.number_of_edges(u, v) > 1]  # fmt: skip
+    assert parallel, "the city graph has parallel streets"
+    for u, v in parallel:
+        times = [d["travel_time"] for d in drive[u][v].values()]
+        i, j = net.node_index(u), net.node_index(v)
+        assert net.matrix[i, j] == min(times) < sum(times)
 
 
-def test_walk_graph_can_go_against_one_way_streets(pata_rat):
-    drive, walk = pata_rat["drive"], pata_rat["walk"]
-    one_way = [(u, v) for u, v, d in drive.edges(data=True) if not drive.has_edge(v, u)]
-    assert one_way, "the Pata Rât extract has one-way streets"
-    u, v = one_way[0]
-    assert walk.has_edge(v, u)
+def test_parallel_edges_are_not_summed():
+    graph = nx.MultiDiGraph()
+    graph.add_node(1, x=23.60, y=46.70)
+    graph.add_node(2, x=23.61, y=46.70)
+    graph.add_edge(1, 2, travel_time=100.0, length=900.0)
+    graph.add_edge(1, 2, travel_time=60.0, length=1000.0)
+    graph.add_edge(2, 1, travel_time=75.0, length=1000.0)
+    net = network_from_graph(graph, mode="drive")
+    assert net.matrix[0, 1] == 60.0  # a COO->CSR conversion would give 160
+    assert net.edge_length_m[net.edge_index(0, 1)] == 1000.0  # the kept street's own length
+    assert net.matrix.nnz == 2
+    assert network.node_times(net, [0])[0, 1] == 60.0
 
 
-def test_walk_is_slower_than_drive_by_the_speed_ratio(pata_rat):
-    drive, walk = pata_rat["drive"], pata_rat["walk"]
-    u, v, key, d_drive = next(
-        (u, v, k, d)
-        for u, v, k, d in drive.edges(keys=True, data=True)
-        if d.get("name") == "Strada Cantonului"
+def test_npz_cache_round_trips_the_network(city, tmp_path):
+    from geo.network.matrix import load_network_file, save_network
+
+    net = city["net"]
+    save_network(net, tmp_path / "n.npz")
+    again = load_network_file(tmp_path / "n.npz")
+    assert (again.matrix != net.matrix).nnz == 0
+    assert np.array_equal(again.node_ids, net.node_ids)
+    assert shapely.equals_exact(again.edge_geometry, net.edge_geometry, 0).all()
+
+
+# -- direction, snapping, unreachable -------------------------------------------------------
+
+
+def test_times_are_directed_on_a_one_way_street(town):
+    net, _ = town
+    # Way 200 is one-way from the south-west corner to the centre of the grid.
+    corner = net.node_index(1)
+    centre = int(np.argmin(np.hypot(net.lon - 23.602, net.lat - 46.702)))
+    forward = network.node_times(net, [corner])[0, centre]
+    back = network.node_times(net, [centre])[0, corner]
+    assert forward == pytest.approx(net.matrix[corner, centre])
+    assert back > forward * 1.2  # the way back goes round the block
+
+
+def test_snapping_adds_the_walk_at_walking_speed_in_drive_mode(town):
+    net, community = town
+    # A point 40 m south of the middle of the southern street (Row 0), measured in metres.
+    mx, my = community.to_metric.transform(23.601, 46.700)
+    off_street = Point(*community.to_wgs84.transform(mx, my - 40.0))
+    snapped = network.snap_points(net, community, [off_street])
+    assert snapped.distance_m.min() == pytest.approx(40.0, abs=0.5)
+    # The point of the street it snapped to, as an origin of its own.
+    view = snap_.metric_view(net, community)
+    foot = shapely.line_interpolate_point(
+        view.edges[snapped.edge[0]], snapped.fraction[0], normalized=True
     )
-    d_walk = min(walk[u][v].values(), key=lambda d: abs(d["length"] - d_drive["length"]))
-    ratio = d_walk["travel_time"] / d_drive["travel_time"]
-    assert ratio == pytest.approx(d_drive["speed_kph"] / osm.WALK_SPEED_KPH)
-    assert d_walk["speed_kph"] == osm.WALK_SPEED_KPH
-    assert ratio > 5
+    on_street = Point(*community.to_wgs84.transform(foot.x, foot.y))
+    target = [(23.604, 46.704)]
+    t_on = network.travel_times(net, community, [on_street], target)[0, 0]
+    t_off = network.travel_times(net, community, [off_street], target)[0, 0]
+    walk_s = snapped.distance_m.min() / snap_.WALK_SPEED_MS
+    assert t_off - t_on == pytest.approx(walk_s, abs=1e-6)
+    assert walk_s == pytest.approx(40.0 / (network.WALK_SPEED_KPH / 3.6), rel=0.02)  # ~32 s
+    # Drive speed would have made the 40 m cost about 3 s.
+    assert t_off - t_on > 25
+
+
+def test_unreachable_is_empty_not_zero(tmp_path):
+    step, street = 0.002, {"highway": "residential"}
+    def at(i: int, j: int) -> tuple[float, float]:
+        return (round(23.6 + j * step, 6), round(46.7 + i * step, 6))
+
+    grid = [(100 + i, street, [at(i, j) for j in range(3)]) for i in range(3)]
+    grid += [(200 + j, street, [at(i, j) for i in range(3)]) for j in range(3)]
+    # A one-way street out of the grid into a dead end: its far end cannot be left.
+    one_way = {"highway": "residential", "oneway": "yes"}
+    grid.append((300, one_way, [(23.604, 46.704), (23.608, 46.708)]))
+    net = network_from_graph(network.build_graph(write_osm(tmp_path / "o.osm", grid), "drive"))
+    community = fake_community()
+    dead_end, square = [(23.608, 46.708)], [(23.602, 46.702), (23.6, 46.7)]
+    times = network.travel_times(net, community, dead_end, square)
+    assert np.isinf(times).all()
+    assert np.isfinite(network.travel_times(net, community, square, dead_end)).all()
+    table = network.od_table(times, ["end"], ["a", "b"])
+    assert table["seconds"].isna().all()
+    table.to_csv(tmp_path / "od.csv", index=False)
+    lines = (tmp_path / "od.csv").read_text().splitlines()
+    assert lines == ["from_id,to_id,seconds", "end,a,", "end,b,"]
+    assert network.route(net, community, dead_end[0], square[0]) is None
+
+
+def test_k_nearest_equals_sorting_every_time(city):
+    net, community = city["net"], fake_community()
+    rng = np.random.default_rng(5)
+    responders = np.column_stack([rng.uniform(23.55, 23.72, 9), rng.uniform(46.74, 46.80, 9)])
+    places = np.column_stack([rng.uniform(23.60, 23.72, 30), rng.uniform(46.76, 46.80, 30)])
+    times = network.travel_times(net, community, responders, places)
+    index, seconds = network.nearest_sources(net, community, responders, places, k=2)
+    expected = np.sort(times, axis=0)[:2].T
+    assert np.array_equal(seconds, expected)
+    assert np.array_equal(np.take_along_axis(times.T, index, axis=1), expected)
+
+
+def test_route_seconds_and_geometry_match_the_times(city):
+    net, community = city["net"], fake_community()
+    found = network.route(net, community, COUNTY_HOSPITAL, CANTONULUI_STOP)
+    times = network.travel_times(net, community, [COUNTY_HOSPITAL], [CANTONULUI_STOP])
+    assert found.seconds == pytest.approx(times[0, 0], rel=1e-12)
+    assert found.geometry.coords[0] == pytest.approx(COUNTY_HOSPITAL)
+    assert found.geometry.coords[-1] == pytest.approx(CANTONULUI_STOP)
+    metric = community.to_metric_geometry(found.geometry)
+    assert 5_000 < metric.length < 15_000  # across the city, not a straight line
+    back = network.route(net, community, CANTONULUI_STOP, COUNTY_HOSPITAL)
+    assert back.seconds != found.seconds  # directed
+
+
+# -- isochrones -----------------------------------------------------------------------------
+
+
+def _node_times_from_point(net, community, point):
+    """Seconds from a point to every node, by networkx on the graph plus the snapped edges."""
+    snapped = network.snap_points(net, community, [point])
+    graph = nx.DiGraph()
+    for k in range(net.matrix.nnz):
+        graph.add_edge(int(net.edge_u[k]), int(net.edge_v[k]), w=float(net.edge_time_s[k]))
+    for edge, f, walk in zip(snapped.edge, snapped.fraction, snapped.offset_s, strict=True):
+        seconds = walk + (1 - f) * net.edge_time_s[edge]
+        v = int(net.edge_v[edge])
+        if not graph.has_edge("origin", v) or graph["origin"][v]["w"] > seconds:
+            graph.add_edge("origin", v, w=seconds)
+    found = nx.single_source_dijkstra_path_length(graph, "origin", weight="w")
+    return np.array([found.get(i, np.inf) for i in range(net.n_nodes)])
+
+
+@pytest.mark.parametrize("mode", ["drive", "walk"])
+def test_isochrone_holds_exactly_the_nodes_reached_in_time(city, mode):
+    net = city["net"] if mode == "drive" else city["walk_net"]
+    community = fake_community()
+    minutes = (3, 6) if mode == "drive" else (15,)
+    # Two origins: the area is reached from whichever is nearer.
+    origins = [CANTONULUI_STOP, COUNTY_HOSPITAL]
+    result = network.isochrone_polygons(net, community, origins, minutes)
+    times = np.minimum(*(_node_times_from_point(net, community, o) for o in origins))
+    view = snap_.metric_view(net, community)
+    nodes = shapely.points(np.column_stack([view.x, view.y]))
+    for row in result.itertuples():
+        area = community.to_metric_geometry(row.geometry)
+        reached = times <= row.seconds
+        inside = shapely.contains(area, nodes)
+        assert reached.sum() == row.nodes_reached > 10
+        assert np.array_equal(inside, reached), (row.minutes, np.flatnonzero(inside != reached))
+        # The attack: unreached nodes close to reached streets, which a plain buffer would claim.
+        streets = shapely.union_all(view.edges[reached[net.edge_u] & reached[net.edge_v]])
+        near = shapely.dwithin(streets, nodes[~reached], network.BUFFER_M).sum()
+        print(f"\n{mode} {row.minutes:g} min: {reached.sum()} nodes reached, "
+              f"{near} unreached within {network.BUFFER_M:g} m of a reached street")  # fmt: skip
+
+
+def test_isochrone_is_not_a_hull(city):
+    community = fake_community()
+    result = network.isochrone_polygons(city["net"], community, [PATA_RAT_PLACE], [5])
+    area = community.to_metric_geometry(result.geometry.iloc[0])
+    hull = area.convex_hull
+    assert area.area < 0.5 * hull.area  # streets buffered, not the hull of reached points
+
+
+# -- files, caches, modes (synthetic) -------------------------------------------------------
+
+
+def test_bzip2_osm_reads_like_the_plain_file(tmp_path):
+    plain = tiny_town(tmp_path / "town.osm")
+    packed = tmp_path / "streets.osm"  # a compressed file under a plain name, as copied
+    packed.write_bytes(bz2.compress(plain.read_bytes()))
+    a, b = network.load_network(plain), network.load_network(packed)
+    assert sorted(a.edges()) == sorted(b.edges())
 
 
 def test_cache_is_used_on_second_load_and_rebuilt_when_the_file_changes(cache_env, tmp_path):
     source = tiny_town(tmp_path / "town.osm")
-    first = osm.cached_graph(source, "drive")
-    second = osm.cached_graph(source, "drive")
+    first = network.cached_graph(source, "drive")
+    second = network.cached_graph(source, "drive")
     assert (first.graph["harta_cache"], second.graph["harta_cache"]) == ("built", "hit")
     assert second.number_of_edges() == first.number_of_edges()
-    assert osm.cache_path(source, "drive").is_file()
+    assert network.cache_path(source, "drive").is_file()
+    net = network.cached_network(source, "drive")
+    assert net.matrix.nnz > 0 and list(network.cache_path(source, "drive").parent.glob("*.npz"))
     tiny_town(source, extra=True)
-    third = osm.cached_graph(source, "drive")
+    third = network.cached_graph(source, "drive")
     assert third.graph["harta_cache"] == "built"
     assert third.number_of_edges() > first.number_of_edges()
+    assert network.cached_network(source, "drive").matrix.nnz > net.matrix.nnz
 
 
-def test_pata_rat_cache_loads_faster_than_a_build(pata_rat):
-    started = time.perf_counter()
-    again = osm.cached_graph(PATA_RAT_OSM, "drive")
-    load_s = time.perf_counter() - started
-    print(f"\nPata Rât cache load: {load_s:.2f} s (build {pata_rat['built_s']:.2f} s)")
-    assert again.graph["harta_cache"] == "hit"
-    assert again.number_of_edges() == pata_rat["drive"].number_of_edges()
-    assert load_s < pata_rat["built_s"]
+def test_a_community_routes_on_the_file_its_config_names(tmp_path):
+    folder = tmp_path / "town"
+    folder.mkdir()
+    tiny_town(folder / "my-streets.osm")
+    (folder / "community.json").write_text(json.dumps({"files": {"streets": "my-streets.osm"}}))
+    community = fake_community(folder)
+    assert network.osm_file_of(community) == (folder / "my-streets.osm").resolve()
+    with pytest.raises(network.NetworkError) as caught:
+        network.osm_file_of(fake_community(tmp_path / "nowhere", slug="nowhere"))
+    assert "nowhere" in caught.value.message("hu")
 
 
-def test_graph_for_a_bundled_community_uses_its_osm_file(pata_rat):
-    graph = osm.graph_for("pata-rat", "walk")
-    assert graph.graph["harta_cache"] == "hit"
-    assert graph.number_of_edges() == pata_rat["walk"].number_of_edges()
+def test_walk_graph_is_symmetric_and_ignores_one_way_signs(city):
+    drive, walk = city["drive"], city["walk"]
+    for u, v, key, data in walk.edges(keys=True, data=True):
+        assert walk.has_edge(v, u, key), (u, v, key)
+        assert walk.edges[v, u, key]["length"] == data["length"]
+    one_way = [(u, v) for u, v in drive.edges() if not drive.has_edge(v, u)]
+    assert one_way
+    assert all(walk.has_edge(v, u) for u, v in one_way)
+
+
+def test_walk_is_slower_than_drive_by_the_speed_ratio(city):
+    drive, walk = city["drive"], city["walk"]
+    u, v, d_drive = next(
+        (u, v, d) for u, v, d in drive.edges(data=True) if d.get("name") == "Strada Cantonului"
+    )
+    d_walk = min(walk[u][v].values(), key=lambda d: abs(d["length"] - d_drive["length"]))
+    assert d_walk["travel_time"] / d_drive["travel_time"] == pytest.approx(
+        d_drive["speed_kph"] / network.WALK_SPEED_KPH
+    )
+    assert d_walk["speed_kph"] == network.WALK_SPEED_KPH
 
 
 def test_only_drivable_ways_are_loaded(tmp_path):
-    graph = osm.load_network(tiny_town(tmp_path / "town.osm"))
+    graph = network.load_network(tiny_town(tmp_path / "town.osm"))
     way_ids = set()
     for _, _, data in graph.edges(data=True):
-        ids = data["osmid"] if isinstance(data["osmid"], list) else [data["osmid"]]
-        way_ids.update(ids)
+        way_ids.update(data["osmid"] if isinstance(data["osmid"], list) else [data["osmid"]])
     assert 200 in way_ids and 100 in way_ids
     assert not way_ids & {300, 301}  # footway and driveway
 
 
-def test_streets_gdf_columns(pata_rat):
-    streets = osm.streets_gdf(pata_rat["drive"])
-    assert list(streets.columns) == osm.STREET_COLUMNS
-    assert len(streets) == pata_rat["drive"].number_of_edges()
+def test_streets_gdf_columns(city):
+    streets = network.streets_gdf(city["drive"])
+    assert list(streets.columns) == network.STREET_COLUMNS
+    assert len(streets) == city["drive"].number_of_edges()
     row = streets[streets["osm_id"] == STRADA_CANTONULUI].iloc[0]
     assert row["name"] == "Strada Cantonului" and row["highway"] == "residential"
-    assert row["walk_time_s"] == pytest.approx(row["length_m"] / (osm.WALK_SPEED_KPH / 3.6))
+    assert row["walk_time_s"] == pytest.approx(row["length_m"] / (network.WALK_SPEED_KPH / 3.6))
     assert row["drive_time_s"] == pytest.approx(row["length_m"] / (50 / 3.6))
     assert set(streets.geometry.geom_type) == {"LineString"}
     assert streets.crs.to_epsg() == 4326
+
+
+def test_nearest_node_of_the_cantonului_stop(city):
+    drive = city["drive"]
+    origin = network.nearest_node(drive, *CANTONULUI_STOP)
+    xy = (drive.nodes[origin]["x"], drive.nodes[origin]["y"])
+    assert ox.distance.great_circle(xy[1], xy[0], *CANTONULUI_STOP[::-1]) < 250
 
 
 @pytest.mark.parametrize(
@@ -230,7 +449,7 @@ def test_streets_gdf_columns(pata_rat):
     ],
 )
 def test_parse_maxspeed(value, expected):
-    parsed = osm.parse_maxspeed(value)
+    parsed = network.parse_maxspeed(value)
     if expected is None:
         assert parsed != parsed  # NaN
     else:
@@ -240,11 +459,19 @@ def test_parse_maxspeed(value, expected):
 def test_refresh_from_overpass_refuses_offline(monkeypatch, tmp_path):
     monkeypatch.delenv("HARTA_ONLINE", raising=False)
     with pytest.raises(PermissionError, match="HARTA_ONLINE"):
-        osm.refresh_from_overpass((23.6, 46.76, 23.72, 46.8), tmp_path / "x.graphml")
+        network.refresh_from_overpass((23.6, 46.76, 23.72, 46.8), tmp_path / "x.graphml")
 
 
 def test_bad_osm_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "broken.osm"
     bad.write_text("<osm><node id='1'", encoding="utf-8")
     with pytest.raises(ValueError, match=r"broken\.osm"):
-        osm.load_network(bad)
+        network.load_network(bad)
+    with pytest.raises(network.NetworkError):
+        network.check_mode("bike")
+
+
+def test_old_import_path_still_works():
+    from geo import osm
+
+    assert osm.cached_graph is network.cached_graph and osm.streets_gdf is network.streets_gdf

@@ -53,7 +53,7 @@ _EXPORTS = {
     "file_sha256": "graph",
     "graph_for": "graph",
     "is_drivable": "osm",
-    "isochrones": "isochrones",
+    "isochrone_polygons": "isochrones",
     "load_network": "osm",
     "nearest": "times",
     "nearest_node": "osm",
@@ -68,7 +68,7 @@ _EXPORTS = {
     "parse_maxspeed": "osm",
     "refresh_from_overpass": "osm",
     "route": "routes",
-    "snap": "snap",
+    "snap_points": "snap",
     "streets_gdf": "osm",
     "travel_times": "times",
     "walk_graph_from": "osm",
@@ -78,7 +78,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # the names, for type checkers and editors
     from geo.network.graph import cache_path, cached_graph, file_sha256, graph_for, osm_file_of  # noqa: F401
-    from geo.network.isochrones import BUFFER_M, isochrones  # noqa: F401
+    from geo.network.isochrones import BUFFER_M, isochrone_polygons  # noqa: F401
     from geo.network.matrix import Network, cached_network, network_for, network_from_graph  # noqa: F401
     from geo.network.osm import (  # noqa: F401
         FALLBACK_DRIVE_SPEED_KPH,
@@ -100,7 +100,7 @@ if TYPE_CHECKING:  # the names, for type checkers and editors
         walk_graph_from,
     )
     from geo.network.routes import Route, route  # noqa: F401
-    from geo.network.snap import WALK_SPEED_MS, Snap, snap  # noqa: F401
+    from geo.network.snap import WALK_SPEED_MS, Snap, snap_points  # noqa: F401
     from geo.network.times import (  # noqa: F401
         nearest,
         nearest_source_nodes,

@@ -131,7 +131,7 @@ def isochrones_command(
     out: Path = typer.Option(..., "--out", dir_okay=False, help="GeoPackage to write."),
 ) -> None:
     """Areas reached within each limit from the nearest origin (one polygon per limit)."""
-    from geo.network.isochrones import isochrones
+    from geo.network.isochrones import isochrone_polygons
     from geo.network.matrix import network_for
 
     try:
@@ -142,7 +142,7 @@ def isochrones_command(
         place = _community(community)
         network = network_for(place, mode)
         _, points = read_points(origins)
-        result = isochrones(network, place, points, limits)
+        result = isochrone_polygons(network, place, points, limits)
     except HartaError as error:
         _fail(error)
     result["mode"] = mode

@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 from shapely.ops import substring
 
 from geo.network.matrix import Network
-from geo.network.snap import as_points, augment, metric_view, snap
+from geo.network.snap import as_points, augment, metric_view, snap_points
 
 if TYPE_CHECKING:
     from geo.communities.model import Community
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 BUFFER_M = 25.0
 
 
-def isochrones(
+def isochrone_polygons(
     network: Network,
     community: Community,
     origins: object,
@@ -64,7 +64,7 @@ def isochrones(
         ``geometry`` in EPSG:4326 (empty when nothing is reached).
     """
     points = as_points(origins)
-    sources = snap(network, community, points)
+    sources = snap_points(network, community, points)
     graph = augment(network, sources, None)
     dist = dijkstra(graph.matrix, directed=True, indices=graph.sources, min_only=True)
     view = metric_view(network, community)

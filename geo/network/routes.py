@@ -19,7 +19,7 @@ from shapely.ops import substring
 
 from geo import crs as crs_
 from geo.network.matrix import Network
-from geo.network.snap import as_points, augment, metric_view, snap
+from geo.network.snap import as_points, augment, metric_view, snap_points
 
 if TYPE_CHECKING:
     from geo.communities.model import Community
@@ -64,8 +64,8 @@ def route(
         the reader; never a straight line).
     """
     start, end = (_one(p) for p in (origin, destination))
-    sources = snap(network, community, [start])
-    targets = snap(network, community, [end])
+    sources = snap_points(network, community, [start])
+    targets = snap_points(network, community, [end])
     graph = augment(network, sources, targets)
     dist, pred = dijkstra(
         graph.matrix, directed=True, indices=graph.sources[0], return_predecessors=True

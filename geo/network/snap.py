@@ -154,7 +154,7 @@ def as_points(points: object) -> np.ndarray:
     return geoms
 
 
-def snap(network: Network, community: Community, points: object) -> Snap:
+def snap_points(network: Network, community: Community, points: object) -> Snap:
     """Snap points to the nearest street of the network, in the community's metric CRS.
 
     Parameters

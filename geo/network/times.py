@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
 from geo.network.matrix import Network
-from geo.network.snap import as_points, augment, snap
+from geo.network.snap import as_points, augment, snap_points
 
 if TYPE_CHECKING:
     from geo.communities.model import Community
@@ -79,9 +79,9 @@ def _blocks(network, community, origins, destinations, limit):  # noqa: ANN001, 
     """The origin-by-destination time matrix, one block of :data:`BLOCK` origins at a time."""
 
     origin_points = as_points(origins)
-    targets = snap(network, community, destinations)
+    targets = snap_points(network, community, destinations)
     for start in range(0, len(origin_points), BLOCK):
-        sources = snap(network, community, origin_points[start : start + BLOCK])
+        sources = snap_points(network, community, origin_points[start : start + BLOCK])
         graph = augment(network, sources, targets)
         dist = dijkstra(graph.matrix, directed=True, indices=graph.sources, limit=limit)
         yield dist[:, graph.targets]
