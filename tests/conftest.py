@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import os
 import socket
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,9 @@ from sqlalchemy.engine import make_url
 
 from geo.db.local import LocalCluster
 from geo.db.migrate import upgrade
+
+# Accounts the database checks (migration 0004), re-exported for the tests that import them here.
+from tests.factories import account_engine, account_id, acting  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA_DIR = ROOT / ".test-data"
@@ -59,6 +61,18 @@ def _configure_osmnx_offline() -> None:
 
 
 _configure_osmnx_offline()
+
+
+#: Fixtures that reach the test PostGIS server; every test using one (directly or through another
+#: fixture) is marked ``db``, so ``pytest -m "not db and not browser"`` runs without PostgreSQL.
+DB_FIXTURES = frozenset({"pg_server_url"})
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
+    """Mark every test whose fixture closure reaches the database ``db``."""
+    for item in items:
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
 
 
 def _port_free(port: int) -> bool:
@@ -211,10 +225,10 @@ def username_for(role: str) -> str:
 def users(loaded_db_url: str):
     """One account per role (``test-<role>``, password :data:`PASSWORDS`), scoped to Pata Rât."""
     from geo.accounts import create_user
+    from geo.communities.model import Community
 
     eng = create_engine(loaded_db_url)
-    with eng.connect() as conn:
-        cid = conn.execute(text("SELECT id FROM communities WHERE slug = 'pata-rat'")).scalar_one()
+    cid = Community.load(eng, "pata-rat").id
     made = {
         role: create_user(eng, username_for(role), PASSWORDS[role], role, [cid])
         for role in SIGNED_ROLES
@@ -257,72 +271,3 @@ def sign_in_browser(page, base: str, role: str, lang: str = "ro") -> None:  # no
     page.get_by_text(t("account.sign_out", lang), exact=True).first.wait_for(timeout=60000)
 
 
-# --- accounts the database checks (migration 0004) -------------------------------------------
-#: A syntactically valid argon2id hash: database-level tests never sign in with a password.
-_TEST_HASH = "$argon2id$v=19$m=65536,t=3,p=4$dGVzdHNhbHQ$dGVzdGhhc2g"
-
-
-def account_id(engine, role: str, communities=None, username: str | None = None) -> int | None:  # noqa: ANN001
-    """``users.id`` of a test account of ``role``, created on first use (as the owner).
-
-    The database applies an account's role, state and community scope only when the connection
-    names it (``harta.user_id``); connections without one see no incident (migration 0004).
-
-    Parameters
-    ----------
-    engine : Engine
-        The owner's engine of the test database.
-    role : str
-        Application role; ``"public"`` has no account (returns None).
-    communities : iterable of int, optional
-        Community ids of the account's scope; default every top-level community.
-    username : str, optional
-        Default ``db-<role>``.
-    """
-    if role == "public":
-        return None
-    username = username or f"db-{role}"
-    with engine.begin() as conn:
-        found = conn.execute(
-            text("SELECT id FROM users WHERE username = :u"), {"u": username}
-        ).scalar_one_or_none()
-        if found is not None:
-            return found
-        uid = conn.execute(
-            text(
-                "INSERT INTO users (username, password_hash, role) VALUES (:u, :h, :r) RETURNING id"
-            ),
-            {"u": username, "h": _TEST_HASH, "r": role},
-        ).scalar_one()
-        if communities is None:
-            communities = conn.execute(
-                text("SELECT id FROM communities WHERE parent_id IS NULL")
-            ).scalars()
-        for cid in communities:
-            conn.execute(
-                text("INSERT INTO user_communities (user_id, community_id) VALUES (:u, :c)"),
-                {"u": uid, "c": cid},
-            )
-    return uid
-
-
-@contextmanager
-def acting(engine, role: str, communities=None, username: str | None = None):  # noqa: ANN001
-    """One transaction acting as ``role`` *and* as its test account (:func:`account_id`)."""
-    from geo.db.security import connect_as
-
-    uid = account_id(engine, role, communities, username)
-    with connect_as(engine, role, uid) as conn:
-        yield conn
-
-
-def account_engine(url: str, role: str, communities=None, username: str | None = None, **kw):  # noqa: ANN001, ANN003
-    """A :func:`geo.db.security.role_engine` acting as ``role`` and its test account."""
-    from geo.db.security import role_engine
-
-    owner = create_engine(url)
-    try:
-        uid = account_id(owner, role, communities, username)
-    finally:
-        owner.dispose()
-    return role_engine(url, role, uid, **kw)

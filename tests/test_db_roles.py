@@ -14,27 +14,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, InternalError, ProgrammingError
 
 from geo import roles
+from geo.communities.model import Community
 from geo.db.migrate import alembic_config, upgrade
 from geo.db.security import AUTH_ROLE, ROLES, connect_as, current_role, db_role, role_engine
-from tests.conftest import account_engine, acting
+from tests.factories import account_engine, acting, insert_community
 
-SQUARE = (
-    "ST_Multi(ST_GeomFromText('POLYGON((23.60 46.70,23.64 46.70,23.64 46.73,23.60 46.73,"
-    "23.60 46.70))',4326))"
-)
 NOT_INCIDENT_READERS = ("public", "community", "planner", "admin")
 
 
 def _community(conn, slug: str = "t") -> int:
-    return conn.execute(
-        text(
-            "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
-            " source, created_by_role, is_demo)"
-            f" VALUES (:s, 'T', 'RO', 'Europe/Bucharest', 32634, 'community', {SQUARE},"
-            " 'import', 'system', false) RETURNING id"
-        ),
-        {"s": slug},
-    ).scalar_one()
+    return insert_community(conn, slug)
 
 
 INSERT_INCIDENT = (
@@ -544,8 +533,7 @@ def test_real_login_role_gets_only_what_its_group_allows(seeded, db_url):
 
 
 def test_hex_counts_on_the_demo_data_suppress_small_cells(loaded_engine):
-    with loaded_engine.connect() as conn:
-        cid = conn.execute(text("SELECT id FROM communities WHERE slug = 'pata-rat'")).scalar_one()
+    cid = Community.load(loaded_engine, "pata-rat").id
     with acting(loaded_engine, "public") as conn:
         rows = conn.execute(
             text("SELECT count, suppressed FROM incident_hex_counts(:c, 300)"), {"c": cid}
@@ -596,15 +584,7 @@ def test_imports_through_a_role_engine_obey_the_grants(
 ):
     """The importer works under the database's rules; a role without the grant writes nothing."""
     ingest = pytest.importorskip("geo.ingest")
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
-                " source, created_by_role, is_demo) VALUES ('pata-rat', 'P', 'RO',"
-                " 'Europe/Bucharest', 32634, 'community', "
-                f"{SQUARE}, 'import', 'system', false)"
-            )
-        )
+    insert_community(engine, "pata-rat", name="P")
     path = tmp_path / "rows.csv"
     if layer == "risk_zones":
         path.write_text(
