@@ -17,6 +17,7 @@ The convention, everywhere in ``geo``:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -196,3 +197,77 @@ def _apply(forward: pyproj.Transformer, xy):  # noqa: ANN001, ANN202
 
     x, y = forward.transform(xy[:, 0], xy[:, 1])
     return np.column_stack([x, y])
+
+
+# --- which transformation, and how honest it is (added for imports, issue 10) ------------------
+
+#: Deprecated CRSs whose datum EPSG later identified with another CRS's, same projection and
+#: ellipsoid: Dealul Piscului 1970 / Stereo 70 (EPSG:31700) is Pulkovo 1942(58) / Stereo70
+#: (EPSG:3844).  PROJ knows no datum shift for the old code and falls back on a "ballpark"
+#: transformation (about 125 m off in Cluj); the replacement carries the published Helmert
+#: parameters.
+EQUIVALENT_CRS: dict[int, int] = {31700: 3844}
+
+
+@dataclass(frozen=True)
+class Transformation:
+    """The transformation coordinates go through, as a person should hear about it.
+
+    Attributes
+    ----------
+    source : pyproj.CRS
+        The CRS actually transformed from (the replacement of a deprecated one).
+    description : str
+        PROJ's name of the operation, e.g. ``"Inverse of Stereo 70 + Pulkovo 1942(58) to WGS
+        84 (19)"``.
+    accuracy_m : float or None
+        PROJ's stated accuracy; ``None`` when unknown.
+    ballpark : bool
+        No datum shift is applied: positions may be off by up to :data:`BALLPARK_ERROR_M`.
+    replaced : int or None
+        EPSG code of the deprecated CRS that was read as ``source``.
+    """
+
+    source: pyproj.CRS
+    description: str
+    accuracy_m: float | None
+    ballpark: bool
+    replaced: int | None = None
+
+    @property
+    def transformer(self) -> pyproj.Transformer:
+        """The transformer to use (cached, ``always_xy``)."""
+        return transformer(self.source, STORAGE)
+
+
+#: How far a ballpark datum transformation may put points in Europe, in metres.
+BALLPARK_ERROR_M = 150
+
+
+def transformation(source: CRSLike, target: CRSLike = STORAGE) -> Transformation:
+    """Name the transformation from ``source`` to ``target`` and say whether it is ballpark.
+
+    A deprecated CRS listed in :data:`EQUIVALENT_CRS` is read as its replacement, so the
+    published datum shift is used instead of PROJ's ballpark fallback.
+
+    Parameters
+    ----------
+    source, target : int, str or pyproj.CRS
+
+    Returns
+    -------
+    Transformation
+    """
+    from pyproj.transformer import TransformerGroup
+
+    wanted = to_crs(source)
+    code = wanted.to_epsg()
+    replaced = code if code in EQUIVALENT_CRS else None
+    used = to_crs(EQUIVALENT_CRS[code]) if replaced else wanted
+    candidates = TransformerGroup(used, to_crs(target), always_xy=True).transformers
+    if not candidates:
+        return Transformation(used, "", None, True, replaced)
+    best = candidates[0]
+    accuracy = best.accuracy if best.accuracy is not None and best.accuracy >= 0 else None
+    ballpark = "ballpark" in best.description.lower()
+    return Transformation(used, best.description, accuracy, ballpark, replaced)

@@ -23,8 +23,10 @@ This module never imports Streamlit.
 from __future__ import annotations
 
 import base64
+import difflib
 import json
 import re
+import unicodedata
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,7 @@ def _validate(data: dict[str, Any]) -> None:
                 icon = entry.get("icon")
                 if not icon or not (STYLES_DIR / icon).is_file():
                     problems.append(f"{where}: icon file {icon!r} not found under styles/")
+    problems.extend(_synonym_clashes(data))
     severities = data.get("severities", {})
     if isinstance(severities, dict) and sorted(severities) != ["1", "2", "3", "4", "5"]:
         problems.append("severities must be exactly 1..5")
@@ -242,3 +245,117 @@ def icon_data_uri(kind: str, code: str) -> str:
     """The pictogram as a ``data:image/svg+xml;base64,...`` URI, to embed in HTML offline."""
     encoded = base64.b64encode(icon_path(kind, code).read_bytes()).decode("ascii")
     return f"data:image/svg+xml;base64,{encoded}"
+
+
+# --- matching what people write against codes -----------------------------------------------
+
+
+def fold(text: object) -> str:
+    """``text`` as compared when matching: lower case, no diacritics, words joined by ``_``.
+
+    The cedilla and comma-below forms of ş/ș and ţ/ț (both in use in Romanian files) fold to
+    ``s`` and ``t``, ``ő``/``ű`` to ``o``/``u``, and anything that is not a letter or a digit
+    separates words, so ``"Violență  domestică"``, ``"violenta-domestica"`` and
+    ``"VIOLENŢĂ DOMESTICĂ"`` are the same spelling.
+
+    Parameters
+    ----------
+    text : object
+        A cell or a label.
+
+    Returns
+    -------
+    str
+    """
+    decomposed = unicodedata.normalize("NFKD", str(text).strip())
+    ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]+", "_", ascii_only.lower()).strip("_")
+
+
+def _synonym_clashes(data: dict[str, Any]) -> list[str]:
+    """A spelling that names two codes of one kind could not be matched: refuse the file."""
+    problems = []
+    for section in KINDS.values():
+        seen: dict[str, str] = {}
+        for code, item in (data.get(section) or {}).items():
+            for spelling in {fold(s) for s in _spellings_of(code, item)}:
+                other = seen.setdefault(spelling, code)
+                if other != code:
+                    problems.append(f"{section}: {spelling!r} names both {other} and {code}")
+    return problems
+
+
+def _spellings_of(code: str, item: dict[str, Any]) -> list[str]:
+    return [code, *item.get("labels", {}).values(), *item.get("synonyms", [])]
+
+
+@cache
+def spellings(kind: str) -> dict[str, str]:
+    """Every accepted spelling of the codes of ``kind`` (folded) mapped to its code.
+
+    A code is accepted as itself, as its label in any language and as any of its
+    ``synonyms`` (``styles/taxonomy.json``), compared after :func:`fold`.
+
+    Parameters
+    ----------
+    kind : str
+        ``hazard``, ``incident_type``, ``facility_kind`` … (or the section name).
+
+    Returns
+    -------
+    dict
+        Folded spelling to code.
+    """
+    section = load()[KINDS[_kind(kind)]]
+    found: dict[str, str] = {}
+    for code, item in section.items():
+        for spelling in _spellings_of(code, item):
+            found.setdefault(fold(spelling), code)
+    return found
+
+
+def match(kind: str, text: object) -> str | None:
+    """The code ``text`` names (by code, label or synonym), or ``None``.
+
+    Parameters
+    ----------
+    kind : str
+        Taxonomy kind.
+    text : object
+        What the file says.
+
+    Returns
+    -------
+    str or None
+    """
+    return spellings(kind).get(fold(text))
+
+
+def suggest(kind: str, text: object, n: int = 3) -> list[str]:
+    """Codes whose spellings are closest to ``text`` ("did you mean …"), best first.
+
+    Parameters
+    ----------
+    kind : str
+        Taxonomy kind.
+    text : object
+        An unknown value.
+    n : int
+        At most this many codes.
+
+    Returns
+    -------
+    list of str
+        Codes, possibly empty when nothing is close.
+    """
+    table = spellings(kind)
+    folded = fold(text)
+    close = difflib.get_close_matches(folded, list(table), n=n * 4, cutoff=0.6)
+    # A word of the value inside a spelling ("conflict" in "conflict_sau_cearta") also counts.
+    words = [w for w in folded.split("_") if len(w) >= 4]
+    close += [s for s in table if any(w in s.split("_") for w in words)]
+    codes: list[str] = []
+    for spelling in close:
+        if table[spelling] not in codes:
+            codes.append(table[spelling])
+    return codes[:n]

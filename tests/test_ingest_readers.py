@@ -71,7 +71,9 @@ def test_mixed_geometry_formats_keep_coordinates(tmp_path, writer, fmt):
     frame = read_file(writer(tmp_path))
     assert frame.attrs["format"] == fmt
     assert frame.crs.to_epsg() == 4326
-    assert frame["_row"].tolist() == [1, 2, 3]
+    # Tables are numbered as the spreadsheet shows them (header = row 1), features from 1.
+    first = 2 if fmt == "csv" else 1
+    assert frame["_row"].tolist() == [first, first + 1, first + 2]
     _assert_same_geometries(frame.geometry, [z["geometry"] for z in ZONES])
 
 
@@ -169,7 +171,7 @@ def test_csv_unparseable_coordinates_give_missing_geometry(tmp_path):
     path = write_text(tmp_path, "bad.csv", "lat,lon,pericol\n46.77,23.69,flooding\nabc,,drugs\n")
     frame = read_file(path)
     assert frame.geometry.iloc[1] is None
-    assert frame["_row"].tolist() == [1, 2]
+    assert frame["_row"].tolist() == [2, 3]  # the header is row 1, as in the spreadsheet
 
 
 def test_csv_without_coordinates_names_the_file(tmp_path):
@@ -273,7 +275,7 @@ def test_zip_that_would_fill_the_disk_is_refused_before_writing_a_byte(tmp_path)
     with pytest.raises(ImportFailed) as caught:
         read_file(path)
     for lang in ("ro", "hu", "en"):
-        message = caught.value.render(lang)
+        message = caught.value.message(lang)
         assert "layers.zip" in message and "960" in message and "256" in message
 
 

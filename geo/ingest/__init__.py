@@ -4,13 +4,17 @@ The one entry point is :func:`import_file`::
 
     from geo.ingest import import_file, ImportRejected
 
-    report = import_file(engine, "risk_zones", "atelier.kmz", community="pata-rat")
+    community = Community.load(engine, "pata-rat")
+    report = import_file(engine, "risk_zones", "atelier.kmz", community=community)
     print(report.render("ro"))
 
-Steps: read (:mod:`geo.ingest.readers`), normalise columns and validate every row
-(:mod:`geo.ingest.validate`), drop rows already imported, write everything in one transaction
-(:mod:`geo.ingest.writer`).  An import is all or nothing: one bad row and
-:class:`ImportRejected` is raised with the full report, unless ``skip_invalid`` is set.
+Steps: read (:mod:`geo.ingest.readers`, :mod:`geo.ingest.tables`), map columns and values
+(:mod:`geo.ingest.mapping`: ``--field``/``--value``/``--set`` and saved profiles), normalise
+columns and validate every row (:mod:`geo.ingest.validate`), drop rows already imported, write
+everything in one transaction (:mod:`geo.ingest.writer`).  An import is all or nothing: one bad
+row and :class:`ImportRejected` is raised with the full report, unless ``skip_invalid`` is set.
+Every attempt that reached the community is recorded in ``imports``, refused ones included
+(``report->>'outcome'`` is ``written`` or ``rejected``).
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import shapely
 from sqlalchemy import Engine, text
 
 from geo import roles
+from geo.communities.model import Community, UnknownCommunity
 from geo.db.models import ROLES, SOURCES
+from geo.ingest import mapping as mapping_
+from geo.ingest.mapping import Mapping, load_profile, parse_options, save_profile
 from geo.ingest.readers import read_file
 from geo.ingest.report import ImportFailed, ImportRejected, ImportReport, Problem
 from geo.ingest.validate import (
@@ -34,16 +40,20 @@ from geo.ingest.validate import (
     normalise_columns,
     validate_rows,
 )
-from geo.ingest.writer import ImportTarget, ProgressCallback, write_import
+from geo.ingest.writer import ImportTarget, ProgressCallback, record_attempt, write_import
 from geo.layers import Layer, get_layer
 
 __all__ = [
     "ImportFailed",
     "ImportRejected",
     "ImportReport",
+    "Mapping",
     "Problem",
     "import_file",
     "load_community",
+    "load_profile",
+    "parse_options",
+    "save_profile",
     "validate_file",
 ]
 
@@ -56,7 +66,7 @@ def import_file(
     layer: str,
     path: str | Path,
     *,
-    community: str,
+    community: Community | str,
     crs: str | int | None = None,
     skip_invalid: bool = False,
     role: str = "admin",
@@ -66,19 +76,22 @@ def import_file(
     lang: str = "en",
     source_layer: str | None = None,
     dry_run: bool = False,
+    mapping: Mapping | None = None,
 ) -> ImportReport:
     """Import one file into one layer of one community, all or nothing.
 
     Parameters
     ----------
     engine : Engine
-        Database.
+        Database (the role-acting engine of the person importing).
     layer : str
         ``"risk_zones"``, ``"incidents"`` or ``"facilities"``.
     path : str or Path
-        GeoJSON, GeoPackage, zipped Shapefile, KML, KMZ, GPX, CSV or KoBo/ODK CSV.
-    community : str
-        Slug of the target community; rows must lie inside its area.
+        GeoJSON, GeoPackage, zipped Shapefile, KML, KMZ, GPX, CSV, KoBo/ODK CSV, ``.xlsx``
+        or ``.ods``.
+    community : Community
+        The target community; rows must lie inside its area.  A slug is still accepted
+        (loaded once through :meth:`Community.load`) for callers not yet passing the object.
     crs : str or int, optional
         CRS of coordinates the file does not declare, e.g. ``"EPSG:3844"`` (Stereo70).
     skip_invalid : bool
@@ -93,11 +106,13 @@ def import_file(
     progress : callable, optional
         ``progress(done, total)`` while writing.
     lang : str
-        Language of exception messages (reports render in any language).
+        Unused (kept for callers): errors render in any language with ``.message(lang)``.
     source_layer : str, optional
-        Layer of a GeoPackage, or Shapefile in a zip holding several.
+        Layer of a GeoPackage, Shapefile in a zip holding several, or sheet of a workbook.
     dry_run : bool
         Validate and report, write nothing.
+    mapping : Mapping, optional
+        Columns → fields, values → codes, values for every row (:mod:`geo.ingest.mapping`).
 
     Returns
     -------
@@ -109,36 +124,46 @@ def import_file(
     ImportFailed
         The file cannot be read, or the layer, community, role or workshop is unknown.
     ImportRejected
-        Some rows are invalid and ``skip_invalid`` is not set; nothing was written.
+        Some rows are invalid and ``skip_invalid`` is not set; nothing was written but the
+        attempt is recorded in ``imports``.
     """
+    del lang  # messages are rendered by the caller, in its reader's language
     started = time.perf_counter()
+    path = Path(path)
+    community = _community(engine, community)
     report, target_layer, community_area, rows = _prepare(
         engine,
         layer,
-        Path(path),
+        path,
         community=community,
         crs=crs,
         role=role,
         workshop_id=workshop_id,
         source=source,
-        lang=lang,
         source_layer=source_layer,
+        mapping=mapping,
     )
     report.dry_run = dry_run
+    target = ImportTarget(
+        community_id=community_area.id,
+        role=role,
+        source=source,
+        filename=path.name,
+        file_sha256=_sha256(path),
+        file_format=report.file_format,
+        workshop_id=workshop_id,
+    )
     if report.file_errors or (report.errors and not skip_invalid):
         report.seconds = time.perf_counter() - started
-        raise ImportRejected(report, lang)
+        report.outcome = "rejected"
+        if not dry_run:
+            record_attempt(engine, target_layer, target, report)
+        raise ImportRejected(report)
     if not dry_run:
-        target = ImportTarget(
-            community_id=community_area.id,
-            role=role,
-            source=source,
-            filename=Path(path).name,
-            file_sha256=_sha256(Path(path)),
-            file_format=report.file_format,
-            workshop_id=workshop_id,
-        )
+        report.outcome = "written"
         write_import(engine, target_layer, rows, target, report, progress=progress)
+    else:
+        report.outcome = "dry_run"
     report.seconds = time.perf_counter() - started
     return report
 
@@ -148,57 +173,82 @@ def validate_file(
     layer: str,
     path: str | Path,
     *,
-    community: str,
+    community: Community | str,
     crs: str | int | None = None,
     role: str = "admin",
     lang: str = "en",
     source_layer: str | None = None,
+    mapping: Mapping | None = None,
 ) -> ImportReport:
-    """Validate a file against a layer and community without writing (a preview).
+    """Validate a file against a layer and community without writing (a preview, a dry run).
 
-    Same checks and report as :func:`import_file`, never raises :class:`ImportRejected`.
+    Same checks and report as :func:`import_file`; never raises :class:`ImportRejected` and
+    records nothing.
+
+    Parameters
+    ----------
+    engine : Engine
+    layer : str
+    path : str or Path
+    community : Community
+    crs : str or int, optional
+    role : str
+    lang : str
+        Unused (kept for callers).
+    source_layer : str, optional
+    mapping : Mapping, optional
+
+    Returns
+    -------
+    ImportReport
     """
+    del lang
     report, *_ = _prepare(
         engine,
         layer,
         Path(path),
-        community=community,
+        community=_community(engine, community),
         crs=crs,
         role=role,
         workshop_id=None,
         source="import",
-        lang=lang,
         source_layer=source_layer,
+        mapping=mapping,
     )
     report.dry_run = True
+    report.outcome = "dry_run"
     return report
 
 
 def load_community(engine: Engine, slug: str, lang: str = "en") -> CommunityArea:
-    """Fetch the community called ``slug`` (area, timezone, metric CRS).
+    """The area of the community called ``slug`` as validation needs it.
+
+    Parameters
+    ----------
+    engine : Engine
+    slug : str
+    lang : str
+        Unused (kept for callers).
+
+    Returns
+    -------
+    CommunityArea
 
     Raises
     ------
     ImportFailed
         If there is no such community.
     """
-    with engine.connect() as conn:
-        found = conn.execute(
-            text(
-                "SELECT id, slug, timezone, metric_crs, ST_AsBinary(geom) AS wkb"
-                " FROM communities WHERE slug = :slug"
-            ),
-            {"slug": slug},
-        ).one_or_none()
-    if found is None:
-        raise ImportFailed("ingest.error.unknown_community", lang, community=slug)
-    return CommunityArea(
-        id=found.id,
-        slug=found.slug,
-        timezone=found.timezone,
-        metric_crs=found.metric_crs,
-        geom=shapely.from_wkb(bytes(found.wkb)),
-    )
+    return CommunityArea.of(_community(engine, slug))
+
+
+def _community(engine: Engine, community: Community | str) -> Community:
+    if isinstance(community, Community):
+        return community
+    try:
+        return Community.load(engine, community)
+    except UnknownCommunity:
+        raise ImportFailed("ingest.error.unknown_community", community=community) from None
 
 
 # --- steps ----------------------------------------------------------------------------------
@@ -209,23 +259,20 @@ def _prepare(
     layer_name: str,
     path: Path,
     *,
-    community: str,
+    community: Community,
     crs,
     role: str,
     workshop_id: int | None,
     source: str,
-    lang: str,
     source_layer: str | None,
+    mapping: Mapping | None,
 ) -> tuple[ImportReport, Layer, CommunityArea, list[ValidRow]]:
-    """Read, validate and deduplicate; return the rows to write."""
-    layer = _check_arguments(layer_name, role, source, lang)
-    community_area = load_community(engine, community, lang)
+    """Read, map, validate and deduplicate; return the rows to write."""
+    layer = _check_arguments(layer_name, role, source)
+    community_area = CommunityArea.of(community)
     if workshop_id is not None:
-        _check_workshop(engine, layer, workshop_id, community_area, lang)
-    try:
-        frame = read_file(path, crs=crs, source_layer=source_layer)
-    except ImportFailed as exc:  # re-raise in the caller's language
-        raise ImportFailed(exc.key, lang, **exc.params) from exc
+        _check_workshop(engine, layer, workshop_id, community_area)
+    frame = read_file(path, crs=crs, source_layer=source_layer)
     report = ImportReport(
         layer=layer.name,
         file=path.name,
@@ -233,43 +280,87 @@ def _prepare(
         community=community_area.slug,
         rows_read=len(frame),
     )
+    _report_transformation(frame, report)
     if frame.empty:
         report.add(Problem(report.file, None, None, "ingest.problem.no_rows"))
         return report, layer, community_area, []
-    normalised = normalise_columns(frame, layer, report)
-    rows = validate_rows(normalised, layer, community_area, report, role=role)
+    mapping = mapping or Mapping()
+    mapped = mapping_.before_columns(frame, layer, mapping, report)
+    normalised = normalise_columns(mapped, mapping_.mapped_layer(layer), report)
+    normalised = mapping_.after_columns(normalised, layer, mapping, report)
+    missing = mapping_.missing_required(mapped, normalised, layer, report)
+    rows = validate_rows(normalised, layer, community_area, report, role=role, missing=missing)
     rows = _drop_duplicates(engine, layer, community_area, rows, report)
     if layer.name == "incidents":
         _flag_near_duplicates(engine, community_area, rows, report)
     return report, layer, community_area, rows
 
 
-def _check_arguments(layer_name: str, role: str, source: str, lang: str) -> Layer:
+def _report_transformation(frame, report: ImportReport) -> None:  # noqa: ANN001
+    """Say which transformation brought the coordinates to WGS 84, and if it is a guess."""
+    note = frame.attrs.get("transformation")
+    if not note:
+        return
+    if note.get("replaced"):
+        report.add(
+            Problem(
+                report.file,
+                None,
+                "crs",
+                "ingest.problem.crs_replaced",
+                {"old": note["replaced"], "new": note["epsg"], "crs": note["crs"]},
+                level="info",
+            )
+        )
+    key, level = (
+        ("ingest.problem.crs_ballpark", "warning")
+        if note["ballpark"]
+        else ("ingest.problem.crs_transformation", "info")
+    )
+    accuracy = note["accuracy_m"]
+    report.add(
+        Problem(
+            report.file,
+            None,
+            "crs",
+            key,
+            {
+                "crs": note["crs"],
+                "description": note["description"],
+                "accuracy": "?" if accuracy is None else f"{accuracy:g}",
+                "error_m": note["error_m"],
+            },
+            level=level,
+        )
+    )
+
+
+def _check_arguments(layer_name: str, role: str, source: str) -> Layer:
     try:
         layer = get_layer(layer_name, importable=True)
     except KeyError:
-        raise ImportFailed("ingest.error.unknown_layer", lang, layer=layer_name) from None
+        raise ImportFailed("ingest.error.unknown_layer", layer=layer_name) from None
     if role not in ROLES:
-        raise ImportFailed("ingest.error.unknown_role", lang, role=role)
+        raise ImportFailed("ingest.error.unknown_role", role=role)
     if source not in SOURCES:
-        raise ImportFailed("ingest.error.unknown_source", lang, source=source)
+        raise ImportFailed("ingest.error.unknown_source", source=source)
     if layer.name == "incidents" and role not in INCIDENT_IMPORT_ROLES:
-        raise ImportFailed("ingest.error.role_not_allowed", lang, role=role, layer=layer.name)
+        raise ImportFailed("ingest.error.role_not_allowed", role=role, layer=layer.name)
     return layer
 
 
 def _check_workshop(
-    engine: Engine, layer: Layer, workshop_id: int, community: CommunityArea, lang: str
+    engine: Engine, layer: Layer, workshop_id: int, community: CommunityArea
 ) -> None:
     if layer.name != "risk_zones":
-        raise ImportFailed("ingest.error.workshop_only_zones", lang, layer=layer.name)
+        raise ImportFailed("ingest.error.workshop_only_zones", layer=layer.name)
     with engine.connect() as conn:
         owner = conn.execute(
             text("SELECT community_id FROM workshops WHERE id = :id"), {"id": workshop_id}
         ).scalar_one_or_none()
     if owner != community.id:
         raise ImportFailed(
-            "ingest.error.unknown_workshop", lang, workshop=workshop_id, community=community.slug
+            "ingest.error.unknown_workshop", workshop=workshop_id, community=community.slug
         )
 
 

@@ -16,8 +16,6 @@ Unreadable files raise :class:`~geo.ingest.report.ImportFailed` naming the file 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import tempfile
 import zipfile
@@ -25,12 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyogrio
-import shapely
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from geo.ingest.archives import (  # noqa: F401 - safe_extract and limits are public here
     MAX_COMPRESSION_RATIO,
@@ -38,34 +32,25 @@ from geo.ingest.archives import (  # noqa: F401 - safe_extract and limits are pu
     MAX_ZIP_MEMBERS,
     safe_extract,
 )
-from geo.ingest.report import ImportFailed
-from geo.layers import normalise_header
-
-WGS84 = "EPSG:4326"
-
-#: Header names of coordinate columns in CSV files (after normalise_header).
-LAT_HEADERS = ("lat", "latitude", "latitudine", "y", "northing", "coord_y", "szelesseg", "lat_dd")
-LON_HEADERS = (
-    "lon",
-    "lng",
-    "long",
-    "longitude",
-    "longitudine",
-    "x",
-    "easting",
-    "coord_x",
-    "hosszusag",
-    "lon_dd",
+from geo.ingest.frames import (
+    WGS84,
+    apply_crs_argument,
+    check_crs_agrees,
+    finish,
+    is_blank,
+    parse_crs,
+    short,
 )
-WKT_HEADERS = ("wkt", "wkt_geom", "geometry", "geom", "the_geom", "geometrie", "geometria")
-
-_NUMBER = r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
-#: KoBo/ODK geopoint: "lat lon [altitude [accuracy]]".
-_GEOPOINT = re.compile(rf"^\s*{_NUMBER}\s+{_NUMBER}(?:\s+{_NUMBER}){{0,2}}\s*$")
-#: KoBo/ODK geotrace/geoshape: geopoints separated by ";".
-_GEOSHAPE = re.compile(rf"^\s*{_NUMBER}\s+{_NUMBER}[^;]*(?:;\s*{_NUMBER}\s+{_NUMBER}[^;]*)+;?\s*$")
-_NEUTRALISED = re.compile(r"^'(?=[=+\-@\t\r])")
-_EWKT_SRID = re.compile(r"^\s*SRID=(\d+);", re.IGNORECASE)
+from geo.ingest.report import ImportFailed
+from geo.ingest.tables import (  # noqa: F401 - public here since before the split
+    LAT_HEADERS,
+    LON_HEADERS,
+    WKT_HEADERS,
+    read_csv,
+    read_kobo_csv,
+    read_spreadsheet,
+)
+from geo.layers import normalise_header
 
 #: Columns GDAL adds to KML and GPX features that carry no meaning for Harta.
 _KML_NOISE = {
@@ -95,7 +80,7 @@ def detect_format(path: Path) -> str:
     -------
     str
         One of ``geojson``, ``gpkg``, ``shapefile_zip``, ``shapefile``, ``kml``, ``kmz``,
-        ``gpx``, ``csv``.
+        ``gpx``, ``csv``, ``xlsx``, ``ods``.
 
     Raises
     ------
@@ -143,7 +128,8 @@ def read_file(
     crs : str or int, optional
         CRS of coordinates the file does not declare (e.g. ``"EPSG:3844"``).
     source_layer : str, optional
-        Layer to read from a GeoPackage, or Shapefile in a zip holding several.
+        Layer to read from a GeoPackage, Shapefile in a zip holding several, or sheet of a
+        workbook.
 
     Returns
     -------
@@ -161,6 +147,8 @@ def read_file(
         "kmz": lambda: read_kmz(path),
         "gpx": lambda: read_gpx(path),
         "csv": lambda: read_csv(path, crs=crs),
+        "xlsx": lambda: read_spreadsheet(path, crs=crs, sheet=source_layer),
+        "ods": lambda: read_spreadsheet(path, crs=crs, sheet=source_layer),
     }
     return readers[fmt]()
 
@@ -176,10 +164,10 @@ def read_geojson(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoDa
     if crs is not None:
         declared = _declares_crs(path)
         if declared:
-            _check_crs_agrees(path, frame.crs, crs)
+            check_crs_agrees(path, frame.crs, crs)
         else:
-            frame = frame.set_crs(_parse_crs(crs, path), allow_override=True)
-    return _finish(frame, path, "geojson")
+            frame = frame.set_crs(parse_crs(crs, path), allow_override=True)
+    return finish(frame, path, "geojson")
 
 
 def read_geopackage(
@@ -209,16 +197,16 @@ def read_geopackage(
             layers=", ".join(name for name, _ in layers),
         )
     frame = _ogr_read(path, layer=layer)
-    frame = _apply_crs_argument(frame, path, crs)
-    return _finish(frame, path, "gpkg")
+    frame = apply_crs_argument(frame, path, crs)
+    return finish(frame, path, "gpkg")
 
 
 def read_shapefile(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoDataFrame:
     """Read a Shapefile from its ``.shp`` (the ``.dbf``, ``.shx`` and ``.prj`` beside it)."""
     path = Path(path)
     frame = _ogr_read(path)
-    frame = _apply_crs_argument(frame, path, crs)
-    return _finish(frame, path, "shapefile")
+    frame = apply_crs_argument(frame, path, crs)
+    return finish(frame, path, "shapefile")
 
 
 def read_shapefile_zip(
@@ -244,14 +232,14 @@ def read_shapefile_zip(
                 layers=", ".join(m.stem for m in members if m.suffix.lower() == ".shp") or "-",
             )
         frame = _ogr_read(shapefiles[0], name_for_messages=path.name)
-    frame = _apply_crs_argument(frame, path, crs)
-    return _finish(frame, path, "shapefile_zip")
+    frame = apply_crs_argument(frame, path, crs)
+    return finish(frame, path, "shapefile_zip")
 
 
 def read_kml(path: str | Path) -> gpd.GeoDataFrame:
     """Read every folder (layer) of a KML file; placemarks are numbered in file order."""
     path = Path(path)
-    return _finish(_read_all_layers(path, _KML_NOISE), path, "kml")
+    return finish(_read_all_layers(path, _KML_NOISE), path, "kml")
 
 
 def read_kmz(path: str | Path) -> gpd.GeoDataFrame:
@@ -266,7 +254,7 @@ def read_kmz(path: str | Path) -> gpd.GeoDataFrame:
         if not documents:
             raise ImportFailed("ingest.error.kmz_without_kml", file=path.name)
         frame = _read_all_layers(documents[0], _KML_NOISE, name_for_messages=path.name)
-    return _finish(frame, path, "kmz")
+    return finish(frame, path, "kmz")
 
 
 def read_gpx(path: str | Path) -> gpd.GeoDataFrame:
@@ -283,44 +271,7 @@ def read_gpx(path: str | Path) -> gpd.GeoDataFrame:
     # GDAL writes a GPX <extensions> child <ogr:hazard> as column "ogr_hazard".
     frame = frame.rename(columns=lambda c: c[4:] if c.startswith("ogr_") else c)
     frame = _drop_empty_columns(frame)
-    return _finish(frame, path, "gpx")
-
-
-def read_csv(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoDataFrame:
-    """Read a spreadsheet export: lat/lon columns, a WKT column, or a KoBoToolbox/ODK export.
-
-    The geometry is looked for in this order: latitude/longitude (or x/y) columns, a WKT
-    column, KoBo split columns (``_location_latitude``/``_location_longitude``), a KoBo geopoint
-    (``"lat lon alt accuracy"``), geotrace or geoshape (geopoints joined by ``;``) column.
-    Separator (``,`` ``;`` tab), encoding (UTF-8, else Windows-1250) and decimal commas are
-    detected.  A ``'`` that Harta's export put before a cell starting with ``= + - @`` (the
-    formula-injection guard) is removed again.
-
-    Parameters
-    ----------
-    crs : str or int, optional
-        CRS of the coordinates; default WGS84 longitude/latitude.
-    """
-    path = Path(path)
-    table = _read_table(path)
-    headers = {normalise_header(c): c for c in table.columns}
-    builders = (_latlon_geometry, _wkt_geometry, _kobo_split_geometry, _kobo_geopoint_geometry)
-    for build in builders:
-        found = build(table, headers, path, crs)
-        if found is not None:
-            geometry, used_columns, fmt, source_crs = found
-            frame = gpd.GeoDataFrame(
-                table.drop(columns=used_columns), geometry=geometry, crs=source_crs
-            )
-            return _finish(frame, path, fmt)
-    raise ImportFailed(
-        "ingest.error.csv_no_geometry", file=path.name, columns=", ".join(map(str, table.columns))
-    )
-
-
-def read_kobo_csv(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoDataFrame:
-    """Read a KoBoToolbox/ODK CSV export (same as :func:`read_csv`, which detects it)."""
-    return read_csv(path, crs=crs)
+    return finish(frame, path, "gpx")
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -336,6 +287,10 @@ def _zip_kind(path: Path) -> str:
         return "shapefile_zip"
     if any(n.endswith(".kml") for n in names):
         return "kmz"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "content.xml" in names and "mimetype" in names:
+        return "ods"
     raise ImportFailed("ingest.error.zip_no_data", file=path.name)
 
 
@@ -349,7 +304,7 @@ def _ogr_read(
         )
     except Exception as exc:  # GDAL raises many types; all mean the same to the user
         raise ImportFailed(
-            "ingest.error.unreadable", file=name_for_messages or path.name, reason=_short(exc)
+            "ingest.error.unreadable", file=name_for_messages or path.name, reason=short(exc)
         ) from exc
 
 
@@ -357,7 +312,7 @@ def _list_layers(path: Path) -> list[tuple[str, str | None]]:
     try:
         return [(str(name), geom_type) for name, geom_type in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise ImportFailed("ingest.error.unreadable", file=path.name, reason=_short(exc)) from exc
+        raise ImportFailed("ingest.error.unreadable", file=path.name, reason=short(exc)) from exc
 
 
 def _read_all_layers(
@@ -391,218 +346,11 @@ def _drop_empty_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         for c in frame.columns
         if c != frame.geometry.name
         and not c.startswith("_")
-        and frame[c].map(lambda v: v is not None and not _is_blank(v)).sum() == 0
+        and frame[c].map(lambda v: v is not None and not is_blank(v)).sum() == 0
     ]
     return frame.drop(columns=empty)
-
-
-def _is_blank(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and np.isnan(value):
-        return True
-    if value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, str) and not value.strip()
 
 
 def _declares_crs(path: Path) -> bool:
     with path.open("rb") as fh:
         return b'"crs"' in fh.read(1 << 16)
-
-
-def _parse_crs(crs: str | int, path: Path) -> CRS:
-    try:
-        return CRS.from_user_input(crs)
-    except CRSError as exc:
-        raise ImportFailed("ingest.error.bad_crs", file=path.name, crs=str(crs)) from exc
-
-
-def _check_crs_agrees(path: Path, declared: CRS | None, given: str | int) -> None:
-    wanted = _parse_crs(given, path)
-    if declared is not None and not CRS.from_user_input(declared).equals(wanted):
-        raise ImportFailed(
-            "ingest.error.crs_conflict",
-            file=path.name,
-            declared=CRS(declared).to_string(),
-            given=wanted.to_string(),
-        )
-
-
-def _apply_crs_argument(
-    frame: gpd.GeoDataFrame, path: Path, crs: str | int | None
-) -> gpd.GeoDataFrame:
-    if frame.crs is None:
-        if crs is None:
-            raise ImportFailed("ingest.error.crs_unknown", file=path.name)
-        return frame.set_crs(_parse_crs(crs, path))
-    if crs is not None:
-        _check_crs_agrees(path, frame.crs, crs)
-    return frame
-
-
-def _finish(frame: gpd.GeoDataFrame, path: Path, fmt: str) -> gpd.GeoDataFrame:
-    """Common end of every reader: 2-D, EPSG:4326, ``_row``, format recorded."""
-    if frame.geometry.name != "geometry":
-        frame = frame.rename_geometry("geometry")
-    if frame.crs is None:
-        frame = frame.set_crs(WGS84)
-    geometry = shapely.force_2d(frame.geometry.values)
-    frame = frame.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs=frame.crs))
-    if not CRS.from_user_input(frame.crs).equals(CRS.from_epsg(4326)):
-        try:
-            frame = frame.to_crs(WGS84)
-        except Exception as exc:
-            raise ImportFailed(
-                "ingest.error.unreadable", file=path.name, reason=_short(exc)
-            ) from exc
-    frame = frame.reset_index(drop=True)
-    frame["_row"] = np.arange(1, len(frame) + 1)
-    frame.attrs["format"] = fmt
-    frame.attrs["file"] = path.name
-    return frame
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    # GDAL messages often repeat the full temporary path; keep only the file part.
-    return re.sub(r"(/[^\s:'\"]+)+/", "", text)[:300]
-
-
-# --- CSV ------------------------------------------------------------------------------------
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1250"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1250 decodes almost anything
-        raise ImportFailed("ingest.error.encoding", file=path.name)
-    sample = text[:16384]
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
-    except csv.Error:
-        first_line = sample.splitlines()[0] if sample else ""
-        delimiter = max(",;\t", key=first_line.count)
-    try:
-        table = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-        )
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise ImportFailed("ingest.error.unreadable", file=path.name, reason=_short(exc)) from exc
-    table.columns = [str(c).strip() for c in table.columns]
-    # Undo the formula guard Harta's CSV export adds ("'=x" → "=x"), so exports round-trip.
-    return table.apply(lambda column: column.str.replace(_NEUTRALISED, "", regex=True))
-
-
-def _numbers(column: pd.Series) -> np.ndarray:
-    """Parse coordinates, accepting decimal commas (Romanian spreadsheets)."""
-    cleaned = column.astype(str).str.strip().str.replace(",", ".", regex=False)
-    return pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
-
-
-def _points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    geometry = shapely.points(x, y)
-    missing = ~(np.isfinite(x) & np.isfinite(y))
-    geometry[missing] = None
-    return geometry
-
-
-def _source_crs(crs: str | int | None, path: Path) -> CRS:
-    return _parse_crs(crs, path) if crs is not None else CRS.from_epsg(4326)
-
-
-def _check_degrees(x: np.ndarray, y: np.ndarray, crs: str | int | None, path: Path) -> None:
-    """Metres in a file imported without ``crs=`` would land in the sea: say so instead."""
-    if crs is not None:
-        return
-    finite_x, finite_y = x[np.isfinite(x)], y[np.isfinite(y)]
-    if (finite_x.size and np.abs(finite_x).max() > 180) or (
-        finite_y.size and np.abs(finite_y).max() > 90
-    ):
-        raise ImportFailed("ingest.error.coordinates_not_degrees", file=path.name)
-
-
-def _latlon_geometry(table, headers, path, crs):
-    lat = next((headers[h] for h in LAT_HEADERS if h in headers), None)
-    lon = next((headers[h] for h in LON_HEADERS if h in headers), None)
-    if lat is None or lon is None:
-        return None
-    x, y = _numbers(table[lon]), _numbers(table[lat])
-    _check_degrees(x, y, crs, path)
-    return _points(x, y), [lat, lon], "csv", _source_crs(crs, path)
-
-
-def _wkt_geometry(table, headers, path, crs):
-    column = next((headers[h] for h in WKT_HEADERS if h in headers), None)
-    if column is None:
-        return None
-    values = table[column].astype(str).str.strip()
-    srids = values.str.extract(_EWKT_SRID, expand=False).dropna().unique()
-    if crs is None and len(srids) == 1:
-        crs = int(srids[0])
-    values = values.str.replace(_EWKT_SRID, "", regex=True)
-    # Empty cells arrive as "", NaN or pandas.NA depending on the dtype: all mean "no geometry".
-    texts = [v if isinstance(v, str) and v else None for v in values.to_numpy(dtype=object)]
-    geometry = shapely.from_wkt(np.array(texts, dtype=object), on_invalid="ignore")
-    return geometry, [column], "csv", _source_crs(crs, path)
-
-
-def _kobo_split_geometry(table, headers, path, crs):
-    for header, column in headers.items():
-        if not header.endswith("_latitude"):
-            continue
-        stem = header[: -len("_latitude")]
-        lon = headers.get(f"{stem}_longitude")
-        if lon is None:
-            continue
-        extra = [headers[h] for h in (f"{stem}_altitude", f"{stem}_precision") if h in headers]
-        # The combined geopoint column KoBo writes next to the split ones says the same thing.
-        combined = [c for c in table.columns if normalise_header(c) == stem]
-        x, y = _numbers(table[lon]), _numbers(table[column])
-        _check_degrees(x, y, crs, path)
-        return _points(x, y), [column, lon, *extra, *combined], "kobo_csv", _source_crs(crs, path)
-    return None
-
-
-def _kobo_geopoint_geometry(table, headers, path, crs):
-    for column in table.columns:
-        values = table[column].astype(str).str.strip()
-        filled = values[values != ""]
-        if filled.empty:
-            continue
-        if filled.map(lambda v: bool(_GEOPOINT.match(v) or _GEOSHAPE.match(v))).all():
-            geometry = np.array([_parse_odk_geometry(v) for v in values], dtype=object)
-            return geometry, [column], "kobo_csv", _source_crs(crs, path)
-    return None
-
-
-def _parse_odk_geometry(value: str):
-    """Parse an ODK geopoint, geotrace or geoshape (latitude first) into shapely."""
-    value = value.strip().rstrip(";")
-    if not value:
-        return None
-    try:
-        vertices = [
-            (float(parts[1]), float(parts[0]))
-            for parts in (chunk.split() for chunk in value.split(";"))
-            if len(parts) >= 2
-        ]
-    except ValueError:
-        return None
-    if len(vertices) == 1:
-        return shapely.Point(vertices[0])
-    # A geoshape repeats its first vertex at the end; a geotrace does not.
-    if len(vertices) >= 4 and vertices[0] == vertices[-1]:
-        return shapely.Polygon(vertices)
-    if len(vertices) >= 2:
-        return shapely.LineString(vertices)
-    return None

@@ -7,10 +7,10 @@ is also stored as JSON in ``imports.report``.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from geo.errors import HartaError
 from geo.i18n import t
 
 Level = Literal["error", "warning", "info"]
@@ -48,7 +48,7 @@ class Problem:
 
     def render(self, lang: str = "en") -> str:
         """The problem as one line in ``lang``: where, then why."""
-        reason = t(self.key, lang, **self.params)
+        reason = self.reason(lang)
         if self.row is None:
             where = t("ingest.where.file", lang, file=self.file)
         elif self.field:
@@ -58,6 +58,40 @@ class Problem:
         else:
             where = t("ingest.where.row", lang, file=self.file, row=self.row)
         return f"{t(f'ingest.level.{self.level}', lang)} {where}: {reason}"
+
+    def reason(self, lang: str = "en") -> str:
+        """Why, in ``lang``, without saying where (codes shown with their labels in ``lang``)."""
+        return t(self.key, lang, **localised(self.params, lang))
+
+
+def localised(params: dict, lang: str) -> dict:
+    """Message parameters with taxonomy codes turned into labels of ``lang``.
+
+    A problem about a value stores the taxonomy ``kind`` and codes (``allowed``, ``suggest``)
+    so the report stays language-neutral in ``imports.report``; the reader sees "Conflict sau
+    ceartă (conflict_dispute)" in Romanian and "Konfliktus vagy veszekedés (…)" in Hungarian.
+    """
+    kind = params.get("kind")
+    if not kind:
+        return params
+    from geo import taxonomy
+
+    def named(code: str) -> str:
+        try:
+            return f"{taxonomy.label(kind, code, lang)} ({code})"
+        except taxonomy.UnknownCodeError:
+            return code
+
+    out = dict(params)
+    if isinstance(params.get("allowed"), list):
+        out["allowed"] = ", ".join(named(c) for c in params["allowed"])
+    suggestions = params.get("suggest") or []
+    out["suggest"] = (
+        t("ingest.problem.did_you_mean", lang, values=" / ".join(named(c) for c in suggestions))
+        if suggestions
+        else ""
+    )
+    return out
 
 
 @dataclass
@@ -84,6 +118,8 @@ class ImportReport:
         Validated only, nothing written.
     seconds : float
         Wall time of the import.
+    outcome : str
+        ``written``, ``rejected`` or ``dry_run`` once decided.
     """
 
     layer: str
@@ -98,6 +134,7 @@ class ImportReport:
     import_id: int | None = None
     dry_run: bool = False
     seconds: float = 0.0
+    outcome: str = ""
 
     @property
     def errors(self) -> list[Problem]:
@@ -153,20 +190,17 @@ class ImportReport:
         ]
         if self.dry_run:
             lines.append(t("ingest.report.dry_run", lang))
-        ordered = sorted(
-            self.problems, key=lambda p: (p.level != "error", p.row is not None, p.row or 0)
-        )
-        lines.extend(p.render(lang) for p in ordered[:limit])
-        rest = ordered[limit:]
+        groups = group_problems(self.problems, lang)
+        lines.extend(g.render(lang) for g in groups[:limit])
+        rest = groups[limit:]
         if rest:
-            by_reason = Counter(t(p.key, lang, **_placeholders(p.params)) for p in rest)
-            lines.append(t("ingest.report.more", lang, count=len(rest)))
-            lines.extend(f"  {count} × {reason}" for reason, count in by_reason.most_common(10))
+            lines.append(t("ingest.report.more", lang, count=sum(len(g.rows) or 1 for g in rest)))
         return "\n".join(lines)
 
     def to_dict(self, max_problems: int = 1000) -> dict:
         """JSON-ready summary stored in ``imports.report`` (problems capped)."""
         return {
+            "outcome": self.outcome,
             "layer": self.layer,
             "file": self.file,
             "file_format": self.file_format,
@@ -181,52 +215,111 @@ class ImportReport:
         }
 
 
-def _placeholders(params: dict) -> dict:
-    """Parameters with row-specific values blanked, so a summary groups alike reasons."""
-    return {key: "…" for key in params}
+@dataclass
+class ProblemGroup:
+    """Problems that say the same thing about the same field in several rows."""
+
+    level: str
+    file: str
+    field: str | None
+    reason: str
+    rows: list[int]
+
+    def render(self, lang: str) -> str:
+        """One line: level, where (a row, or how many rows and which), why."""
+        if not self.rows:
+            where = t("ingest.where.file", lang, file=self.file)
+        elif len(self.rows) == 1:
+            key = "ingest.where.row_field" if self.field else "ingest.where.row"
+            where = t(key, lang, file=self.file, row=self.rows[0], field=self.field)
+        else:
+            key = "ingest.where.rows_field" if self.field else "ingest.where.rows"
+            where = t(
+                key,
+                lang,
+                file=self.file,
+                count=len(self.rows),
+                rows=row_ranges(self.rows),
+                field=self.field,
+            )
+        return f"{t(f'ingest.level.{self.level}', lang)} {where}: {self.reason}"
 
 
-class ImportFailed(Exception):
+def group_problems(problems: list[Problem], lang: str) -> list[ProblemGroup]:
+    """Problems with the same level, field and reason (in ``lang``) as one group, errors
+    first, file problems before row problems, then in row order.
+
+    Parameters
+    ----------
+    problems : list of Problem
+    lang : str
+
+    Returns
+    -------
+    list of ProblemGroup
+    """
+    groups: dict[tuple, ProblemGroup] = {}
+    ordered = sorted(problems, key=lambda p: (p.level != "error", p.row is not None, p.row or 0))
+    for problem in ordered:
+        reason = problem.reason(lang)
+        if problem.row is None:
+            groups[(id(problem),)] = ProblemGroup(
+                problem.level, problem.file, problem.field, reason, []
+            )
+            continue
+        key = (problem.level, problem.field, reason)
+        group = groups.setdefault(
+            key, ProblemGroup(problem.level, problem.file, problem.field, reason, [])
+        )
+        group.rows.append(problem.row)
+    return list(groups.values())
+
+
+def row_ranges(rows: list[int], limit: int = 8) -> str:
+    """``[2, 3, 4, 7]`` as ``"2–4, 7"``; long lists end in ``…``."""
+    ranges: list[str] = []
+    numbers = sorted(set(rows))
+    start = prev = numbers[0]
+    for number in [*numbers[1:], None]:
+        if number is not None and number == prev + 1:
+            prev = number
+            continue
+        ranges.append(str(start) if start == prev else f"{start}–{prev}")
+        if number is not None:
+            start = prev = number
+    return ", ".join(ranges[:limit]) + (", …" if len(ranges) > limit else "")
+
+
+class ImportFailed(HartaError):
     """The file could not be read, or the import could not start (unknown community …).
 
     Parameters
     ----------
     key : str
         i18n key of the reason.
-    lang : str
-        Language of ``str(exc)``.
     **params
         Message parameters; ``file`` names the file.
     """
 
-    def __init__(self, key: str, lang: str = "en", /, **params: object) -> None:
-        self.key = key
-        self.params = params
-        self.lang = lang
-        super().__init__(self.render(lang))
 
-    def render(self, lang: str = "en") -> str:
-        """The reason in ``lang``."""
-        return t(self.key, lang, **self.params)
-
-
-class ImportRejected(Exception):
+class ImportRejected(HartaError):
     """Validation found errors and ``skip_invalid`` was not set: nothing was written.
+
+    Parameters
+    ----------
+    report : ImportReport
+        Every problem found.
 
     Attributes
     ----------
     report : ImportReport
-        Every problem found.
     """
 
-    def __init__(self, report: ImportReport, lang: str = "en") -> None:
+    def __init__(self, report: ImportReport) -> None:
         self.report = report
         super().__init__(
-            t(
-                "ingest.error.rejected",
-                lang,
-                file=report.file,
-                errors=len(report.errors),
-                rows=report.rows_invalid,
-            )
+            "ingest.error.rejected",
+            file=report.file,
+            errors=len(report.errors),
+            rows=report.rows_invalid,
         )

@@ -43,6 +43,9 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
+from geo import crs as crs_
+from geo import taxonomy
+from geo.communities.model import AREA_TOLERANCE_M, Community
 from geo.ingest.report import ImportReport, Problem
 from geo.layers import (
     EXPORT_ONLY_COLUMNS,
@@ -57,8 +60,6 @@ from geo.layers import (
     personal_header,
 )
 
-#: Tolerance around a community's area, in metres: GPS error and boundary drawing error.
-AREA_TOLERANCE_M = 25.0
 #: Grid hashes are computed on, in degrees (about 1 cm).
 HASH_GRID_DEG = 1e-7
 #: Longest cell value quoted back in a message.
@@ -113,10 +114,30 @@ class CommunityArea:
     geom: BaseGeometry
     tolerance_m: float = AREA_TOLERANCE_M
 
+    @classmethod
+    def of(cls, community: Community) -> CommunityArea:
+        """The area of ``community`` as validation needs it.
+
+        Parameters
+        ----------
+        community : Community
+
+        Returns
+        -------
+        CommunityArea
+        """
+        return cls(
+            id=community.id,
+            slug=community.slug,
+            timezone=community.timezone,
+            metric_crs=community.epsg,
+            geom=community.geometry,
+        )
+
     @cached_property
     def to_metric(self) -> Transformer:
         """EPSG:4326 → the community's metric CRS."""
-        return Transformer.from_crs(4326, self.metric_crs, always_xy=True)
+        return crs_.transformer(crs_.STORAGE, self.metric_crs)
 
     @cached_property
     def metric_geom(self) -> BaseGeometry:
@@ -126,7 +147,7 @@ class CommunityArea:
     @cached_property
     def accepted(self) -> BaseGeometry:
         """The area plus the tolerance, back in EPSG:4326, prepared for fast tests."""
-        back = Transformer.from_crs(self.metric_crs, 4326, always_xy=True)
+        back = crs_.transformer(self.metric_crs, crs_.STORAGE)
         grown = shapely.transform(
             self.metric_geom.buffer(self.tolerance_m), back.transform, interleaved=False
         )
@@ -232,6 +253,7 @@ def validate_rows(
     *,
     role: str,
     now: dt.datetime | None = None,
+    missing: set[str] | frozenset[str] = frozenset(),
 ) -> list[ValidRow]:
     """Validate every row of a normalised frame.
 
@@ -249,6 +271,9 @@ def validate_rows(
         Importing role, the default ``reporting_role`` of incidents.
     now : datetime, optional
         "Now" for the future-date check (tests).
+    missing : set of str
+        Required fields no column provides, already reported once for the file: their rows
+        are not reported one by one.
 
     Returns
     -------
@@ -270,7 +295,9 @@ def validate_rows(
         for fld in layer.fields:
             raw = columns[fld.name][index] if fld.name in columns else None
             value, problem = parsers[fld.name](raw)
-            if problem is not None:
+            if problem is not None and fld.name in missing:
+                row_ok = False
+            elif problem is not None:
                 key, params = problem
                 report.add(Problem(report.file, row, fld.name, key, params))
                 row_ok = False
@@ -340,6 +367,7 @@ def check_geometries(
     )
     if single_multipoint.any() and "MultiPoint" not in layer.geometry_types:
         geometries[single_multipoint] = shapely.get_geometry(geometries[single_multipoint], 0)
+    _surface_points(geometries, layer, rows, report, unchecked)
     types = np.array([g.geom_type if g is not None else "" for g in geometries], dtype=object)
     for i in np.flatnonzero(unchecked & ~np.isin(types, layer.geometry_types)):
         report.add(
@@ -354,7 +382,19 @@ def check_geometries(
         errors[i] = True
     candidates = np.flatnonzero(~errors)
     inside = shapely.within(geometries[candidates], community.accepted)
-    for i in candidates[~inside]:
+    crossing = _crossing_boundary(geometries, candidates[~inside], layer, community)
+    for i in crossing:
+        report.add(
+            Problem(
+                report.file,
+                int(rows[i]),
+                "geometry",
+                "ingest.problem.crosses_boundary",
+                {"community": community.slug},
+                level="warning",
+            )
+        )
+    for i in np.setdiff1d(candidates[~inside], crossing):
         distance = community.distance_outside_m(geometries[i])
         report.add(
             Problem(
@@ -367,6 +407,43 @@ def check_geometries(
         )
         errors[i] = True
     return geometries, errors
+
+
+def _surface_points(
+    geometries: np.ndarray,
+    layer: Layer,
+    rows: np.ndarray,
+    report: ImportReport,
+    unchecked: np.ndarray,
+) -> None:
+    """In a layer of points (facilities), a polygon (an OSM hospital is a building) becomes a
+    point on its surface -- inside it, unlike a centroid -- and the report says so."""
+    if any(t in layer.geometry_types for t in POLYGON_TYPES) or "Point" not in layer.geometry_types:
+        return
+    polygons = unchecked & np.isin(shapely.get_type_id(geometries), (3, 6))
+    for i in np.flatnonzero(polygons):
+        geometries[i] = shapely.point_on_surface(geometries[i])
+        report.add(
+            Problem(
+                report.file,
+                int(rows[i]),
+                "geometry",
+                "ingest.problem.polygon_to_point",
+                level="info",
+            )
+        )
+
+
+def _crossing_boundary(
+    geometries: np.ndarray, outside: np.ndarray, layer: Layer, community: CommunityArea
+) -> np.ndarray:
+    """Lines and polygons of a layer that allows them which overlap the area but are not
+    within it (a zone drawn across the boundary): kept as drawn, with a warning."""
+    if not len(outside) or not any(t in layer.geometry_types for t in POLYGON_TYPES):
+        return np.array([], dtype=int)
+    shaped = np.isin(shapely.get_type_id(geometries[outside]), (1, 2, 3, 5, 6))
+    overlapping = shapely.intersects(geometries[outside], community.geom)
+    return outside[shaped & overlapping]
 
 
 def _repair(geometry: BaseGeometry) -> BaseGeometry | None:
@@ -408,6 +485,26 @@ def _parser_for(fld: Field, tz: ZoneInfo, now: dt.datetime, role: str):
                     {"value": number, "min": fld.minimum, "max": fld.maximum},
                 )
             return number, None
+
+    elif fld.type == "code" and (fld.codes or fld.name) in taxonomy.KINDS.values():
+        kind = fld.codes or fld.name
+        allowed_codes = taxonomy.codes(kind)
+
+        def parse(raw: object) -> Parsed:
+            if _is_blank(raw):
+                return blank(raw)
+            code = taxonomy.match(kind, raw)
+            if code is None:
+                return None, (
+                    "ingest.problem.unknown_value",
+                    {
+                        "value": _quote(raw),
+                        "kind": kind,
+                        "allowed": allowed_codes,
+                        "suggest": taxonomy.suggest(kind, raw),
+                    },
+                )
+            return code, None
 
     elif fld.type == "code":
         spellings = known_codes(fld.codes or fld.name)

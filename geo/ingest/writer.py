@@ -110,6 +110,36 @@ def write_import(
     return import_id
 
 
+def record_attempt(engine: Engine, layer: Layer, target: ImportTarget, report: ImportReport) -> int:
+    """Record an import that wrote nothing (refused rows, or a file error) in ``imports``.
+
+    Every attempt leaves a trace with its counts and report (``report->>'outcome'``), so a
+    refused police export is visible to whoever follows up, not only to the person at the
+    keyboard.  Nothing of the rows themselves is stored: the report holds reasons and row
+    numbers, values only as quoted in messages.
+
+    Parameters
+    ----------
+    engine : Engine
+        The role-acting engine of the person importing.
+    layer : Layer
+    target : ImportTarget
+    report : ImportReport
+        Receives ``import_id``.
+
+    Returns
+    -------
+    int
+        ``imports.id``.
+    """
+    with engine.begin() as conn:
+        set_app_role(conn, target.role)
+        import_id = _insert_import_row(conn, layer, target, report)
+        report.import_id = import_id
+        _finish_import_row(conn, import_id, report)
+    return import_id
+
+
 def _skip_withdrawn(
     conn: Connection,
     layer: Layer,

@@ -1,0 +1,536 @@
+"""How a file's columns and values become a layer's fields: mappings and saved profiles.
+
+A :class:`Mapping` says, for one kind of file, which column holds which field
+(``fields``: ``{"type_code": "Tip eveniment"}``), which written value means which code
+(``values``: ``{"type_code": {"Scandal": "conflict_dispute"}}``) and which value every row
+without one gets (``defaults``: ``{"hazard_code": "flooding"}`` for a My Maps file of flooded
+streets).  The CLI builds one from ``--field``, ``--value`` and ``--set``; a saved profile
+(``data/import_profiles/<name>.json``, e.g. the police export's or a KoBo form's) is the same
+thing kept as data, and options given on the command line override it.
+
+Headers people really write are recognised without a mapping (:data:`EXTRA_ALIASES`, next to
+the layer's own aliases in :mod:`geo.layers`), and a separate time column (``Ora``, ``Óra``,
+``time``; the pseudo-field :data:`TIME_FIELD`) is joined to the date, so an incident is stored
+at the hour the police wrote, not at midnight.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo import taxonomy
+from geo.ingest.frames import is_blank
+from geo.ingest.report import ImportFailed, ImportReport, Problem
+from geo.layers import Field, Layer, alias_map, normalise_header
+from geo.settings import PROJECT_ROOT
+
+#: Where saved mapping profiles live, one JSON file each.
+PROFILES_DIR = PROJECT_ROOT / "data" / "import_profiles"
+#: Pseudo-field of a separate time-of-day column, joined to the layer's date field.  Not
+#: ``time``: that header already means the date-and-time field of incidents.
+TIME_FIELD = "clock_time"
+#: What a person may write as the target of ``--field`` for the time column.
+TIME_TARGETS = ("time", "ora", "óra", "hour", TIME_FIELD)
+
+#: Headers partners write that the layer registry does not list yet (normalised, see
+#: :func:`geo.layers.normalise_header`), per layer and field.
+EXTRA_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "incidents": {
+        "type_code": (
+            "tip_eveniment",
+            "tipul_evenimentului",
+            "tip_fapta",
+            "eveniment",
+            "incident",
+            "esemeny",
+            "esemeny_tipusa",
+            "tipus_esemeny",
+        ),
+        "severity": ("grav", "gravitate_eveniment", "sulyossag_foka", "gr"),
+        "occurred_at": (
+            "data_eveniment",
+            "data_evenimentului",
+            "data_producerii",
+            "data_sesizarii",
+            "nap",
+            "esemeny_datuma",
+        ),
+        "narrative": (
+            "obs",
+            "observatii",
+            "observatie",
+            "mentiuni",
+            "note",
+            "notes",
+            "nota",
+            "comment",
+            "megjegyzes",
+            "megjegyzesek",
+        ),
+    },
+    "risk_zones": {
+        "severity": ("grav", "gr"),
+        "note": ("obs", "observatie", "mentiuni", "megjegyzesek"),
+    },
+    "facilities": {"name": ("denumire_unitate", "unitate", "intezmeny")},
+}
+#: Headers of a separate time column.
+TIME_ALIASES = ("ora", "ora_eveniment", "ora_producerii", "ora_incident", "ido", "hour")
+
+#: Columns of KML/GPX features that name or describe the feature (not a person).
+_FEATURE_NAME = ("name",)
+_FEATURE_TEXT = ("description", "desc", "cmt")
+_CLOCK = re.compile(r"^(\d{1,2})[.:h](\d{2})(?::(\d{2}))?$")
+
+
+@dataclass
+class Mapping:
+    """Columns → fields, values → codes, and values for rows that have none.
+
+    Attributes
+    ----------
+    fields : dict
+        Field (or ``time`` for a separate time column) to the source column header, as
+        written in the file.
+    values : dict
+        Field to ``{written value: code}``; written values match ignoring case and diacritics.
+    defaults : dict
+        Field to the value of every row whose cell is blank (or that has no such column).
+    name : str or None
+        Profile name, when loaded from one.
+    layer : str or None
+        Layer the profile was made for.
+    """
+
+    fields: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+    name: str | None = None
+    layer: str | None = None
+
+    def merged(self, other: Mapping | None) -> Mapping:
+        """This mapping with ``other``'s entries on top (command-line options over a profile)."""
+        if other is None:
+            return self
+        values = {k: dict(v) for k, v in self.values.items()}
+        for fld, table in other.values.items():
+            values.setdefault(fld, {}).update(table)
+        return Mapping(
+            {**self.fields, **other.fields},
+            values,
+            {**self.defaults, **other.defaults},
+            other.name or self.name,
+            other.layer or self.layer,
+        )
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (what a profile file holds)."""
+        return {
+            "name": self.name,
+            "layer": self.layer,
+            "fields": self.fields,
+            "values": self.values,
+            "set": self.defaults,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Mapping:
+        """The mapping a profile file (or :meth:`to_dict`) describes."""
+        return cls(
+            fields={str(k): str(v) for k, v in (data.get("fields") or {}).items()},
+            values={
+                str(k): {str(a): str(b) for a, b in v.items()}
+                for k, v in (data.get("values") or {}).items()
+            },
+            defaults={str(k): str(v) for k, v in (data.get("set") or {}).items()},
+            name=data.get("name"),
+            layer=data.get("layer"),
+        )
+
+
+def parse_options(
+    fields: list[str] | None = None,
+    values: list[str] | None = None,
+    sets: list[str] | None = None,
+) -> Mapping:
+    """Build a mapping from ``--field TARGET=SOURCE``, ``--value FIELD:TEXT=CODE`` and
+    ``--set FIELD=VALUE`` options.
+
+    Parameters
+    ----------
+    fields, values, sets : list of str
+        The options as given (quotes already removed by the shell).
+
+    Returns
+    -------
+    Mapping
+
+    Raises
+    ------
+    ImportFailed
+        ``ingest.error.bad_option`` naming the option that has no ``=`` (or no ``:``).
+    """
+    mapping = Mapping()
+    for option in fields or []:
+        target, source = _split(option, "=", "--field")
+        mapping.fields[target] = source
+    for option in values or []:
+        left, code = _split(option, "=", "--value", last=True)
+        fld, text = _split(left, ":", "--value")
+        mapping.values.setdefault(fld, {})[text] = code
+    for option in sets or []:
+        fld, value = _split(option, "=", "--set")
+        mapping.defaults[fld] = value
+    return mapping
+
+
+def _split(option: str, sep: str, name: str, last: bool = False) -> tuple[str, str]:
+    head, found, tail = option.rpartition(sep) if last else option.partition(sep)
+    if not found or not head.strip() or not tail.strip():
+        raise ImportFailed("ingest.error.bad_option", option=f"{name} {option}")
+    return head.strip().strip("\"'"), tail.strip().strip("\"'")
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+
+def list_profiles(directory: Path = PROFILES_DIR) -> list[str]:
+    """Names of the saved profiles.
+
+    Returns
+    -------
+    list of str
+    """
+    return sorted(p.stem for p in directory.glob("*.json")) if directory.is_dir() else []
+
+
+def load_profile(name: str | Path, directory: Path = PROFILES_DIR) -> Mapping:
+    """The saved profile ``name`` (a name under ``data/import_profiles`` or a path).
+
+    Parameters
+    ----------
+    name : str or Path
+    directory : Path
+        Where named profiles are kept.
+
+    Returns
+    -------
+    Mapping
+
+    Raises
+    ------
+    ImportFailed
+        ``ingest.error.unknown_profile`` (with the known names) or unreadable JSON.
+    """
+    path = Path(name)
+    if not path.suffix:
+        path = directory / f"{_safe_name(str(name))}.json"
+    if not path.is_file():
+        raise ImportFailed(
+            "ingest.error.unknown_profile",
+            profile=str(name),
+            profiles=", ".join(list_profiles(directory)) or "-",
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ImportFailed("ingest.error.bad_profile", profile=path.name, reason=str(exc)) from exc
+    mapping = Mapping.from_dict(data)
+    mapping.name = mapping.name or path.stem
+    return mapping
+
+
+def save_profile(mapping: Mapping, name: str, directory: Path = PROFILES_DIR) -> Path:
+    """Keep ``mapping`` as the profile ``name`` (overwriting one of that name).
+
+    Parameters
+    ----------
+    mapping : Mapping
+    name : str
+        Letters, digits, ``-`` and ``_`` (anything else becomes ``_``).
+    directory : Path
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    mapping = dataclasses.replace(mapping, name=_safe_name(name))
+    path = directory / f"{mapping.name}.json"
+    path.write_text(json.dumps(mapping.to_dict(), ensure_ascii=False, indent=2) + "\n", "utf-8")
+    return path
+
+
+def _safe_name(name: str) -> str:
+    # A profile name never becomes a path outside the profiles folder.
+    return re.sub(r"[^0-9A-Za-z_-]+", "_", name).strip("_") or "profile"
+
+
+# --- applying a mapping ---------------------------------------------------------------------
+
+
+def mapped_layer(layer: Layer) -> Layer:
+    """``layer`` with :data:`EXTRA_ALIASES` and, when it has a date field, the time pseudo-field.
+
+    Returns
+    -------
+    Layer
+        Used to recognise columns only; rows are still validated against ``layer``.
+    """
+    extra = EXTRA_ALIASES.get(layer.name, {})
+    fields = tuple(
+        dataclasses.replace(f, aliases=(*f.aliases, *extra.get(f.name, ()))) for f in layer.fields
+    )
+    if any(f.type == "datetime" for f in layer.fields):
+        fields += (Field(TIME_FIELD, aliases=TIME_ALIASES),)
+    return dataclasses.replace(layer, fields=fields)
+
+
+def before_columns(
+    frame: gpd.GeoDataFrame, layer: Layer, mapping: Mapping, report: ImportReport
+) -> gpd.GeoDataFrame:
+    """Rename the columns ``mapping`` names to their fields; keep KML/GPX names as notes.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        As read.
+    layer : Layer
+    mapping : Mapping
+    report : ImportReport
+        Receives a file error for a mapped column the file does not have.
+
+    Returns
+    -------
+    GeoDataFrame
+    """
+    frame = frame.copy()
+    renames: dict[str, str] = {}
+    for target, source in mapping.fields.items():
+        target = TIME_FIELD if target.lower() in TIME_TARGETS else target
+        column = _find_column(frame, source)
+        if column is None:
+            report.add(
+                Problem(
+                    report.file,
+                    None,
+                    target,
+                    "ingest.problem.mapped_column_missing",
+                    {"column": source, "columns": _columns_text(frame)},
+                )
+            )
+            continue
+        renames[column] = target
+    # A column already called like a mapped field steps aside (and is reported as ignored).
+    clashes = {c: f"{c} (-)" for c in frame.columns if c in renames.values() and c not in renames}
+    frame = frame.rename(columns={**clashes, **renames})
+    if frame.attrs.get("format") in ("kml", "kmz", "gpx") and layer.name == "risk_zones":
+        frame = _feature_names_as_note(frame, mapping)
+    return frame
+
+
+def _find_column(frame: pd.DataFrame, source: str) -> str | None:
+    if source in frame.columns:
+        return source
+    wanted = normalise_header(source)
+    return next((c for c in frame.columns if normalise_header(c) == wanted), None)
+
+
+def _columns_text(frame: pd.DataFrame) -> str:
+    return ", ".join(
+        str(c) for c in frame.columns if c != "geometry" and not str(c).startswith("_")
+    )
+
+
+def _feature_names_as_note(frame: gpd.GeoDataFrame, mapping: Mapping) -> gpd.GeoDataFrame:
+    """A placemark's or track's name (and description) become the zone's note."""
+    if "note" in mapping.fields:
+        return frame
+    parts = [
+        c
+        for wanted in (*_FEATURE_NAME, *_FEATURE_TEXT)
+        for c in frame.columns
+        if normalise_header(c) == wanted
+    ]
+    if not parts:
+        return frame
+    texts = frame[parts].map(lambda v: "" if is_blank(v) else str(v).strip())
+    note = texts.apply(lambda row: " — ".join(dict.fromkeys(v for v in row if v)), axis=1)
+    return frame.drop(columns=parts).assign(note=note)
+
+
+def after_columns(
+    frame: gpd.GeoDataFrame, layer: Layer, mapping: Mapping, report: ImportReport
+) -> gpd.GeoDataFrame:
+    """Join a separate time column to the date, give defaults, translate mapped values.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Output of :func:`geo.ingest.validate.normalise_columns` for :func:`mapped_layer`.
+    layer : Layer
+        The real layer.
+    mapping : Mapping
+    report : ImportReport
+        Receives a note saying the time column was joined.
+
+    Returns
+    -------
+    GeoDataFrame
+        Only the real layer's fields (the time pseudo-field is consumed).
+    """
+    frame = frame.copy()
+    if TIME_FIELD in frame.columns:
+        frame = _join_time(frame, layer, report)
+    for fld, value in mapping.defaults.items():
+        if fld not in layer.field_names:
+            report.add(
+                Problem(report.file, None, fld, "ingest.problem.unknown_field", {"field": fld})
+            )
+            continue
+        if fld not in frame.columns:
+            frame[fld] = value
+        else:
+            blank = frame[fld].map(is_blank).to_numpy(bool)
+            frame[fld] = frame[fld].astype(object).where(~blank, value)
+    for fld, table in mapping.values.items():
+        if fld in frame.columns:
+            folded = {taxonomy.fold(text): code for text, code in table.items()}
+            cells = frame[fld].astype(object)
+            frame[fld] = cells.map(
+                lambda v, folded=folded: v if is_blank(v) else folded.get(taxonomy.fold(v), v)
+            )
+    return frame
+
+
+def _join_time(frame: gpd.GeoDataFrame, layer: Layer, report: ImportReport) -> gpd.GeoDataFrame:
+    dates = [f.name for f in layer.fields if f.type == "datetime"]
+    times = frame.pop(TIME_FIELD)
+    if not dates or dates[0] not in frame.columns:
+        return frame
+    date = dates[0]
+    clock = times.map(_clock_text)
+    has_clock = clock.ne("").to_numpy(bool)
+    date_text = frame[date].map(lambda v: "" if is_blank(v) else str(v).strip())
+    # A date cell that already carries a time keeps it; the time column fills the others.
+    date_only = ~date_text.str.contains(r"\d:\d", regex=True).to_numpy(bool)
+    joined = np.where(
+        has_clock & date_only & date_text.ne("").to_numpy(bool), date_text + " " + clock, date_text
+    )
+    frame[date] = pd.Series(joined, index=frame.index, dtype=object).where(date_text.ne(""), None)
+    report.add(
+        Problem(
+            report.file,
+            None,
+            date,
+            "ingest.problem.time_joined",
+            {"column": times.name or TIME_FIELD, "field": date},
+            level="info",
+        )
+    )
+    return frame
+
+
+def _clock_text(value: object) -> str:
+    """A time cell as ``HH:MM[:SS]``: ``21:30``, ``21.30``, ``21h30`` or a spreadsheet's day
+    fraction (``0.8958…``)."""
+    if is_blank(value):
+        return ""
+    text = str(value).strip()
+    found = _CLOCK.match(text)
+    if found:
+        hour, minute, second = found.groups()
+        return f"{int(hour):02d}:{minute}" + (f":{second}" if second else "")
+    try:
+        fraction = float(text.replace(",", "."))
+    except ValueError:
+        return text  # left as written: the date parser will say it cannot read it
+    if 0 <= fraction < 1:
+        minutes = round(fraction * 24 * 60)
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+    return text
+
+
+def missing_required(
+    original: gpd.GeoDataFrame,
+    normalised: gpd.GeoDataFrame,
+    layer: Layer,
+    report: ImportReport,
+) -> set[str]:
+    """Report each required field no column provides, once, naming the column that looks
+    like it (its values read as the field's) and the option that maps it.
+
+    Returns
+    -------
+    set of str
+        The missing fields (their rows are not reported one by one).
+    """
+    missing = {f.name for f in layer.fields if f.required and f.name not in normalised.columns}
+    used = set(alias_map(mapped_layer(layer)))
+    candidates = [
+        c
+        for c in original.columns
+        if c != original.geometry.name
+        and not str(c).startswith("_")
+        and normalise_header(c) not in used
+    ]
+    for name in sorted(missing):
+        guess = _best_column(original, candidates, layer.field(name))
+        if guess is None:
+            report.add(
+                Problem(
+                    report.file,
+                    None,
+                    name,
+                    "ingest.problem.missing_column",
+                    {"field": name, "columns": ", ".join(map(str, candidates)) or "-"},
+                )
+            )
+        else:
+            report.add(
+                Problem(
+                    report.file,
+                    None,
+                    name,
+                    "ingest.problem.missing_column_guess",
+                    {"field": name, "column": guess, "rows": len(original)},
+                )
+            )
+    return missing
+
+
+def _best_column(frame: pd.DataFrame, columns: list[str], fld: Field) -> str | None:
+    """The column whose first values read best as ``fld`` (more than half of them)."""
+    from geo.ingest.validate import parse_datetime
+
+    def reads(value: object) -> bool:
+        if fld.type == "code" and fld.codes in taxonomy.KINDS.values():
+            return taxonomy.match(fld.codes, value) is not None
+        if fld.type == "int":
+            try:
+                number = float(str(value).replace(",", "."))
+            except ValueError:
+                return False
+            return (fld.minimum or -np.inf) <= number <= (fld.maximum or np.inf)
+        if fld.type == "datetime":
+            return parse_datetime(value, "UTC") is not None
+        return False
+
+    best, best_share = None, 0.5
+    for column in columns:
+        sample = [v for v in frame[column].tolist()[:200] if not is_blank(v)]
+        if not sample:
+            continue
+        share = sum(reads(v) for v in sample) / len(sample)
+        if share > best_share:
+            best, best_share = column, share
+    return best
