@@ -271,7 +271,7 @@ def _bulk_import(ctx: Context) -> None:
             st.error(ctx.t("incidents.import.rejected"))
             st.text(rejected.report.render(ctx.lang))
         except ImportFailed as failed:
-            st.error(escape.markdown(failed.render(ctx.lang)))
+            st.error(escape.markdown(failed.message(ctx.lang)))
         else:
             st.success(ctx.t("incidents.import.done", written=report.rows_written))
             st.text(report.render(ctx.lang))

@@ -46,7 +46,7 @@ def import_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
             st.error(
                 ctx.t(
                     "workshop.import.failed",
-                    reason=escape.markdown(message or exc.render(ctx.lang)),
+                    reason=escape.markdown(message or exc.message(ctx.lang)),
                 )
             )
             return
