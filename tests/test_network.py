@@ -10,9 +10,11 @@ import bz2
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import osmnx as ox
+import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Point, box
@@ -475,3 +477,53 @@ def test_old_import_path_still_works():
     from geo import osm
 
     assert osm.cached_graph is network.cached_graph and osm.streets_gdf is network.streets_gdf
+
+
+# -- a community added from its own OSM file (database) --------------------------------------
+
+
+def test_a_community_added_from_its_own_osm_file_gets_times_and_isochrones(db_url, tmp_path):
+    from sqlalchemy import create_engine
+    from typer.testing import CliRunner
+
+    from geo.cli import app
+
+    runner, env = CliRunner(), {"DATABASE_URL": db_url, "HARTA_LANGUAGE": "en"}
+    osm = tiny_town(tmp_path / "pernik.osm", lon=23.03, lat=42.60)
+    boundary = tmp_path / "pernik.geojson"
+    gpd.GeoDataFrame(geometry=[box(23.025, 42.595, 23.04, 42.61)], crs=4326).to_file(boundary)
+    added = runner.invoke(app, ["community", "add", "Pernik test", "--boundary", str(boundary),
+                                "--osm", str(osm), "--country", "BG"], env=env)  # fmt: skip
+    assert added.exit_code == 0, added.output
+    points = tmp_path / "points.csv"
+    points.write_text("id,lon,lat\nclinic,23.0301,42.6001\nschool,23.0339,42.6041\n")
+    od = tmp_path / "od.csv"
+    args = ["network", "times", "--community", "pernik-test", "--mode", "walk",
+            "--from", str(points), "--to", str(points), "--out", str(od)]  # fmt: skip
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(od)
+    assert list(table.columns) == ["from_id", "to_id", "seconds"]
+    assert len(table) == 4 and table["seconds"].notna().all()
+    # The same numbers as the library gives for the loaded community.
+    engine = create_engine(db_url)
+    try:
+        community = Community.load(engine, "pernik-test")
+    finally:
+        engine.dispose()
+    net = network.network_for(community, "walk")
+    expected = network.travel_times(net, community, [(23.0301, 42.6001)], [(23.0339, 42.6041)])
+    clinic_to_school = table.query("from_id == 'clinic' and to_id == 'school'")["seconds"].item()
+    assert clinic_to_school == pytest.approx(expected[0, 0], abs=1e-3)
+    gpkg = tmp_path / "iso.gpkg"
+    args = ["network", "isochrones", "--community", "pernik-test", "--from", str(points),
+            "--minutes", "1,3", "--out", str(gpkg)]  # fmt: skip
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    areas = gpd.read_file(gpkg)
+    assert list(areas["minutes"]) == [1.0, 3.0]
+    assert areas.geometry.iloc[1].area > areas.geometry.iloc[0].area > 0
+    args = ["network", "times", "--community", "nowhere",
+            "--from", str(points), "--to", str(points), "--out", str(od)]  # fmt: skip
+    unknown = runner.invoke(app, args, env=env)
+    assert unknown.exit_code == 1 and "nowhere" in unknown.output
