@@ -148,10 +148,19 @@ def community_add(
     county: str | None = typer.Option(None),
     country: str = typer.Option("RO", help="ISO 3166-1 alpha-2 code."),
     timezone: str | None = typer.Option(None, help="e.g. Europe/Bucharest, Europe/Sofia."),
-    crs: int | None = typer.Option(None, help="Metric CRS EPSG code (default: UTM zone)."),
+    metric_crs: str | None = typer.Option(
+        None,
+        "--metric-crs",
+        help="The community's metric CRS for distances and areas, e.g. EPSG:3844 or 32634"
+        " (default: the UTM zone of the boundary).",
+    ),
     parent: str | None = typer.Option(None, help="Slug of the parent community."),
 ) -> None:
-    """Add (or update) a partner community from its boundary and OSM extract."""
+    """Add (or update) a partner community from its boundary and OSM extract.
+
+    ``--metric-crs`` is the CRS the community is measured in; ``harta import --crs`` is
+    something else: the CRS of a source file that does not say.
+    """
     from geo.communities import add_community
     from geo.db.migrate import upgrade
 
@@ -168,7 +177,7 @@ def community_add(
             county=county,
             country=country,
             timezone=timezone,
-            metric_crs=crs,
+            crs=metric_crs,
             parent=parent,
             role="admin",
         )
@@ -263,7 +272,9 @@ def import_cmd(
     file: Path = typer.Argument(..., exists=True, dir_okay=False),
     community: str = typer.Option(None, help="Community slug (default HARTA_COMMUNITY)."),
     crs: str | None = typer.Option(
-        None, help="CRS of the file when it does not say, e.g. EPSG:3844."
+        None,
+        help="CRS of the source FILE when the file does not say, e.g. EPSG:3844 (not the"
+        " community's metric CRS: that is 'community add --metric-crs').",
     ),
     skip_invalid: bool = typer.Option(False, help="Write the valid rows, report the rest."),
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
@@ -279,7 +290,7 @@ def import_cmd(
     from geo.ingest import ImportFailed, ImportRejected, import_file
 
     lang = _lang()
-    community = community or get_settings().community
+    slug = community or get_settings().community
     if as_user is None and layer == "incidents":
         err.print(f"[red]{t('export.cli.import_needs_account', lang)}[/red]")
         raise typer.Exit(2)
@@ -288,6 +299,7 @@ def import_cmd(
     else:
         engine, user = acting_engine(as_user, password_stdin)
         role = user.role
+    community = _load_community(engine, slug)
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task(t("app.cli.importing", lang, file=file.name), total=None)
 
@@ -357,9 +369,10 @@ def export_cmd(
     engine, user = acting_engine(as_user, password_stdin)
     role = user.role if user else "public"
     scope = list(user.communities) if user and layer == "incidents" else None
+    loaded = _load_community(engine, community) if community else None
     try:
         written = export_layer(
-            engine, layer, file, community=community, role=role, geomask=mask, scope=scope,
+            engine, layer, file, community=loaded, role=role, geomask=mask, scope=scope,
             lang=lang,
         )  # fmt: skip
     except (ExportFailed, ExportRefused) as exc:
@@ -451,20 +464,19 @@ def _account_error(error) -> None:  # noqa: ANN001
     raise typer.Exit(1)
 
 
-def _community_ids(engine, slugs: list[str]) -> list[int]:  # noqa: ANN001
-    from sqlalchemy import text
+def _load_community(engine, slug: str):  # noqa: ANN001, ANN202
+    """The community with ``slug``, loaded once for the command; exits 1 when there is none."""
+    from geo.communities import Community, UnknownCommunity
 
-    with engine.connect() as conn:
-        found = dict(
-            conn.execute(
-                text("SELECT slug, id FROM communities WHERE slug = ANY(:s)"), {"s": list(slugs)}
-            ).all()
-        )
-    missing = sorted(set(slugs) - set(found))
-    if missing:
-        err.print(t("app.cli.unknown_community", _lang(), slug=", ".join(missing)))
-        raise typer.Exit(1)
-    return [found[s] for s in slugs]
+    try:
+        return Community.load(engine, slug)
+    except UnknownCommunity:
+        err.print(t("app.cli.unknown_community", _lang(), slug=slug))
+        raise typer.Exit(1) from None
+
+
+def _community_ids(engine, slugs: list[str]) -> list[int]:  # noqa: ANN001
+    return [_load_community(engine, slug).id for slug in slugs]
 
 
 @user_app.command("add")
