@@ -30,10 +30,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import ProgrammingError
 
+from geo import crs as crs_
+from geo.communities.model import Community
 from geo.i18n import t
 from geo.layers import Layer, get_layer
 from geo.privacy import SENSITIVE_TYPES, donut_geomask, draw_fractions, masked_k_anonymity
@@ -96,7 +99,7 @@ def export_layer(
     layer: str,
     path: str | Path,
     *,
-    community: str | None = None,
+    community: Community | None = None,
     fmt: str | None = None,
     role: str = "admin",
     purpose: str = "default",
@@ -116,8 +119,8 @@ def export_layer(
         ``risk_zones``, ``incidents``, ``facilities`` or ``workshops``.
     path : str or Path
         Target file; replaced atomically if it exists.
-    community : str, optional
-        Community slug; all communities when omitted.
+    community : Community, optional
+        Its member rows (the database's membership rule); all communities when omitted.
     fmt : str, optional
         ``geojson``, ``gpkg``, ``kml`` or ``csv``; taken from the extension when omitted.
     role : str
@@ -180,7 +183,7 @@ def _export_masked(
     target: Layer,
     path: Path,
     fmt: str,
-    community: str | None,
+    community: Community | None,
     purpose: str,
     requested: bool | tuple[float, float],
     scope: Sequence[int] | None,
@@ -197,7 +200,7 @@ def _export_masked(
         engine, target, (*MASKED_COLUMNS, "id", "mask_nonce"), community=community,
         lang=lang, scope=scope,
     )  # fmt: skip
-    crs = _metric_crs(engine, frame)
+    crs = _metric_crs(engine, frame, community)
     draws = _keyed_draws(engine, frame, lang)
     masked = donut_geomask(frame, crs, low, high, draws=draws)
     summary = {
@@ -254,15 +257,20 @@ def _keyed_draws(engine: Engine, frame: gpd.GeoDataFrame, lang: str) -> np.ndarr
     return np.array([draw_fractions(bytes(digests[i])) for i in ids]).reshape(-1, 2)
 
 
-def _metric_crs(engine: Engine, frame: gpd.GeoDataFrame) -> str:
+def _metric_crs(
+    engine: Engine, frame: gpd.GeoDataFrame, community: Community | None
+) -> pyproj.CRS:
+    """The CRS the displacement is measured in: the community's; for rows of several
+    communities, the UTM zone of their centre (geo.crs's one policy)."""
+    if community is not None:
+        return community.crs
     slugs = set(frame["community"].dropna())
     if len(slugs) == 1:
-        with engine.connect() as conn:
-            epsg = conn.execute(
-                text("SELECT metric_crs FROM communities WHERE slug = :s"), {"s": slugs.pop()}
-            ).scalar_one()
-        return f"EPSG:{epsg}"
-    return str(frame.estimate_utm_crs()) if len(frame) else "EPSG:3857"
+        return Community.load(engine, slugs.pop()).crs
+    if not len(frame):
+        return crs_.to_crs(3857)
+    centre = frame.geometry.union_all().centroid
+    return crs_.utm_crs(centre.x, centre.y)
 
 
 def coarse_period(iso_time: str | None, sensitive: bool) -> str | None:
@@ -317,7 +325,7 @@ def read_layer(
     layer: Layer,
     columns: tuple[str, ...],
     *,
-    community: str | None = None,
+    community: Community | None = None,
     lang: str = "en",
     scope: Sequence[int] | None = None,
 ) -> pd.DataFrame:
@@ -334,8 +342,8 @@ def read_layer(
         What to read.
     columns : tuple of str
         Columns of ``layer.table`` (``community`` is the community's slug).
-    community : str, optional
-        Only this community.
+    community : Community, optional
+        Only its member rows (``harta_member_rows``).
     lang : str
         Language of error messages.
     scope : sequence of int, optional
@@ -351,9 +359,14 @@ def read_layer(
         selected.append("t.geom")
     conditions, params = [], {}
     if community is not None:
-        _check_community(engine, community, lang)
-        conditions.append("c.slug = :slug")
-        params["slug"] = community
+        # The database's one membership rule (migration 0007) decides which rows are the
+        # community's, as on its pages and in its published counts.
+        conditions.append(
+            f"t.id IN (SELECT m.id FROM harta_member_rows(:c, '{layer.table}') AS m)"
+            if layer.has_geometry
+            else "c.id = :c"
+        )
+        params["c"] = community.id
     if scope is not None:
         conditions.append("(c.id = ANY(:scope) OR c.parent_id = ANY(:scope))")
         params["scope"] = [int(i) for i in scope]
@@ -503,15 +516,6 @@ def _permission_denied(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__
     return False
-
-
-def _check_community(engine: Engine, slug: str, lang: str) -> None:
-    with engine.connect() as conn:
-        found = conn.execute(
-            text("SELECT 1 FROM communities WHERE slug = :slug"), {"slug": slug}
-        ).scalar_one_or_none()
-    if found is None:
-        raise ExportFailed("ingest.error.unknown_community", lang, community=slug)
 
 
 def _local_iso(value: object, zone: str | None) -> str | None:
