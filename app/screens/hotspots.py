@@ -27,10 +27,6 @@ from map_frame import st_folium
 MIME = {".tif": "image/tiff", ".gpkg": "application/geopackage+sqlite3", ".csv": "text/csv"}
 
 
-def _area(community: Community) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": [community.name]}, geometry=[community.geometry], crs=4326)
-
-
 @st.cache_data(ttl=300, show_spinner=False)
 def _streets(_engine, _community: Community, community_id: int) -> gpd.GeoDataFrame:
     # Cached by id: the Community object itself is not hashed.
@@ -347,7 +343,7 @@ st.caption(ctx.t(f"incidents.hotspots.scope.{scope}"))
 options = _filters(ctx, scope)
 run = _run(ctx, options)
 _summary(ctx, run)
-area = _area(ctx.community)
+area = ctx.community  # the hot spot maps take the Community
 streets = _streets(ctx.engine, ctx.community, ctx.community.id)
 # One view at a time rather than st.tabs: Leaflet cannot fit a map drawn in a hidden tab.
 view = st.radio(

@@ -50,10 +50,6 @@ WITHDRAW_ROLES = roles.holders("incidents.withdraw")
 WITHDRAWN_KEY = "incident_withdrawn"
 
 
-def _area(community: Community) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": [community.name]}, geometry=[community.geometry], crs=4326)
-
-
 @st.cache_data(ttl=300, show_spinner=False)
 def _streets(_engine, _community: Community, community_id: int) -> gpd.GeoDataFrame:
     # Cached by id: the Community object itself is not hashed.
@@ -77,7 +73,7 @@ def _icon(type_code: str) -> str:
 def _pick_on_map(ctx: Context) -> tuple[float, float] | None:
     picked = st.session_state.get("incident_pick")
     m = picker_map(
-        _area(ctx.community),
+        ctx.community,
         _streets(ctx.engine, ctx.community, ctx.community.id),
         ctx.lang,
         picked=picked,

@@ -48,8 +48,8 @@ def _incidents(ctx: Context) -> VisibleIncidents:
 
 seen = _incidents(ctx)
 
-m = maps.base_map(boundary, online=ctx.online, streets=streets, lang=ctx.lang)
-maps.add_boundary(m, boundary, ctx.lang, name=community.name)
+m = maps.base_map(community, online=ctx.online, streets=streets, lang=ctx.lang)
+maps.add_boundary(m, community, ctx.lang, name=community.name)
 settlements = views.settlements(ctx.engine, ctx.community)
 if not settlements.empty:
     maps.add_settlements(m, settlements.rename_geometry("geometry"), ctx.lang)
