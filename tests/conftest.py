@@ -66,12 +66,18 @@ _configure_osmnx_offline()
 #: Fixtures that reach the test PostGIS server; every test using one (directly or through another
 #: fixture) is marked ``db``, so ``pytest -m "not db and not browser"`` runs without PostgreSQL.
 DB_FIXTURES = frozenset({"pg_server_url"})
+#: Modules whose tests start PostgreSQL servers of their own (cluster life cycle, outages, OS
+#: attacks on a cluster): they need PostgreSQL's binaries, so they are ``db`` tests too.
+OWN_SERVER_MODULES = frozenset({"test_local_cluster", "test_db_outage", "test_attack_os"})
 
 
 def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
-    """Mark every test whose fixture closure reaches the database ``db``."""
+    """Mark ``db`` every test whose fixture closure reaches the test server, and every test of a
+    module that starts servers of its own."""
     for item in items:
-        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+        module = getattr(item, "module", None)
+        name = module.__name__.rsplit(".", 1)[-1] if module is not None else ""
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())) or name in OWN_SERVER_MODULES:
             item.add_marker(pytest.mark.db)
 
 
