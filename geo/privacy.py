@@ -26,7 +26,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from geo import roles
-from geo.analysis.grid import (
+from geo.hexgrid import (
     WGS84,
     Orientation,
     count_points_per_cell,

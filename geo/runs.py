@@ -33,7 +33,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
@@ -41,8 +41,13 @@ from sqlalchemy.engine import Connection
 from geo.roles import SYSTEM, analysis_scope
 from geo.settings import get_settings
 
-if TYPE_CHECKING:  # a type only: the store needs the community's id, nothing else
-    from geo.communities.model import Community
+
+class Community(Protocol):
+    """What the store reads of a :class:`geo.communities.Community`: its id (the store sits
+    below the communities layer, so it names the attribute rather than importing the class)."""
+
+    id: int
+
 
 Scope = Literal["aggregated", "exact", "all"]
 #: Every scope, widest last; a role may see runs whose scope ranks at most its own.

@@ -42,7 +42,8 @@ from libpysal.graph import Graph
 from statsmodels.stats.multitest import multipletests
 
 from geo.analysis.density import kernel_density_xy
-from geo.analysis.grid import (
+from geo.analysis.hotspots import HotspotAnalysis, fdr_adjust, gi_star_test, hex_neighbour_weights
+from geo.hexgrid.grid import (
     area_in_crs,
     axial_index,
     clear_grid_cache,
@@ -51,7 +52,6 @@ from geo.analysis.grid import (
     hex_polygons,
     xy_to_axial,
 )
-from geo.analysis.hotspots import HotspotAnalysis, fdr_adjust, gi_star_test, hex_neighbour_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUNDARY = ROOT / "data" / "communities" / "pata-rat" / "boundary.geojson"

@@ -10,7 +10,7 @@ from geo.analysis.density import (
     KernelDensity,
     default_bandwidth,
 )
-from geo.analysis.grid import projected_xy
+from geo.hexgrid.grid import projected_xy
 
 CRS = "EPSG:32634"
 

@@ -6,7 +6,8 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from geo.analysis.grid import (
+from geo.crs import transformer
+from geo.hexgrid.grid import (
     INTERPOLATE_MIN_POINTS,
     AxialLookup,
     area_in_crs,
@@ -23,8 +24,7 @@ from geo.analysis.grid import (
     projected_xy,
     xy_to_axial,
 )
-from geo.analysis.projection import interpolated_projection
-from geo.crs import transformer
+from geo.hexgrid.projection import interpolated_projection
 
 CRS = "EPSG:32634"
 PATA_RAT = box(23.60, 46.76, 23.72, 46.80)

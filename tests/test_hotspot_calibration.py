@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.analysis.grid import area_in_crs, axial_index, default_hex_size, hex_grid, xy_to_axial
 from geo.analysis.hotspots import (
     HotspotAnalysis,
     fdr_adjust,
     gi_star_test,
     hex_neighbour_weights,
 )
+from geo.hexgrid.grid import area_in_crs, axial_index, default_hex_size, hex_grid, xy_to_axial
 
 CRS = "EPSG:32634"
 BOUNDARY = Path(__file__).parents[1] / "data" / "communities" / "pata-rat" / "boundary.geojson"

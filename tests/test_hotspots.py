@@ -9,7 +9,6 @@ from scipy import stats
 from shapely.geometry import box
 from statsmodels.stats.multitest import multipletests
 
-from geo.analysis.grid import hex_grid, hex_polygons
 from geo.analysis.hotspots import (
     HotspotAnalysis,
     binomial_two_sided_p,
@@ -21,6 +20,7 @@ from geo.analysis.hotspots import (
     label_text,
     method_text,
 )
+from geo.hexgrid.grid import hex_grid, hex_polygons
 
 CRS = "EPSG:32634"
 PATA_RAT = box(23.60, 46.76, 23.72, 46.80)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from geo.analysis.grid import assign_points_to_hex, projected_xy
+from geo.hexgrid import assign_points_to_hex, projected_xy
 from geo.privacy import (
     ROLES,
     SENSITIVE_TYPES,

@@ -29,8 +29,8 @@ import shapely
 from pyproj import CRS
 
 from geo.analysis.base import Area, study_area
-from geo.analysis.grid import WGS84
 from geo.analysis.hotspots import HotspotResult, bin_for_confidence
+from geo.hexgrid.grid import WGS84
 from geo.i18n import DEFAULT_LANGUAGE, t
 from geo.results import Result, not_run
 

@@ -34,7 +34,7 @@ from scipy.signal import fftconvolve
 from shapely.geometry import Polygon
 
 from geo.analysis.base import Area, study_area
-from geo.analysis.grid import WGS84, projected_xy
+from geo.hexgrid.grid import WGS84, projected_xy
 from geo.results import Result, not_run
 
 #: Bandwidth used when the rule of thumb cannot be applied (fewer than 2 distinct points), m.

@@ -14,15 +14,23 @@ Everything written is what the run's role may see (the run's inputs were limited
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
 
-if TYPE_CHECKING:
-    from geo.analysis.runs import HotspotRun
+
+class ExportableRun(Protocol):
+    """What :func:`write_exports` reads of a run (a :class:`geo.analysis.runs.HotspotRun`)."""
+
+    density: Any  # DensitySurface or None
+    hotspots: Any  # HotspotResult
+    emerging: Any  # EmergingHotspotResult
+    comparison: gpd.GeoDataFrame
+    time_of_day: pd.Series
+    day_of_week: pd.Series
 
 #: Export name -> file name inside the run's folder.
 EXPORTS = {
@@ -37,12 +45,13 @@ _HOTSPOT_COLUMNS = ["cell_id", "count", "z", "p", "p_fdr", "gi_bin", "label", "h
 _EMERGING_COLUMNS = ["cell_id", "count", "n_hot_periods", "share_hot", "trend", "category"]
 
 
-def write_exports(run: HotspotRun, folder: Path) -> dict[str, Path]:
+def write_exports(run: ExportableRun, folder: Path) -> dict[str, Path]:
     """Write the GeoTIFF, GeoPackage and CSV exports of ``run`` into ``folder``.
 
     Parameters
     ----------
     run : HotspotRun
+        Or anything with its attributes (:class:`ExportableRun`).
     folder : Path
         Created if missing (normally :func:`geo.runs.run_dir`).
 

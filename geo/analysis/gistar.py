@@ -4,7 +4,7 @@ The statistic of a cell is the number of incidents in it and its neighbours,
 ``S_i = sum_j w_ij y_j``.  It is compared with what incidents spread at random over the *area*
 would give: conditional on the total ``N``, ``S_i`` is binomial with probability ``pi_i``, the
 share of the area that lies in the neighbourhood.  Cells are weighted by the share of their
-surface inside the area (``area_share`` of :func:`geo.analysis.grid.hex_grid`), so a cell half
+surface inside the area (``area_share`` of :func:`geo.hexgrid.grid.hex_grid`), so a cell half
 outside the boundary is expected to hold half as many incidents and is not a cold spot for it.
 
 z-scores (:func:`gi_star_test`) are ``(S_i - N pi_i) / sqrt(phi N pi_i (1 - pi_i))`` where

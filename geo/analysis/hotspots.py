@@ -6,7 +6,7 @@ p-values and class.  The statistic and its p-values are :mod:`geo.analysis.gista
 binomial tails for small counts, the normal tail for large ones; the one used is
 ``params["method"]``); the neighbourhoods are :mod:`geo.analysis.weights`.
 
-Speed: :meth:`HotspotAnalysis.solve` works on arrays (:class:`geo.analysis.grid.HexCells`)
+Speed: :meth:`HotspotAnalysis.solve` works on arrays (:class:`geo.hexgrid.grid.HexCells`)
 and builds one GeoDataFrame at the end.  The grid of an area and cell size (area shares, ids,
 WGS84 polygons, neighbour weights, a projection lattice) is cached, since the app reruns the same
 community; points are placed in cells by interpolating an exactly projected lattice and
@@ -46,7 +46,12 @@ from geo.analysis.gistar import (  # noqa: F401 -- the statistic, re-exported
     robust_dispersion,
     two_sided_p,
 )
-from geo.analysis.grid import (
+from geo.analysis.weights import (  # noqa: F401 -- re-exported
+    distance_band_weights,
+    hex_neighbour_weights,
+    hex_ring_offsets,
+)
+from geo.hexgrid.grid import (
     HexCells,
     Orientation,
     area_in_crs,
@@ -54,11 +59,6 @@ from geo.analysis.grid import (
     count_points_per_cell,
     default_hex_size_for_area,
     hex_cells,
-)
-from geo.analysis.weights import (  # noqa: F401 -- re-exported
-    distance_band_weights,
-    hex_neighbour_weights,
-    hex_ring_offsets,
 )
 from geo.i18n import DEFAULT_LANGUAGE, t
 from geo.results import Result, not_run
@@ -152,7 +152,7 @@ class HotspotAnalysis:
     crs : int, str or pyproj.CRS, optional
         Metric CRS, e.g. ``"EPSG:32634"``; default the community's (required for a bare area).
     cell_size_m : float, optional
-        Hexagon side length; default :func:`geo.analysis.grid.default_hex_size`.
+        Hexagon side length; default :func:`geo.hexgrid.grid.default_hex_size`.
     confidence : {0.90, 0.95, 0.99}
         Confidence at which ``hot`` / ``cold`` are set.
     fdr : bool
@@ -260,7 +260,7 @@ class HotspotAnalysis:
     def solve(self) -> HotspotResult:
         """Count incidents per cell and classify every cell (or say why not).
 
-        Everything runs on arrays (:class:`~geo.analysis.grid.HexCells`); the GeoDataFrame of
+        Everything runs on arrays (:class:`~geo.hexgrid.grid.HexCells`); the GeoDataFrame of
         the result is built once at the end.
 
         Returns

@@ -46,9 +46,9 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from geo import views
-from geo.analysis.grid import WGS84, cell_ids, default_hex_size, xy_to_axial
 from geo.analysis.trends import day_of_week_profile, time_of_day_profile
 from geo.communities.model import Community
+from geo.hexgrid.grid import WGS84, cell_ids, default_hex_size, xy_to_axial
 from geo.privacy import VisibleIncidents, visible_incidents
 from geo.roles import analysis_scope
 from geo.runs import Scope
@@ -81,7 +81,7 @@ def scope_for(role: str) -> Scope:
 
 def aggregated_cell_size(community: Community) -> float:
     """Hexagon side of a community's aggregated runs: fixed by its area alone (about 50 cells,
-    :func:`geo.analysis.grid.default_hex_size` with no incidents), at least 100 m.  Being the
+    :func:`geo.hexgrid.grid.default_hex_size` with no incidents), at least 100 m.  Being the
     same for every run, maps of different runs cannot be overlaid to narrow a cell down.
 
     Parameters
@@ -179,7 +179,7 @@ def _is_sensitive_type(code: str) -> bool:
 # Aggregated inputs: read from the database function incident_hex_counts, never from points
 # --------------------------------------------------------------------------------------------
 #: Hexagon orientation of aggregated runs: PostGIS ``ST_HexagonGrid`` draws flat-topped hexagons
-#: anchored at the CRS origin, exactly :func:`geo.analysis.grid.hex_grid` with ``"flat"``.
+#: anchored at the CRS origin, exactly :func:`geo.hexgrid.grid.hex_grid` with ``"flat"``.
 AGGREGATED_ORIENTATION = "flat"
 #: How far back an aggregated run looks when no start date is given (its periods need a range).
 DEFAULT_WINDOW = dt.timedelta(days=730)
@@ -242,7 +242,7 @@ def published_cells(
     -------
     GeoDataFrame
         :func:`geo.views.incident_hex_counts` (``count`` NaN where ``suppressed``) with
-        ``cell_id`` as :func:`geo.analysis.grid.hex_grid` numbers flat hexagons.
+        ``cell_id`` as :func:`geo.hexgrid.grid.hex_grid` numbers flat hexagons.
     """
     frame = views.incident_hex_counts(
         engine,
@@ -403,7 +403,7 @@ def exact_inputs(
     threshold : int
         Suppression threshold of the hexagon counts of withheld incidents.
     cell_size_m : float, optional
-        Hexagon side; default :func:`geo.analysis.grid.default_hex_size` for the points.
+        Hexagon side; default :func:`geo.hexgrid.grid.default_hex_size` for the points.
 
     Returns
     -------

@@ -192,7 +192,7 @@ def run_hotspot_analysis(
         Lowest severity included.
     cell_size_m : float, optional
         Hexagon side for Gi* (exact scopes only; aggregated runs always use the community's
-        published grid).  Default :func:`geo.analysis.grid.default_hex_size`.
+        published grid).  Default :func:`geo.hexgrid.grid.default_hex_size`.
     confidence : {0.90, 0.95, 0.99}
         Confidence of hot spots and of the perceived-vs-recorded comparison.
     bandwidth_m : float, optional

@@ -41,14 +41,6 @@ from scipy import stats
 from shapely.geometry.base import BaseGeometry
 
 from geo.analysis.base import DEFAULT_TZ, Area, points_box, study_area, study_timezone
-from geo.analysis.grid import (
-    Orientation,
-    axial_index,
-    default_hex_size,
-    hex_grid,
-    projected_xy,
-    xy_to_axial,
-)
 from geo.analysis.hotspots import (
     MIN_POINTS,
     bin_for_confidence,
@@ -56,6 +48,14 @@ from geo.analysis.hotspots import (
     gi_bins,
     gi_star_test,
     hex_neighbour_weights,
+)
+from geo.hexgrid.grid import (
+    Orientation,
+    axial_index,
+    default_hex_size,
+    hex_grid,
+    projected_xy,
+    xy_to_axial,
 )
 from geo.i18n import DEFAULT_LANGUAGE, t
 from geo.results import Result, not_run

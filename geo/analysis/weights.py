@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from geo.analysis.hexmath import AxialLookup
+from geo.hexgrid.hexmath import AxialLookup
 
 
 def hex_ring_offsets(rings: int = 1, include_self: bool = True) -> np.ndarray:

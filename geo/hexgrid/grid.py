@@ -24,8 +24,11 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from geo.crs import key as _crs_key
+from geo.crs import transformer
+
 # The arithmetic layer; its public names are part of this module's API too.
-from geo.analysis.hexmath import (  # noqa: F401 -- re-exported
+from geo.hexgrid.hexmath import (  # noqa: F401 -- re-exported
     INTERPOLATE_MIN_POINTS,
     INTERPOLATION_MAX_DEGREES,
     INTERPOLATION_NODES,
@@ -48,9 +51,7 @@ from geo.analysis.hexmath import (  # noqa: F401 -- re-exported
     reproject_geometries,
     xy_to_axial,
 )
-from geo.analysis.projection import ProjectionLattice, projection_lattice
-from geo.crs import key as _crs_key
-from geo.crs import transformer
+from geo.hexgrid.projection import ProjectionLattice, projection_lattice
 
 #: Bounds of the rounded default cell size, in metres.
 MIN_DEFAULT_CELL_M = 50.0

@@ -1,6 +1,6 @@
 """Hexagon arithmetic: axial coordinates, corners, lookups and projection of points to cells.
 
-The low layer of :mod:`geo.analysis.grid` (which re-exports every public name here): no
+The low layer of :mod:`geo.hexgrid.grid` (which re-exports every public name here): no
 GeoDataFrame is built in this module, only arrays.  Hexagons are addressed by axial coordinates
 ``(q, r)`` anchored at the origin of the metric CRS; ``cell_size_m`` is the side length.
 """
@@ -16,9 +16,9 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
-from geo.analysis.projection import ProjectionLattice, projection_lattice
 from geo.crs import key as _crs_key
 from geo.crs import transformer
+from geo.hexgrid.projection import ProjectionLattice, projection_lattice
 
 Orientation = Literal["pointy", "flat"]
 WGS84 = "EPSG:4326"

@@ -5,7 +5,7 @@ lattice of exactly projected nodes is within micrometres of the exact coordinate
 few array operations a point instead of a full PROJ pipeline (Stereo70's datum shift makes that
 0.5 µs a point).  The interpolation error is measured, not assumed, so callers can re-project
 exactly every point for which an error of that size would matter
-(:func:`geo.analysis.grid.points_to_axial` does for points near a hexagon edge).
+(:func:`geo.hexgrid.hexmath.points_to_axial` does for points near a hexagon edge).
 """
 
 from __future__ import annotations
