@@ -527,3 +527,15 @@ def test_a_community_added_from_its_own_osm_file_gets_times_and_isochrones(db_ur
             "--from", str(points), "--to", str(points), "--out", str(od)]  # fmt: skip
     unknown = runner.invoke(app, args, env=env)
     assert unknown.exit_code == 1 and "nowhere" in unknown.output
+
+
+def test_pata_rat_and_its_settlements_route_on_the_whole_city(loaded_engine, city):
+    pata_rat = Community.load(loaded_engine, "pata-rat")
+    dallas = Community.load(loaded_engine, "dallas")
+    # The copied street file is the city's (bzip2 under the name streets.osm): same content hash.
+    assert network.file_sha256(network.osm_file_of(pata_rat)) == network.file_sha256(CITY_OSM)
+    net = network.network_for(dallas, "drive")
+    assert net.n_nodes == city["net"].n_nodes
+    # A responder at the county hospital in the centre reaches Dallas along the city's streets.
+    seconds = network.travel_times(net, dallas, [COUNTY_HOSPITAL], [PATA_RAT_PLACE])[0, 0]
+    assert 300 < seconds < 3600
