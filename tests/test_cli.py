@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from geo.cli import app
+from geo.communities import Community
 from tests.conftest import PASSWORDS, username_for
 
 runner = CliRunner()
@@ -122,7 +123,15 @@ def test_partner_export_with_donut_geomask_moves_every_point_and_reports_it(
     assert result.exit_code == 0, result.output
     exported = gpd.read_file(target).to_crs(32634)
     engine = create_engine(loaded_db_url)
-    truth = gpd.read_postgis(text("SELECT geom FROM incidents"), engine, geom_col="geom")
+    truth = gpd.read_postgis(text(
+            # The community's incidents by the one membership rule (migration 0007).
+            "SELECT i.geom FROM harta_member_rows(:c, 'incidents') AS m"
+            " JOIN incidents AS i ON i.id = m.id"
+        ),
+        engine,
+        geom_col="geom",
+        params={"c": Community.load(engine, "pata-rat").id},
+    )
     truth = truth.to_crs(32634)
     with engine.connect() as conn:
         logged = conn.execute(
