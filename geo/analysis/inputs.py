@@ -120,6 +120,12 @@ class RunFilters:
     min_severity: int = 1
 
     def as_params(self) -> dict[str, Any]:
+        """The filters as stored in a run's ``params["filters"]`` (JSON: ISO dates, sorted types).
+
+        Returns
+        -------
+        dict
+        """
         return {
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
@@ -132,6 +138,14 @@ def apply_filters(
     incidents: gpd.GeoDataFrame, filters: RunFilters, tz: str
 ) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     """Apply ``filters`` in order (dates, types, severity); count what each step leaves.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        With ``occurred_at``, ``type_code`` and ``severity``.
+    filters : RunFilters
+    tz : str
+        Time zone of the local days.
 
     Returns
     -------
@@ -158,7 +172,18 @@ def apply_filters(
 
 def scoped_incidents(incidents: gpd.GeoDataFrame, role: str) -> gpd.GeoDataFrame:
     """Drop what no run of ``role`` may use: withdrawn incidents always; sensitive types and
-    incidents marked sensitive or restricted unless the role is police."""
+    incidents marked sensitive or restricted unless the role is police.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        With ``status``, ``type_code`` and ``sensitivity``.
+    role : str
+
+    Returns
+    -------
+    GeoDataFrame
+    """
     keep = incidents["status"] != "withdrawn"
     if scope_for(role) != "all":
         sensitive = incidents["type_code"].map(_is_sensitive_type).astype(bool)
@@ -195,6 +220,16 @@ def published_window(filters: RunFilters, tz: str) -> tuple[dt.datetime, dt.date
     The months of ``date_from`` and ``date_to`` are included whole; the end never passes the
     start of the current month (the database publishes complete months only); without a start
     the window is the :data:`DEFAULT_WINDOW_MONTHS` complete months before the end.
+
+    Parameters
+    ----------
+    filters : RunFilters
+    tz : str
+        The community's time zone.
+
+    Returns
+    -------
+    (datetime, datetime)
     """
     now = dt.datetime.now(ZoneInfo(tz)).date()
     current = views.month_start(now, tz)
