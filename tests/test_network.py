@@ -16,6 +16,7 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import shapely
 from shapely.geometry import MultiPolygon, Point, box
 
@@ -539,3 +540,23 @@ def test_pata_rat_and_its_settlements_route_on_the_whole_city(loaded_engine, cit
     # A responder at the county hospital in the centre reaches Dallas along the city's streets.
     seconds = network.travel_times(net, dallas, [COUNTY_HOSPITAL], [PATA_RAT_PLACE])[0, 0]
     assert 300 < seconds < 3600
+
+
+def test_k_nearest_over_blocks_of_sources_equals_one_sort():
+    from geo.network import times as times_
+
+    rng = np.random.default_rng(1)
+    n = 400
+    matrix = sp.random(n, n, density=0.02, random_state=1, format="csr")
+    matrix.data = rng.uniform(1.0, 9.0, matrix.nnz)
+    empty = np.zeros(0, dtype=np.int64)
+    net = network.Network("drive", np.arange(n), np.zeros(n), np.zeros(n), matrix, empty, empty,
+                          np.zeros(0), np.empty(0))  # fmt: skip
+    sources = rng.choice(n, 3 * times_.BLOCK + 5, replace=False)  # several blocks
+    index, seconds = network.nearest_source_nodes(net, sources, k=3)
+    full = network.node_times(net, sources)
+    assert np.array_equal(seconds, np.sort(full, axis=0)[:3].T)
+    found = index >= 0
+    picked = np.take_along_axis(full.T, np.where(found, index, 0), axis=1)
+    assert np.array_equal(picked[found], seconds[found])
+    assert np.isinf(seconds[~found]).all()

@@ -180,17 +180,22 @@ def nearest_sources(
     index, seconds : numpy.ndarray
         ``(len(places), k)``: see :func:`nearest`.
     """
-    index = np.full((0, k), -1, dtype=np.int64)
-    seconds = np.full((0, k), np.inf)
+    return _k_best(_blocks(network, community, sources, places, limit), k)
+
+
+def _k_best(blocks, k: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """The running ``k`` best origins of each destination over blocks of origins."""
+    index = seconds = None
     offset = 0
-    for block in _blocks(network, community, sources, places, limit):
+    for block in blocks:
         b_index, b_seconds = nearest(block, k)
         b_index = np.where(b_index >= 0, b_index + offset, -1)
         offset += block.shape[0]
-        if index.shape[0] == 0:
+        if index is None:
             index, seconds = b_index, b_seconds
             continue
-        # Merge this block's k best with the running k best of each place.
+        # Merge this block's k best with the running k best (blocks come in origin order,
+        # and the sort is stable, so ties keep the lower origin as a single sort would).
         both_s = np.hstack([seconds, b_seconds])
         both_i = np.hstack([index, b_index])
         order = np.argsort(both_s, axis=1, kind="stable")[:, :k]
@@ -217,4 +222,9 @@ def nearest_source_nodes(
     index, seconds : numpy.ndarray
         ``(n_nodes, k)``: positions in ``sources`` (-1 when fewer reach) and seconds.
     """
-    return nearest(node_times(network, sources, limit=limit), k)
+    sources = np.asarray(sources)
+    blocks = (
+        node_times(network, sources[start : start + BLOCK], limit=limit)
+        for start in range(0, len(sources), BLOCK)
+    )
+    return _k_best(blocks, k)
