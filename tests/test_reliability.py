@@ -14,22 +14,16 @@ import pytest
 from sqlalchemy import text
 
 from geo.db.security import connect_as, role_engine
+from tests.factories import insert_community
+
+pytestmark = pytest.mark.db
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUARE = "POLYGON((23.66 46.76,23.72 46.76,23.72 46.80,23.66 46.80,23.66 46.76))"
 
 
 def _community(engine) -> int:
-    with engine.begin() as conn:
-        return conn.execute(
-            text(
-                "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
-                " source, created_by_role, is_demo) VALUES ('pata-rat', 'Pata Rât', 'RO',"
-                " 'Europe/Bucharest', 32634, 'community', ST_Multi(ST_GeomFromText(:w, 4326)),"
-                " 'import', 'system', false) RETURNING id"
-            ),
-            {"w": SQUARE},
-        ).scalar_one()
+    return insert_community(engine, "pata-rat", name="Pata Rât", wkt=SQUARE)
 
 
 def _workshop(engine, cid: int, title: str) -> int:

@@ -7,22 +7,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from geo.db.migrate import current_revision
+from tests.factories import insert_community
 
-SQUARE = (
-    "ST_Multi(ST_GeomFromText('POLYGON((23.6 46.7,23.7 46.7,23.7 46.8,23.6 46.8,23.6 46.7))',4326))"
-)
+pytestmark = pytest.mark.db
+
+SQUARE_WKT = "POLYGON((23.6 46.7,23.7 46.7,23.7 46.8,23.6 46.8,23.6 46.7))"
 BOWTIE = "ST_GeomFromText('POLYGON((23.6 46.7,23.7 46.8,23.7 46.7,23.6 46.8,23.6 46.7))',4326)"
 
 
 def _community(conn) -> int:
-    return conn.execute(
-        text(
-            "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
-            " source, created_by_role, is_demo)"
-            f" VALUES ('t', 'T', 'RO', 'Europe/Bucharest', 32634, 'community', {SQUARE},"
-            " 'import', 'system', false) RETURNING id"
-        )
-    ).scalar_one()
+    return insert_community(conn, "t", wkt=SQUARE_WKT)
 
 
 def _zone_sql(geom: str, severity: int = 3) -> str:
