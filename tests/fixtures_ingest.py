@@ -12,7 +12,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 from shapely.geometry import LineString, Point, Polygon
-from sqlalchemy import text
+
+from tests import factories
 
 SLUG = "pata-rat"
 SQUARE_WKT = "POLYGON((23.66 46.76,23.72 46.76,23.72 46.80,23.66 46.80,23.66 46.76))"
@@ -81,17 +82,7 @@ POINTS = [
 
 def insert_community(engine, slug: str = SLUG, wkt: str = SQUARE_WKT) -> int:
     """Insert a community with a square boundary; return its id."""
-    with engine.begin() as conn:
-        return conn.execute(
-            text(
-                "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
-                " source, created_by_role, is_demo) VALUES (:slug, 'Pata Rât', 'RO',"
-                " 'Europe/Bucharest', 32634, 'community',"
-                " ST_Multi(ST_GeomFromText(:wkt, 4326)), 'import', 'system', false)"
-                " RETURNING id"
-            ),
-            {"slug": slug, "wkt": wkt},
-        ).scalar_one()
+    return factories.insert_community(engine, slug, name="Pata Rât", wkt=wkt)
 
 
 def zones_frame(rows: list[dict] | None = None) -> gpd.GeoDataFrame:

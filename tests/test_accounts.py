@@ -12,22 +12,14 @@ from sqlalchemy import event, text
 from geo import accounts
 from geo.accounts import AccountError, authenticate, create_user, session_expired
 from geo.db.security import role_engine
+from tests.factories import insert_community
 
 PASSWORD = "correct horse battery"
 T0 = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)
 
 
 def _community(engine, slug: str) -> int:
-    with engine.begin() as conn:
-        return conn.execute(
-            text(
-                "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
-                " source, created_by_role, is_demo) VALUES (:s, 'T', 'RO', 'Europe/Bucharest',"
-                " 32634, 'community', ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(23.6, 46.7),"
-                " 4326), 0.01)), 'import', 'system', false) RETURNING id"
-            ),
-            {"s": slug},
-        ).scalar_one()
+    return insert_community(engine, slug)
 
 
 def test_hash_is_argon2id_and_not_the_password(engine):

@@ -17,12 +17,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from geo import accounts, lifecycle
+from geo.communities.model import Community
 from geo.db.security import ROLES, connect_as, role_engine
+from tests.factories import insert_community
 
-SQUARE = (
-    "ST_Multi(ST_GeomFromText('POLYGON((23.00 42.60,23.04 42.60,23.04 42.63,23.00 42.63,"
-    "23.00 42.60))',4326))"
-)
+SQUARE_WKT = "POLYGON((23.00 42.60,23.04 42.60,23.04 42.63,23.00 42.63,23.00 42.60))"
 INSERT_INCIDENT = (
     "INSERT INTO incidents (community_id, occurred_at, type_code, severity, location_precision,"
     " sensitivity, reporting_role, status, narrative, geom, source, created_by_role, is_demo)"
@@ -33,10 +32,7 @@ INSERT_INCIDENT = (
 
 
 def _slug_id(engine, slug: str) -> int:
-    with engine.connect() as conn:
-        return conn.execute(
-            text("SELECT id FROM communities WHERE slug = :s"), {"s": slug}
-        ).scalar_one()
+    return Community.load(engine, slug).id
 
 
 @pytest.fixture
@@ -44,14 +40,14 @@ def world(loaded_engine, users):
     """Pata Rât (accounts of every role scoped to it) and another community with one
     domestic-violence point, both written by the owner."""
     with loaded_engine.begin() as conn:
-        other = conn.execute(
-            text(
-                "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
-                " source, created_by_role, is_demo) VALUES ('pernik-test', 'Pernik', 'BG',"
-                f" 'Europe/Sofia', 32634, 'community', {SQUARE}, 'import', 'system', false)"
-                " RETURNING id"
-            )
-        ).scalar_one()
+        other = insert_community(
+            conn,
+            "pernik-test",
+            name="Pernik",
+            wkt=SQUARE_WKT,
+            country="BG",
+            timezone="Europe/Sofia",
+        )
         dv = conn.execute(
             text(INSERT_INCIDENT),
             {"c": other, "t": "domestic_violence", "x": 23.02, "y": 42.61},

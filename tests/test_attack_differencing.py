@@ -19,11 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from geo.db.security import connect_as
+from tests.factories import insert_community
 
-SQUARE = (
-    "ST_Multi(ST_GeomFromText('POLYGON((23.60 46.70,23.64 46.70,23.64 46.73,23.60 46.73,"
-    "23.60 46.70))',4326))"
-)
 INSERT_INCIDENT = (
     "INSERT INTO incidents (community_id, occurred_at, type_code, severity, location_precision,"
     " sensitivity, reporting_role, status, geom, source, created_by_role, is_demo)"
@@ -40,13 +37,7 @@ TARGET = ("theft", "2025-04-17 21:13+03", 23.61003)
 def town(engine):
     """A 10 km² community with the cluster and the target incident; returns (engine, id)."""
     with engine.begin() as conn:
-        cid = conn.execute(
-            text(
-                "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
-                " source, created_by_role, is_demo) VALUES ('t', 'T', 'RO', 'Europe/Bucharest',"
-                f" 32634, 'community', {SQUARE}, 'import', 'system', false) RETURNING id"
-            )
-        ).scalar_one()
+        cid = insert_community(conn, "t")
         for type_code, at, x in [*CLUSTER, TARGET]:
             conn.execute(
                 text(INSERT_INCIDENT),

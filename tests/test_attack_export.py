@@ -25,6 +25,7 @@ from geo.db.security import role_engine
 from geo.export import ExportRefused, export_layer, neutralise_formulas
 from geo.privacy import SENSITIVE_TYPES, donut_geomask, draw_fractions
 from tests.conftest import PASSWORDS, username_for
+from tests.factories import insert_community
 
 runner = CliRunner()
 METRIC = 32634  # UTM 34N, Pata Rât's metric CRS
@@ -92,15 +93,14 @@ def _other_community_with_incidents(url: str) -> tuple[int, set[tuple[float, flo
     """A community outside Pata Rât's scope, with a domestic-violence incident; its points."""
     engine = create_engine(url)
     with engine.begin() as conn:
-        cid = conn.execute(
-            text(
-                "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
-                " source, created_by_role, is_demo) VALUES ('pernik', 'Pernik', 'BG',"
-                " 'Europe/Sofia', 32634, 'community',"
-                " ST_Multi(ST_MakeEnvelope(23.02, 42.595, 23.045, 42.607, 4326)),"
-                " 'import', 'system', false) RETURNING id"
-            )
-        ).scalar_one()
+        cid = insert_community(
+            conn,
+            "pernik",
+            name="Pernik",
+            wkt="POLYGON((23.02 42.595,23.045 42.595,23.045 42.607,23.02 42.607,23.02 42.595))",
+            country="BG",
+            timezone="Europe/Sofia",
+        )
         points = [(42.6001234, 23.0301234, "domestic_violence"), (42.601, 23.031, "theft")]
         for lat, lon, kind in points:
             conn.execute(

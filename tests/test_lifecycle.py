@@ -15,7 +15,7 @@ from sqlalchemy.exc import DataError, ProgrammingError
 
 from geo import lifecycle
 from geo.db.security import connect_as
-from tests.conftest import account_engine, acting
+from tests.factories import account_engine, acting, insert_community
 
 SQUARE = (
     "ST_Multi(ST_GeomFromText('POLYGON((23.60 46.70,23.64 46.70,23.64 46.73,23.60 46.73,"
@@ -24,14 +24,7 @@ SQUARE = (
 
 
 def _community(conn) -> int:
-    return conn.execute(
-        text(
-            "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
-            " source, created_by_role, is_demo)"
-            f" VALUES ('t', 'T', 'RO', 'Europe/Bucharest', 32634, 'community', {SQUARE},"
-            " 'import', 'system', false) RETURNING id"
-        )
-    ).scalar_one()
+    return insert_community(conn, "t")
 
 
 def _zone(conn, cid: int, note: str = "behind the third house") -> int:
