@@ -11,7 +11,7 @@ message key) after the same work: exactly one argon2 verification (against a dum
 there is no account) and the same ``UPDATE`` statement (which touches no row for an unknown
 name).  Nothing in the answer or its timing class says whether the name exists.
 
-Guessing is slowed by :class:`SignInThrottle`, keyed by *(source, username)*: the first
+Guessing is slowed by :class:`geo.signin.SignInThrottle`, keyed by *(source, username)*: the first
 :data:`FREE_FAILURES` failures from a source cost nothing; after that each further attempt from
 that source for that name is checked only once a growing delay (doubling from
 :data:`FIRST_DELAY`, at most :data:`MAX_DELAY`) has passed, and attempts inside the delay are
@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -45,22 +43,22 @@ from geo.db.security import AUTH_ROLE, connect_as
 from geo.errors import HartaError
 from geo.roles import ROLES
 
-#: Failures per (source, username) that are not slowed down.
-FREE_FAILURES = 5
-#: Delay after the first failure beyond :data:`FREE_FAILURES`; it doubles with each further one.
-FIRST_DELAY = dt.timedelta(seconds=2)
-#: Longest delay between two checked attempts from one source for one name.
-MAX_DELAY = dt.timedelta(minutes=5)
-#: Sources remembered at most (oldest forgotten first), so a flood cannot exhaust memory.
-MAX_THROTTLE_ENTRIES = 10_000
+# The in-memory half of signing in lives in geo.signin; these names stay importable from here.
+from geo.signin import (  # noqa: F401
+    ABSOLUTE_TIMEOUT,
+    FIRST_DELAY,
+    FREE_FAILURES,
+    IDLE_TIMEOUT,
+    MAX_DELAY,
+    MAX_THROTTLE_ENTRIES,
+    SignInThrottle,
+    session_expired,
+)
+
 #: The one message of every refused sign-in.
 REFUSED_KEY = "account.sign_in_failed"
 #: Shortest password accepted.
 MIN_PASSWORD_LENGTH = 10
-#: A session ends after this long without activity ...
-IDLE_TIMEOUT = dt.timedelta(minutes=30)
-#: ... and in any case this long after sign-in.
-ABSOLUTE_TIMEOUT = dt.timedelta(hours=8)
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 
@@ -122,7 +120,16 @@ class AuthResult:
 
 
 def normalise_username(username: str) -> str:
-    """Usernames are case-insensitive: stored stripped and lower-case."""
+    """Usernames are case-insensitive: stored stripped and lower-case.
+
+    Parameters
+    ----------
+    username : str
+
+    Returns
+    -------
+    str
+    """
     return username.strip().lower()
 
 
@@ -141,6 +148,15 @@ def _check_role(role: str) -> str:
 
 def hash_password(password: str) -> str:
     """Argon2id hash of ``password`` after checking the password policy.
+
+    Parameters
+    ----------
+    password : str
+
+    Returns
+    -------
+    str
+        ``$argon2id$...`` (the only form ``users.password_hash`` accepts).
 
     Raises
     ------
@@ -243,6 +259,18 @@ def _user(row) -> User:  # noqa: ANN001
 def get_user(engine: Engine, username: str) -> User:
     """One account by name.
 
+    Parameters
+    ----------
+    engine : Engine
+        One that may read ``users`` (the owner's, or acting as ``admin``).
+    username : str
+        Compared case-insensitively.
+
+    Returns
+    -------
+    User
+        Without its password hash.
+
     Raises
     ------
     AccountError
@@ -259,7 +287,19 @@ def get_user(engine: Engine, username: str) -> User:
 
 
 def list_users(engine: Engine, include_inactive: bool = True) -> list[User]:
-    """Every account, ordered by username (never with password hashes)."""
+    """Every account, ordered by username (never with password hashes).
+
+    Parameters
+    ----------
+    engine : Engine
+        One that may read ``users`` (the owner's, or acting as ``admin``).
+    include_inactive : bool
+        Also deactivated accounts.
+
+    Returns
+    -------
+    list of User
+    """
     where = "" if include_inactive else " WHERE u.active"
     with engine.connect() as conn:
         rows = conn.execute(text(f"SELECT {_USER_COLUMNS} FROM users u{where} ORDER BY u.username"))
@@ -274,7 +314,21 @@ def _update_one(engine: Engine, sql: str, params: dict) -> None:
 
 
 def set_password(engine: Engine, username: str, password: str) -> None:
-    """Replace a password; also clears failures and any lock."""
+    """Replace a password; also clears failures and any lock.
+
+    Parameters
+    ----------
+    engine : Engine
+        One that may write ``users``.
+    username : str
+    password : str
+        Checked against the policy (:func:`hash_password`) and stored hashed.
+
+    Raises
+    ------
+    AccountError
+        Too short, or no such account.
+    """
     _update_one(
         engine,
         "UPDATE users SET password_hash = :h, password_changed_at = now(), failed_logins = 0,"
@@ -284,7 +338,19 @@ def set_password(engine: Engine, username: str, password: str) -> None:
 
 
 def unlock(engine: Engine, username: str) -> None:
-    """Clear the failure count and lock of an account."""
+    """Clear the failure count and lock of an account.
+
+    Parameters
+    ----------
+    engine : Engine
+        One that may write ``users``.
+    username : str
+
+    Raises
+    ------
+    AccountError
+        ``security.account.unknown`` when there is no such account.
+    """
     _update_one(
         engine,
         "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = :u",
@@ -293,7 +359,21 @@ def unlock(engine: Engine, username: str) -> None:
 
 
 def deactivate(engine: Engine, username: str) -> None:
-    """Disable an account (kept for the record; it can no longer sign in)."""
+    """Disable an account (kept for the record; it can no longer sign in).
+
+    Connections already open for it lose its scope at their next statement (migration 0004).
+
+    Parameters
+    ----------
+    engine : Engine
+        One that may write ``users``.
+    username : str
+
+    Raises
+    ------
+    AccountError
+        ``security.account.unknown`` when there is no such account.
+    """
     _update_one(
         engine,
         "UPDATE users SET active = false WHERE username = :u",
@@ -302,7 +382,19 @@ def deactivate(engine: Engine, username: str) -> None:
 
 
 def reactivate(engine: Engine, username: str) -> None:
-    """Enable a deactivated account again."""
+    """Enable a deactivated account again.
+
+    Parameters
+    ----------
+    engine : Engine
+        One that may write ``users``.
+    username : str
+
+    Raises
+    ------
+    AccountError
+        ``security.account.unknown`` when there is no such account.
+    """
     _update_one(
         engine,
         "UPDATE users SET active = true WHERE username = :u",
@@ -311,7 +403,21 @@ def reactivate(engine: Engine, username: str) -> None:
 
 
 def set_role(engine: Engine, username: str, role: str) -> None:
-    """Change the role of an account."""
+    """Change the role of an account.
+
+    Parameters
+    ----------
+    engine : Engine
+        One that may write ``users``.
+    username : str
+    role : str
+        One of :data:`geo.roles.ROLES`.
+
+    Raises
+    ------
+    AccountError
+        Unknown role, or no such account.
+    """
     _update_one(
         engine,
         "UPDATE users SET role = :r WHERE username = :u",
@@ -320,7 +426,21 @@ def set_role(engine: Engine, username: str, role: str) -> None:
 
 
 def set_communities(engine: Engine, username: str, communities: Iterable[int]) -> None:
-    """Scope an account to exactly ``communities`` (ids)."""
+    """Scope an account to exactly ``communities`` (ids); their settlements follow.
+
+    Parameters
+    ----------
+    engine : Engine
+        One that may write ``user_communities``.
+    username : str
+    communities : iterable of int
+        ``communities.id`` values; the previous scope is replaced whole.
+
+    Raises
+    ------
+    AccountError
+        ``security.account.unknown`` when there is no such account.
+    """
     user = get_user(engine, username)
     with engine.begin() as conn:
         _replace_communities(conn, user.id, communities)
@@ -329,81 +449,22 @@ def set_communities(engine: Engine, username: str, communities: Iterable[int]) -
 def may_access_community(user: User, community_id: int, parent_id: int | None = None) -> bool:
     """Whether ``user`` is scoped to a community (or to its parent, for a settlement).
 
-    Pure function; the app applies it before showing any layer of a community.
-    """
-    scope = set(user.communities)
-    return community_id in scope or (parent_id is not None and parent_id in scope)
-
-
-class SignInThrottle:
-    """Growing delays between sign-in attempts per (source, username), kept in memory.
-
-    A *source* is whatever identifies where attempts come from: the client's network address
-    when known, else a fixed bucket (see the app's :func:`harta_ui.sign_in_source`).  Only
-    checked failures count and grow the delay; an attempt inside the delay is refused without
-    being checked and without growing it, so someone hammering the form cannot push the delay
-    further.  A success clears the entry.
+    Pure function; the app applies it before offering a community.  The database applies the
+    same scope to incident rows whatever the app decides (``harta_scope_ids()``).
 
     Parameters
     ----------
-    free : int
-        Failures that are not slowed down.
-    first, cap : timedelta
-        First delay (doubling afterwards) and its upper bound.
-    max_entries : int
-        Entries kept at most; the least recently failed are forgotten first.
+    user : User
+    community_id : int
+    parent_id : int, optional
+        The community's parent, when it is a settlement.
+
+    Returns
+    -------
+    bool
     """
-
-    def __init__(
-        self,
-        free: int = FREE_FAILURES,
-        first: dt.timedelta = FIRST_DELAY,
-        cap: dt.timedelta = MAX_DELAY,
-        max_entries: int = MAX_THROTTLE_ENTRIES,
-    ) -> None:
-        self.free, self.first, self.cap, self.max_entries = free, first, cap, max_entries
-        self._entries: OrderedDict[tuple[str, str], tuple[int, dt.datetime]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _delay(self, failures: int) -> dt.timedelta:
-        if failures < self.free:
-            return dt.timedelta(0)
-        return min(self.cap, self.first * 2 ** min(failures - self.free, 30))
-
-    def wait(self, source: str, username: str, now: dt.datetime) -> dt.timedelta:
-        """How long ``source`` must still wait before an attempt for ``username`` is checked.
-
-        Returns
-        -------
-        timedelta
-            Zero when the next attempt will be checked.
-        """
-        with self._lock:
-            entry = self._entries.get((source, username))
-        if entry is None:
-            return dt.timedelta(0)
-        failures, last = entry
-        return max(dt.timedelta(0), last + self._delay(failures) - now)
-
-    def failed(self, source: str, username: str, now: dt.datetime) -> None:
-        """Count a checked failure."""
-        key = (source, username)
-        with self._lock:
-            failures = self._entries.pop(key, (0, now))[0] + 1
-            self._entries[key] = (failures, now)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-
-    def succeeded(self, source: str, username: str) -> None:
-        """Forget the failures of ``source`` for ``username`` (the right password was given)."""
-        with self._lock:
-            self._entries.pop((source, username), None)
-
-    def clear(self, username: str) -> None:
-        """Forget every source's failures for ``username`` (an administrator unlocked it)."""
-        with self._lock:
-            for key in [k for k in self._entries if k[1] == username]:
-                del self._entries[key]
+    scope = set(user.communities)
+    return community_id in scope or (parent_id is not None and parent_id in scope)
 
 
 def authenticate(
@@ -535,36 +596,3 @@ def account_state(engine: Engine, user_id: int, now: dt.datetime | None = None) 
             communities=_communities_of(conn, row.id),
             locked_until=row.locked_until,
         )
-
-
-def session_expired(
-    signed_in_at: dt.datetime,
-    last_seen_at: dt.datetime,
-    now: dt.datetime,
-    idle: dt.timedelta = IDLE_TIMEOUT,
-    absolute: dt.timedelta = ABSOLUTE_TIMEOUT,
-) -> bool:
-    """Whether a session must end: idle too long, or signed in too long ago.
-
-    Pure function on timestamps (all timezone-aware, or all naive).
-
-    Parameters
-    ----------
-    signed_in_at : datetime
-        When the person signed in.
-    last_seen_at : datetime
-        Their last request.
-    now : datetime
-        Current time.
-    idle, absolute : timedelta
-        Limits (:data:`IDLE_TIMEOUT`, :data:`ABSOLUTE_TIMEOUT`).
-
-    Returns
-    -------
-    bool
-        True when ``now - last_seen_at >= idle`` or ``now - signed_in_at >= absolute``, or when
-        the timestamps are inconsistent (in the future).
-    """
-    if last_seen_at > now or signed_in_at > now or last_seen_at < signed_in_at:
-        return True
-    return now - last_seen_at >= idle or now - signed_in_at >= absolute

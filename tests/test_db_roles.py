@@ -16,7 +16,15 @@ from sqlalchemy.exc import DataError, DBAPIError, InternalError, ProgrammingErro
 from geo import roles
 from geo.communities.model import Community
 from geo.db.migrate import alembic_config, upgrade
-from geo.db.security import AUTH_ROLE, ROLES, connect_as, current_role, db_role, role_engine
+from geo.db.security import (
+    AUTH_ROLE,
+    ROLES,
+    acting_role,
+    connect_as,
+    current_role,
+    db_role,
+    role_engine,
+)
 from tests.factories import account_engine, acting, insert_community
 
 NOT_INCIDENT_READERS = ("public", "community", "planner", "admin")
@@ -107,6 +115,21 @@ def test_the_migrations_speak_the_vocabulary_of_geo_roles(engine):
     for role in roles.ROLES:
         with connect_as(engine, role) as conn:
             assert conn.execute(text("SELECT harta_acting_role()")).scalar_one() == role
+
+
+def test_acting_role_is_read_from_the_connection_and_cannot_be_forged(engine, db_url):
+    """A write learns its role from the connection.  Overwriting ``harta.role`` (the audit
+    setting any caller can change) does not make a police connection an admin one."""
+    assert acting_role(engine) == roles.SYSTEM
+    for role in roles.ROLES:
+        with connect_as(engine, role) as conn:
+            conn.execute(text("SELECT set_config('harta.role', 'admin', true)"))
+            assert acting_role(conn) == role
+    police = role_engine(db_url, "police")
+    try:
+        assert acting_role(police) == "police"
+    finally:
+        police.dispose()
 
 
 def test_the_database_scopes_exactly_the_scoped_roles(seeded):

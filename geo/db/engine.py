@@ -8,6 +8,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import Connection
 
 from geo.db.local import LocalCluster
+from geo.roles import SYSTEM, check_role
 from geo.settings import get_settings
 
 
@@ -40,10 +41,41 @@ def _engine_for(url: str) -> Engine:
 
 
 def get_engine(url: str | None = None) -> Engine:
-    """Return a (cached) engine for ``url`` or for the configured database."""
+    """A cached engine (the owner's login: no role assumed) for ``url`` or the configured database.
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy URL; default :func:`database_url` (starting the embedded cluster if needed).
+
+    Returns
+    -------
+    Engine
+        One per URL for the life of the process, with ``pool_pre_ping``.
+    """
     return _engine_for(url or database_url())
 
 
 def set_app_role(conn: Connection, role: str) -> None:
-    """Record the application role on this transaction (read by the audit triggers)."""
+    """Record the application role on this transaction (read by the audit triggers).
+
+    For the operator's own connections only (``system``: bootstrap, demo data, CLI maintenance).
+    A connection acting as a role (:func:`geo.db.security.role_engine`,
+    :func:`geo.db.security.connect_as`) already records its role; code writing through one reads
+    it back with :func:`geo.db.security.acting_role` instead of taking a ``role=`` argument.
+
+    Parameters
+    ----------
+    conn : Connection
+        In a transaction (the setting lasts until it ends).
+    role : str
+        :data:`geo.roles.SYSTEM` or one of :data:`geo.roles.ROLES`.
+
+    Raises
+    ------
+    ValueError
+        For any other value.
+    """
+    if role != SYSTEM:
+        check_role(role)
     conn.execute(text("SELECT set_config('harta.role', :role, true)"), {"role": role})

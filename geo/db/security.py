@@ -45,12 +45,13 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 
-from geo.roles import ROLES
+from geo.roles import ROLES, SYSTEM
 
 __all__ = [
     "AUTH_ROLE",
     "ROLES",
     "ROLE_PREFIX",
+    "acting_role",
     "connect_as",
     "current_role",
     "db_role",
@@ -181,6 +182,35 @@ def current_role(conn: Connection) -> str:
         E.g. ``"harta_police"``, or the login's name when no role was assumed.
     """
     return conn.execute(text("SELECT current_user")).scalar_one()
+
+
+def acting_role(bind: Engine | Connection) -> str:
+    """The application role a connection acts in, as the database sees it.
+
+    This is how a write learns who is writing: from the connection, never from a second
+    ``role=`` argument that could disagree with it.  The answer comes from
+    ``harta_acting_role()`` (migration 0004), which reads the ``SET ROLE`` of the session -- not
+    the ``harta.role`` setting, which any caller may overwrite -- so it cannot be talked into a
+    role the connection does not hold.
+
+    Parameters
+    ----------
+    bind : Engine or Connection
+        A connection acting as a role (:func:`role_engine`, :func:`connect_as`), or the owner's.
+
+    Returns
+    -------
+    str
+        One of :data:`geo.roles.ROLES`, or :data:`geo.roles.SYSTEM` for a connection that
+        assumed no Harta role (the operator: migrations, bootstrap, CLI maintenance).
+    """
+    sql = text("SELECT harta_acting_role()")
+    if isinstance(bind, Connection):
+        role = bind.execute(sql).scalar_one()
+    else:
+        with bind.connect() as conn:
+            role = conn.execute(sql).scalar_one()
+    return role or SYSTEM
 
 
 def ensure_roles(engine: Engine) -> None:
