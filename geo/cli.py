@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from geo.i18n import t
+from geo.ingest.cli import register as register_import
 from geo.network.cli import network_app
 from geo.settings import PROJECT_ROOT, STYLES_DIR, get_settings
 
@@ -266,66 +267,14 @@ def acting_engine(as_user: str | None, password_stdin: bool = False):  # noqa: A
 # --- import / export ----------------------------------------------------------------------
 
 
-@app.command("import")
-def import_cmd(
-    layer: str = typer.Argument(..., help="risk_zones, incidents or facilities"),
-    file: Path = typer.Argument(..., exists=True, dir_okay=False),
-    community: str = typer.Option(None, help="Community slug (default HARTA_COMMUNITY)."),
-    crs: str | None = typer.Option(
-        None,
-        help="CRS of the source FILE when the file does not say, e.g. EPSG:3844 (not the"
-        " community's metric CRS: that is 'community add --metric-crs').",
-    ),
-    skip_invalid: bool = typer.Option(False, help="Write the valid rows, report the rest."),
-    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help=PASSWORD_STDIN_HELP),
-) -> None:
-    """Import a layer from GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, GPX or CSV.
-
-    Incidents only with --as (a police or mediator account).  Other layers without --as are
-    an operator import: it needs the cluster owner's credentials and is recorded as admin.
-    """
-    from rich.progress import Progress
-
-    from geo.ingest import ImportFailed, ImportRejected, import_file
-
-    lang = _lang()
-    slug = community or get_settings().community
-    if as_user is None and layer == "incidents":
-        err.print(f"[red]{t('export.cli.import_needs_account', lang)}[/red]")
-        raise typer.Exit(2)
-    if as_user is None:
-        engine, role = _engine(), "admin"
-    else:
-        engine, user = acting_engine(as_user, password_stdin)
-        role = user.role
-    community = _load_community(engine, slug)
-    with Progress(console=err, transient=True) as progress:
-        task = progress.add_task(t("app.cli.importing", lang, file=file.name), total=None)
-
-        def report_progress(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        try:
-            report = import_file(
-                engine,
-                layer,
-                file,
-                community=community,
-                crs=crs,
-                skip_invalid=skip_invalid,
-                role=role,
-                progress=report_progress,
-                lang=lang,
-            )
-        except ImportRejected as exc:
-            err.print(exc.report.render(lang))
-            err.print(f"[red]{t('app.cli.import_rejected', lang)}[/red]")
-            raise typer.Exit(1) from exc
-        except ImportFailed as exc:
-            err.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2) from exc
-    console.print(report.render(lang))
+# The import command lives beside the importer (geo/ingest/cli.py: options, exit codes).
+register_import(
+    app,
+    acting_engine=acting_engine,
+    owner_engine=_engine,
+    as_help=AS_HELP,
+    password_stdin_help=PASSWORD_STDIN_HELP,
+)
 
 
 def _donut_option(value: str | None, lang: str) -> bool | tuple[float, float]:
