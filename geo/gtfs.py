@@ -26,7 +26,11 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-CRS = "EPSG:4326"
+from geo.crs import STORAGE
+from geo.errors import HartaError
+
+#: Stops come out in the storage CRS (EPSG:4326), as GTFS gives them.
+CRS = STORAGE
 
 #: Stops farther than this from the median stop of the feed are treated as misplaced.  A city
 #: network fits comfortably inside it; the CTP feed's stray stops lie 350+ km away.
@@ -35,8 +39,11 @@ MAX_DISTANCE_FROM_MEDIAN_KM = 100.0
 STOP_COLUMNS = ["stop_id", "name", "routes", "geometry"]
 
 
-class GtfsError(ValueError):
-    """A GTFS feed that cannot be read (missing file or column)."""
+class GtfsError(HartaError, ValueError):
+    """A GTFS feed that cannot be read (not a zip, missing table or column).
+
+    ``message(lang)`` names the file (without its folders) and what is wrong.
+    """
 
 
 def read_stops(
@@ -68,7 +75,7 @@ def read_stops(
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
-        raise GtfsError(f"{path}: not a readable GTFS zip ({exc})") from exc
+        raise GtfsError("gtfs.error.unreadable", file=path.name, reason=str(exc)) from exc
     with archive:
         stops = _read_stop_positions(archive, path)
         stops = _drop_misplaced(stops, max_distance_from_median_km)
@@ -92,18 +99,46 @@ def read_table(
     Rows longer than the header are cut to the header's length (the CTP feed adds an empty
     field to each stops row); shorter rows are padded with empty strings.  Fully empty rows
     are skipped.
+
+    Parameters
+    ----------
+    archive : zipfile.ZipFile
+        The open feed.
+    member : str
+        Table file name, e.g. ``"stops.txt"``.
+    columns : iterable of str
+        Columns to keep, in this order.
+    source : Path or str
+        The feed's path, for messages (only its file name is shown).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One string column per requested column.
+
+    Raises
+    ------
+    GtfsError
+        When the table or one of the columns is missing.
     """
     wanted = list(columns)
     try:
         raw = archive.open(member)
     except KeyError as exc:
-        raise GtfsError(f"{source}: {member} is missing from the feed") from exc
+        raise GtfsError(
+            "gtfs.error.missing_table", file=Path(source).name, member=member
+        ) from exc
     with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
         reader = csv.reader(text)
         header = [name.strip() for name in next(reader, [])]
         missing = [name for name in wanted if name not in header]
         if missing:
-            raise GtfsError(f"{source}: {member} has no column {', '.join(missing)}")
+            raise GtfsError(
+                "gtfs.error.missing_column",
+                file=Path(source).name,
+                member=member,
+                columns=", ".join(missing),
+            )
         positions = [header.index(name) for name in wanted]
         rows = list(_picked(reader, positions, len(header)))
     return pd.DataFrame(rows, columns=wanted, dtype=str)

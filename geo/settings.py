@@ -90,7 +90,13 @@ class Settings:
 
 
 def get_settings() -> Settings:
-    """Read the settings from the environment (cheap; call it where needed)."""
+    """Read the settings from the environment (cheap; call it where needed).
+
+    Returns
+    -------
+    Settings
+        From ``HARTA_*`` variables and ``DATABASE_URL``, with the defaults above.
+    """
     env = os.environ
     data_dir = Path(env.get("HARTA_DATA_DIR") or PROJECT_ROOT / ".harta-data").resolve()
     return Settings(
