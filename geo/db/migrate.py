@@ -12,7 +12,17 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 def alembic_config(url: str) -> Config:
-    """An Alembic configuration pointing at Harta's migrations and ``url``."""
+    """An Alembic configuration pointing at Harta's migrations and ``url``.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL of the database (password included; never logged).
+
+    Returns
+    -------
+    alembic.config.Config
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -20,7 +30,15 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database behind ``engine`` up to ``revision``."""
+    """Bring the database behind ``engine`` up to ``revision``.
+
+    Parameters
+    ----------
+    engine : Engine
+        The owner's engine (migrations create roles, tables and functions).
+    revision : str
+        Alembic revision; default the newest.
+    """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -28,7 +46,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at, or None when it was never migrated."""
+    """The revision the database is at.
+
+    Parameters
+    ----------
+    engine : Engine
+
+    Returns
+    -------
+    str or None
+        None when the database was never migrated.
+    """
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
