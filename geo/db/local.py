@@ -61,7 +61,17 @@ class ClusterError(RuntimeError):
 
 
 def pg_bin_dir() -> Path:
-    """Folder holding ``initdb`` and ``pg_ctl``."""
+    """Folder holding ``initdb`` and ``pg_ctl``.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ClusterError
+        When no PostgreSQL server binaries are installed.
+    """
     for candidate in PG_BIN_CANDIDATES:
         if (Path(candidate) / "initdb").exists():
             return Path(candidate)
@@ -187,7 +197,17 @@ class LocalCluster:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> LocalCluster:
-        """The cluster of ``HARTA_DATA_DIR`` (created or tightened first, see geo.files)."""
+        """The cluster of ``HARTA_DATA_DIR`` (created or tightened first, see geo.files).
+
+        Parameters
+        ----------
+        settings : Settings, optional
+            Default :func:`geo.settings.get_settings`.
+
+        Returns
+        -------
+        LocalCluster
+        """
         settings = settings or get_settings()
         private_data_dir(settings.data_dir)
         return cls(settings.cluster_dir, settings.pg_port)
@@ -237,11 +257,28 @@ class LocalCluster:
         """SQLAlchemy URL of ``database`` over TCP on localhost, with the superuser's password.
 
         Never print or log it; :meth:`safe_url` is the printable form.
+
+        Parameters
+        ----------
+        database : str
+
+        Returns
+        -------
+        str
         """
         return self._url(database).render_as_string(hide_password=False)
 
     def safe_url(self, database: str = DATABASE_NAME) -> str:
-        """:meth:`url` with the password masked."""
+        """:meth:`url` with the password masked.
+
+        Parameters
+        ----------
+        database : str
+
+        Returns
+        -------
+        str
+        """
         return self._url(database).render_as_string(hide_password=True)
 
     def _url(self, database: str) -> URL:
@@ -381,6 +418,16 @@ class LocalCluster:
         A server already running from this folder is adopted on whatever port it listens on
         (and, if it still trusts, upgraded at its next start: restarting it here would cut off
         whoever else uses it).
+
+        Parameters
+        ----------
+        timeout_s : float
+            How long to wait for the server to accept connections.
+
+        Raises
+        ------
+        ClusterError
+            When the binaries are missing or the server does not come up.
         """
         self.init()
         running_on = self.running_port()
@@ -433,7 +480,24 @@ class LocalCluster:
         raise ClusterError(f"PostgreSQL on port {self.port} did not become ready")
 
     def psql(self, sql: str, database: str = "postgres") -> str:
-        """Run one SQL command as the cluster's superuser; return its output."""
+        """Run one SQL command as the cluster's superuser.
+
+        Parameters
+        ----------
+        sql : str
+            One command (trusted text: never built from user input).
+        database : str
+
+        Returns
+        -------
+        str
+            ``psql -tA`` output.
+
+        Raises
+        ------
+        ClusterError
+            When psql fails.
+        """
         connection = ["-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-d", database]
         done = self._client("psql", *connection, "-w", "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql)
         if done.returncode != 0:
@@ -441,7 +505,13 @@ class LocalCluster:
         return done.stdout
 
     def create_database(self, name: str) -> None:
-        """Create database ``name`` with PostGIS if it does not exist yet."""
+        """Create database ``name`` with PostGIS if it does not exist yet.
+
+        Parameters
+        ----------
+        name : str
+            A fixed identifier (not user input).
+        """
         exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()
         if not exists:
             self.psql(f'CREATE DATABASE "{name}"')
