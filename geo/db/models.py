@@ -4,6 +4,12 @@ Every layer stores geometry in EPSG:4326 and records its provenance: where the r
 (``source``: import, workshop, form, osm, demo), a reference to that source, when and by which role
 it was created.  The database writes every insert, update and delete of a layer to ``audit_log``
 through triggers (see the migrations), so nothing disappears silently.
+
+One schema: these models describe every table and column the migrations create, so
+``alembic revision --autogenerate`` on a migrated database proposes nothing
+(``tests/test_models_autogenerate.py`` checks it).  A migration that adds a table or a column
+adds it here too.  Functions, triggers, grants and row-security policies live only in the
+migrations (autogenerate does not compare them).
 """
 
 from __future__ import annotations
