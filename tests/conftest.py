@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from geo.db.local import LocalCluster
 from geo.db.migrate import upgrade
+from geo.roles import ACCOUNT_ROLES
 
 # Accounts the database checks (migration 0004), re-exported for the tests that import them here.
 from tests.factories import account_engine, account_id, acting  # noqa: F401
@@ -218,7 +219,7 @@ def app_env(loaded_db_url: str, monkeypatch):
 # --- accounts --------------------------------------------------------------------------------
 APP_DIR = ROOT / "app"
 #: Roles that sign in (``public`` is nobody signed in).
-SIGNED_ROLES = ("community", "mediator", "police", "planner", "admin")
+SIGNED_ROLES = ACCOUNT_ROLES
 #: Known passwords of the :func:`users` fixture's accounts.
 PASSWORDS = {role: f"{role}-Harta-test-2026" for role in SIGNED_ROLES}
 
