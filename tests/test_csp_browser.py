@@ -39,7 +39,7 @@ def _rename_as_admin(engine) -> None:  # noqa: ANN001
     """What a hostile (or compromised) administrator can do without reading any incident."""
     admin = account_id(engine, "admin")
     with connect_as(engine, "admin", admin) as conn:
-        cid = conn.execute(text("SELECT id FROM communities WHERE slug = 'pata-rat'")).scalar_one()
+        cid = Community.load(conn, "pata-rat").id
         conn.execute(
             text("UPDATE communities SET name = :n WHERE id = :c"), {"n": HOSTILE, "c": cid}
         )

@@ -88,7 +88,7 @@ def _seed(engine, tmp_path) -> int:  # noqa: ANN001
         ws.mark_attributes("flooding", 3, note=PAYLOADS[0]),
     )
     with engine.begin() as conn:
-        cid = conn.execute(text("SELECT id FROM communities WHERE slug = 'pata-rat'")).scalar_one()
+        cid = Community.load(conn, "pata-rat").id
         conn.execute(
             text(
                 "INSERT INTO facilities (community_id, kind, name, source, is_demo,"
