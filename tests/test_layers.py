@@ -58,3 +58,17 @@ def test_no_module_of_geo_mentions_streamlit_even_lazily() -> None:
         if _imported_roots(path) & {"streamlit", "streamlit_folium", "harta_ui", "map_frame"}
     }
     assert offenders == set()
+
+
+def test_communities_are_resolved_by_slug_only_in_geo_communities() -> None:
+    """One loader: outside :mod:`geo.communities` nothing runs ``... FROM communities WHERE
+    slug`` (it takes a :class:`geo.communities.Community`, or calls ``Community.load``)."""
+    offenders = sorted(
+        str(path.relative_to(ROOT))
+        for folder in ("geo", "app", "scripts", "tests")
+        for path in (ROOT / folder).rglob("*.py")
+        if (ROOT / "geo" / "communities") not in path.parents
+        and path.name != "test_layers.py"
+        and "from communities where slug" in path.read_text(encoding="utf-8").lower()
+    )
+    assert offenders == []
