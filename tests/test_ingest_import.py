@@ -440,7 +440,7 @@ def test_forced_failure_mid_write_leaves_nothing(engine, community, tmp_path, mo
     monkeypatch.setattr(writer, "BATCH_SIZE", 10)
     with pytest.raises(RuntimeError, match="simulated"):
         import_file(engine, "risk_zones", path, community=SLUG)
-    assert calls == [10]  # the first batch was in the table before the failure
+    assert calls == [25]  # every row was in the table (one INSERT … SELECT) before the failure
     assert _count(engine, "risk_zones") == 0
     assert _count(engine, "imports") == 0
     with engine.connect() as conn:

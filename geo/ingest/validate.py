@@ -29,8 +29,6 @@ Dates
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -60,8 +58,6 @@ from geo.layers import (
     personal_header,
 )
 
-#: Grid hashes are computed on, in degrees (about 1 cm).
-HASH_GRID_DEG = 1e-7
 #: Longest cell value quoted back in a message.
 _QUOTE_LIMIT = 40
 #: Accepted clock skew for "in the future".
@@ -287,7 +283,18 @@ def validate_rows(
     )
     columns = {name: frame[name].tolist() for name in layer.field_names if name in frame}
     tz = ZoneInfo(community.timezone)
-    parsers = {f.name: _parser_for(f, tz, now, role) for f in layer.fields}
+    parsers = {
+        f.name: _parser_for(
+            f,
+            tz,
+            now,
+            role,
+            bulk=_bulk_dates(columns[f.name])
+            if f.type == "datetime" and f.name in columns
+            else None,
+        )
+        for f in layer.fields
+    }
     valid: list[ValidRow] = []
     for index, row in enumerate(rows.tolist()):
         values: dict = {}
@@ -305,7 +312,7 @@ def validate_rows(
         if row_ok:
             valid.append(ValidRow(row, values, geometries[index]))
     report.rows_valid = len(valid)
-    _hash_rows(valid, layer)
+    hash_rows(valid, layer)
     return valid
 
 
@@ -460,8 +467,11 @@ def _repair(geometry: BaseGeometry) -> BaseGeometry | None:
 Parsed = tuple[object, tuple[str, dict] | None]
 
 
-def _parser_for(fld: Field, tz: ZoneInfo, now: dt.datetime, role: str):
-    """A function cell → (value, problem) for one field, with lookups prepared once."""
+def _parser_for(fld: Field, tz: ZoneInfo, now: dt.datetime, role: str, bulk: dict | None = None):
+    """A function cell → (value, problem) for one field, with lookups prepared once.
+
+    ``bulk`` maps date cells already read column-wise (:func:`_bulk_dates`) to naive times.
+    """
     default = role if fld.name == "reporting_role" and fld.default is None else fld.default
 
     def blank(raw: object) -> Parsed:
@@ -522,11 +532,13 @@ def _parser_for(fld: Field, tz: ZoneInfo, now: dt.datetime, role: str):
             return code, None
 
     elif fld.type == "datetime":
+        known = bulk or {}
 
         def parse(raw: object) -> Parsed:
             if _is_blank(raw):
                 return blank(raw)
-            moment = parse_datetime(raw, tz)
+            naive = known.get(raw.strip()) if isinstance(raw, str) else None
+            moment = naive.replace(tzinfo=tz) if naive is not None else parse_datetime(raw, tz)
             if moment is None:
                 return None, ("ingest.problem.bad_date", {"value": _quote(raw)})
             if moment > now + _FUTURE_SLACK:
@@ -565,6 +577,37 @@ def _memoised(parse):
             return parse(raw)
 
     return cached
+
+
+#: Formats read column-wise by pandas (C speed) before the cell-by-cell fallback.
+_BULK_FORMATS = (
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+)
+
+
+def _bulk_dates(cells: list) -> dict[str, dt.datetime]:
+    """Naive datetimes of the distinct text cells that one of :data:`_BULK_FORMATS` reads
+    exactly; the others (offsets, Hungarian dots, odd spacing) go through
+    :func:`parse_datetime` one by one, with the same result."""
+    texts = pd.Series(sorted({c.strip() for c in cells if isinstance(c, str) and c.strip()}))
+    found: dict[str, dt.datetime] = {}
+    for fmt in _BULK_FORMATS:
+        if texts.empty:
+            break
+        parsed = pd.to_datetime(texts, format=fmt, errors="coerce")
+        ok = parsed.notna().to_numpy()
+        found.update(zip(texts[ok].tolist(), parsed[ok].dt.to_pydatetime().tolist(), strict=True))
+        texts = texts[~ok]
+    return found
 
 
 def parse_datetime(value: object, tz: ZoneInfo | str) -> dt.datetime | None:
@@ -639,120 +682,23 @@ def _quote(raw: object) -> str:
     return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 1] + "…"
 
 
-# --- hashing --------------------------------------------------------------------------------
+# Hashing and near duplicates live in geo/ingest/dedupe.py; re-exported for callers.
+from geo.ingest.dedupe import (  # noqa: E402
+    HASH_GRID_DEG,
+    find_near_duplicates,
+    hash_rows,
+    row_hash_of,
+)
 
-
-def _hash_rows(rows: list[ValidRow], layer: Layer) -> None:
-    """Set each row's content hash: same geometry (to ~1 cm) and attributes, same hash.
-
-    Geometries are snapped to :data:`HASH_GRID_DEG` and normalised (ring orientation and
-    start vertex, which Shapefile and KML writers change) before hashing.
-    """
-    if not rows:
-        return
-    geometries = np.array([r.geom for r in rows], dtype=object)
-    snapped = shapely.normalize(shapely.set_precision(geometries, HASH_GRID_DEG, mode="pointwise"))
-    wkb = shapely.to_wkb(snapped, hex=True, output_dimension=2)
-    for row, geometry_hex in zip(rows, wkb, strict=True):
-        attributes = json.dumps(
-            {name: _hashable(value) for name, value in sorted(row.values.items())},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        payload = f"{layer.name}|{geometry_hex}|{attributes}"
-        row.row_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def _hashable(value: object) -> object:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
-    return value
-
-
-def row_hash_of(rows: list[ValidRow], layer: Layer) -> list[str]:
-    """Hashes of ``rows`` (computing them if needed)."""
-    if rows and not rows[0].row_hash:
-        _hash_rows(rows, layer)
-    return [r.row_hash for r in rows]
-
-
-# --- near duplicates ------------------------------------------------------------------------
-
-
-def find_near_duplicates(
-    rows: list[ValidRow],
-    existing: pd.DataFrame,
-    community: CommunityArea,
-    *,
-    distance_m: float = 25.0,
-    minutes: float = 30.0,
-) -> list[tuple[int, str, float, float]]:
-    """Incidents of the same type within ``distance_m`` and ``minutes`` of each other.
-
-    Parameters
-    ----------
-    rows : list of ValidRow
-        New incidents (exact duplicates already removed).
-    existing : DataFrame
-        Incidents already stored: ``id``, ``type_code``, ``occurred_at``, ``lon``, ``lat``.
-    community : CommunityArea
-        Gives the metric CRS.
-
-    Returns
-    -------
-    list of dict
-        ``row`` (the later new row), ``other_row`` (a row of the file) or ``other_id`` (a
-        stored incident), ``metres`` and ``minutes`` apart.
-    """
-    from scipy.spatial import cKDTree
-
-    if not rows:
-        return []
-    stored = len(existing)
-    lon = (
-        np.concatenate([[r.geom.x for r in rows], existing["lon"].to_numpy(float)])
-        if stored
-        else np.array([r.geom.x for r in rows])
-    )
-    lat = (
-        np.concatenate([[r.geom.y for r in rows], existing["lat"].to_numpy(float)])
-        if stored
-        else np.array([r.geom.y for r in rows])
-    )
-    types = [r.values["type_code"] for r in rows]
-    times = [r.values["occurred_at"] for r in rows]
-    ids: list[int] = []
-    if stored:
-        types += existing["type_code"].tolist()
-        times += [pd.Timestamp(v).to_pydatetime() for v in existing["occurred_at"]]
-        ids = [int(i) for i in existing["id"]]
-    x, y = community.to_metric.transform(lon, lat)
-    tree = cKDTree(np.column_stack([x, y]))
-    found = []
-    for a, b in sorted(tree.query_pairs(distance_m)):
-        # query_pairs gives a < b: new rows come first, so ``a`` is always a new row.
-        if a >= len(rows) or types[a] != types[b]:
-            continue
-        gap = abs((times[a] - times[b]).total_seconds()) / 60
-        if gap > minutes:
-            continue
-        metres = round(float(np.hypot(x[a] - x[b], y[a] - y[b])), 1)
-        if b < len(rows):
-            found.append(
-                {
-                    "row": rows[b].row,
-                    "other_row": rows[a].row,
-                    "metres": metres,
-                    "minutes": round(gap),
-                }
-            )
-        else:
-            found.append(
-                {
-                    "row": rows[a].row,
-                    "other_id": ids[b - len(rows)],
-                    "metres": metres,
-                    "minutes": round(gap),
-                }
-            )
-    return found
+__all__ = [
+    "HASH_GRID_DEG",
+    "CommunityArea",
+    "ValidRow",
+    "check_geometries",
+    "find_near_duplicates",
+    "hash_rows",
+    "normalise_columns",
+    "parse_datetime",
+    "row_hash_of",
+    "validate_rows",
+]

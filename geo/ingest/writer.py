@@ -1,7 +1,9 @@
 """Write validated rows in one transaction, fast.
 
-Rows go to a temporary table with ``COPY`` (batches of :data:`BATCH_SIZE`), then into the layer
-with ``INSERT … SELECT … ON CONFLICT (community_id, row_hash) DO NOTHING``, so a row already
+Rows go to a temporary staging table with ``COPY`` (batches of :data:`BATCH_SIZE`, progress
+reported after each), then into the layer with one set-based ``INSERT … SELECT … ON CONFLICT
+(community_id, row_hash) DO NOTHING`` (the checks that belong to PostGIS and the constraints run
+there, once, over the whole set), so a row already
 stored (same content hash) is skipped by the database itself, even when two imports race.  Rows
 that were withdrawn or purged (a tombstone in the database, migration 0004) are left out and
 reported as withdrawn.  The
@@ -75,7 +77,7 @@ def write_import(
     report : ImportReport
         Receives ``import_id``, ``rows_written`` and duplicates skipped by the database.
     progress : callable, optional
-        Called as ``progress(done, total)`` after each batch.
+        Called as ``progress(done, total)`` after each batch is staged.
     batch_size : int, optional
         Rows per batch (default :data:`BATCH_SIZE`).
 
@@ -99,9 +101,10 @@ def write_import(
         for start in range(0, total, batch_size):
             batch = rows[start : start + batch_size]
             _copy_batch(cursor, columns, _tuples(batch, layer, target, import_id))
-            written += _insert_batch(cursor, layer, columns)
             if progress:
                 progress(min(start + batch_size, total), total)
+        if total:
+            written = _insert_batch(cursor, layer, columns)
         report.import_id = import_id
         report.rows_written = written
         # Rows the database found already stored (a concurrent import) count as duplicates.
@@ -270,7 +273,7 @@ def _copy_batch(cursor, columns: list[str], tuples: list[tuple]) -> None:
 
 
 def _insert_batch(cursor, layer: Layer, columns: list[str]) -> int:
-    """Move the staged batch into the layer; return how many rows were new."""
+    """Move the staged rows into the layer in one statement; return how many were new."""
     names = ", ".join(columns)
     cursor.execute(
         f"INSERT INTO {layer.table} ({names}) SELECT {names} FROM {_STAGING}"

@@ -1,0 +1,141 @@
+"""Same row twice: content hashes (exact duplicates) and near-duplicate incidents.
+
+Exact duplicates are found by hash (:func:`hash_rows`): the same geometry to about 1 cm and the
+same attributes give the same hash, whatever the format or ring orientation, so a re-imported
+file (or Harta's own export) adds nothing.  Near duplicates (:func:`find_near_duplicates`) are
+incidents of the same type within 25 m and 30 minutes: reported, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.layers import Layer
+
+if TYPE_CHECKING:
+    from geo.ingest.validate import ValidRow
+
+#: Grid hashes are computed on, in degrees (about 1 cm).
+HASH_GRID_DEG = 1e-7
+
+
+# --- hashing --------------------------------------------------------------------------------
+
+
+def hash_rows(rows: list[ValidRow], layer: Layer) -> None:
+    """Set each row's content hash: same geometry (to ~1 cm) and attributes, same hash.
+
+    Geometries are snapped to :data:`HASH_GRID_DEG` and normalised (ring orientation and
+    start vertex, which Shapefile and KML writers change) before hashing.
+    """
+    if not rows:
+        return
+    geometries = np.array([r.geom for r in rows], dtype=object)
+    snapped = shapely.normalize(shapely.set_precision(geometries, HASH_GRID_DEG, mode="pointwise"))
+    wkb = shapely.to_wkb(snapped, hex=True, output_dimension=2)
+    for row, geometry_hex in zip(rows, wkb, strict=True):
+        attributes = json.dumps(
+            {name: _hashable(value) for name, value in sorted(row.values.items())},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        payload = f"{layer.name}|{geometry_hex}|{attributes}"
+        row.row_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _hashable(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    return value
+
+
+def row_hash_of(rows: list[ValidRow], layer: Layer) -> list[str]:
+    """Hashes of ``rows`` (computing them if needed)."""
+    if rows and not rows[0].row_hash:
+        hash_rows(rows, layer)
+    return [r.row_hash for r in rows]
+
+
+def find_near_duplicates(
+    rows: list[ValidRow],
+    existing: pd.DataFrame,
+    community,  # noqa: ANN001 - anything with to_metric
+    *,
+    distance_m: float = 25.0,
+    minutes: float = 30.0,
+) -> list[tuple[int, str, float, float]]:
+    """Incidents of the same type within ``distance_m`` and ``minutes`` of each other.
+
+    Parameters
+    ----------
+    rows : list of ValidRow
+        New incidents (exact duplicates already removed).
+    existing : DataFrame
+        Incidents already stored: ``id``, ``type_code``, ``occurred_at``, ``lon``, ``lat``.
+    community : CommunityArea or Community
+        Gives the metric CRS.
+
+    Returns
+    -------
+    list of dict
+        ``row`` (the later new row), ``other_row`` (a row of the file) or ``other_id`` (a
+        stored incident), ``metres`` and ``minutes`` apart.
+    """
+    from scipy.spatial import cKDTree
+
+    if not rows:
+        return []
+    new = len(rows)
+    lon = np.fromiter((r.geom.x for r in rows), float, new)
+    lat = np.fromiter((r.geom.y for r in rows), float, new)
+    types = [r.values["type_code"] for r in rows]
+    times = pd.DatetimeIndex(pd.to_datetime([r.values["occurred_at"] for r in rows], utc=True))
+    ids = np.zeros(0, dtype=np.int64)
+    if len(existing):
+        lon = np.concatenate([lon, existing["lon"].to_numpy(float)])
+        lat = np.concatenate([lat, existing["lat"].to_numpy(float)])
+        types += existing["type_code"].tolist()
+        stored_times = pd.DatetimeIndex(pd.to_datetime(existing["occurred_at"], utc=True))
+        times = times.append(stored_times)
+        ids = existing["id"].to_numpy(np.int64)
+    x, y = community.to_metric.transform(lon, lat)
+    # Column-wise: all pairs within the distance at once, then type and time as array masks.
+    pairs = cKDTree(np.column_stack([x, y])).query_pairs(distance_m, output_type="ndarray")
+    if not len(pairs):
+        return []
+    pairs = pairs[pairs[:, 0] < new]  # a < b: a pair with a new row has it first
+    codes = pd.factorize(pd.Series(types, dtype=object))[0]
+    seconds = np.asarray(times.tz_localize(None), dtype="datetime64[s]").astype(np.int64)
+    gap = np.abs(seconds[pairs[:, 0]] - seconds[pairs[:, 1]]) / 60
+    keep = (codes[pairs[:, 0]] == codes[pairs[:, 1]]) & (gap <= minutes)
+    pairs, gap = pairs[keep], gap[keep]
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    found = []
+    for (a, b), minutes_apart in zip(pairs[order].tolist(), gap[order].tolist(), strict=True):
+        metres = round(float(np.hypot(x[a] - x[b], y[a] - y[b])), 1)
+        if b < new:
+            found.append(
+                {
+                    "row": rows[b].row,
+                    "other_row": rows[a].row,
+                    "metres": metres,
+                    "minutes": round(minutes_apart),
+                }
+            )
+        else:
+            found.append(
+                {
+                    "row": rows[a].row,
+                    "other_id": int(ids[b - new]),
+                    "metres": metres,
+                    "minutes": round(minutes_apart),
+                }
+            )
+    return found
