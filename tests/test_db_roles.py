@@ -105,8 +105,9 @@ def test_the_migrations_speak_the_vocabulary_of_geo_roles(engine):
     role a connection is recognised as acting in -- are exactly :data:`geo.roles.ROLES`."""
     with engine.connect() as conn:
         groups = set(
-            conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE 'harta\\_%'"))
-            .scalars()
+            conn.execute(
+                text("SELECT rolname FROM pg_roles WHERE rolname LIKE 'harta\\_%'")
+            ).scalars()
         )
         assert groups == {f"harta_{r}" for r in roles.ROLES} | {db_role(AUTH_ROLE)}
         assert _check_values(conn, "users_role_known") == set(roles.ROLES)
@@ -130,6 +131,62 @@ def test_acting_role_is_read_from_the_connection_and_cannot_be_forged(engine, db
         assert acting_role(police) == "police"
     finally:
         police.dispose()
+
+
+def test_a_row_records_the_role_of_its_connection_not_what_the_statement_claims(seeded):
+    """Attack (fails before migration 0008): a police connection inserts an incident claiming
+    ``created_by_role = 'system'`` and sets ``harta.role`` to ``admin``; a mediator then tries
+    to rewrite the provenance.  The row and the audit trail say police, and keep saying it."""
+    engine, cid = seeded
+    marker = "forged provenance"
+    with acting(engine, "police") as conn:
+        conn.execute(text("SELECT set_config('harta.role', 'admin', true)"))
+        _incident(conn, cid, "theft", 23.612, 46.712)
+        conn.execute(
+            text(
+                "UPDATE incidents SET created_by_role = 'system', narrative = :m"
+                " WHERE id = (SELECT max(id) FROM incidents)"
+            ),
+            {"m": marker},
+        )
+    with acting(engine, "mediator") as conn:
+        conn.execute(
+            text("UPDATE incidents SET created_by_role = 'admin' WHERE narrative = :m"),
+            {"m": marker},
+        )
+    with engine.connect() as conn:
+        row_id, stamped = conn.execute(
+            text("SELECT id, created_by_role FROM incidents WHERE narrative = :m"), {"m": marker}
+        ).one()
+        audit_roles = set(
+            conn.execute(
+                text(
+                    "SELECT app_role FROM audit_log WHERE table_name = 'incidents'"
+                    " AND row_id = :r AND operation IN ('INSERT', 'UPDATE')"
+                ),
+                {"r": row_id},
+            ).scalars()
+        )
+    assert stamped == "police"
+    assert audit_roles == {"police", "mediator"}
+
+
+def test_the_operator_keeps_the_provenance_it_writes(engine):
+    """The owner's connection (no SET ROLE: bootstrap, demo, CLI maintenance) is trusted."""
+    cid = insert_community(engine, "t")
+    with engine.begin() as conn:
+        conn.execute(text("SELECT set_config('harta.role', 'admin', true)"))
+        conn.execute(text("UPDATE communities SET name = 'U' WHERE id = :c"), {"c": cid})
+        audit = conn.execute(
+            text(
+                "SELECT app_role FROM audit_log WHERE table_name = 'communities'"
+                " AND operation = 'UPDATE'"
+            )
+        ).scalar_one()
+        stamped = conn.execute(
+            text("SELECT created_by_role FROM communities WHERE id = :c"), {"c": cid}
+        ).scalar_one()
+    assert (audit, stamped) == ("admin", "system")
 
 
 def test_the_database_scopes_exactly_the_scoped_roles(seeded):
