@@ -72,3 +72,17 @@ def test_communities_are_resolved_by_slug_only_in_geo_communities() -> None:
         and "from communities where slug" in path.read_text(encoding="utf-8").lower()
     )
     assert offenders == []
+
+
+def test_only_geo_crs_builds_transformers_or_guesses_utm_zones() -> None:
+    """The CRS convention has one home: projections go through :func:`geo.crs.transformer`
+    (built once per pair) and a CRS nobody configured through :func:`geo.crs.utm_crs`."""
+    patterns = ("Transformer.from_crs", "Transformer.from_proj", "estimate_utm_crs")
+    offenders = sorted(
+        f"{path.relative_to(ROOT)}: {pattern}"
+        for path in (ROOT / "geo").rglob("*.py")
+        if path != ROOT / "geo" / "crs.py"
+        for pattern in patterns
+        if pattern in path.read_text(encoding="utf-8")
+    )
+    assert offenders == []
