@@ -11,7 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from geo import accounts, escape, views
-from harta_ui import ROLES, Context, context, sign_in_throttle
+from geo.roles import ACCOUNT_ROLES
+from harta_ui import Context, context, sign_in_throttle
 
 
 def _error(ctx: Context, error: accounts.AccountError) -> None:
@@ -59,7 +60,7 @@ def _create(ctx: Context, names: dict[int, str]) -> None:
         username = st.text_input(ctx.t("account.username"), key="new_user", max_chars=64)
         role = st.selectbox(
             ctx.t("account.admin.role"),
-            ROLES[1:],
+            ACCOUNT_ROLES,
             format_func=lambda r: ctx.t(f"app.roles.{r}"),
             key="new_role",
         )
@@ -100,8 +101,8 @@ def _manage(ctx: Context, users: list[accounts.User], names: dict[int, str]) -> 
     with left:
         role = st.selectbox(
             ctx.t("account.admin.role"),
-            ROLES[1:],
-            index=ROLES[1:].index(user.role) if user.role in ROLES[1:] else 0,
+            ACCOUNT_ROLES,
+            index=ACCOUNT_ROLES.index(user.role) if user.role in ACCOUNT_ROLES else 0,
             format_func=lambda r: ctx.t(f"app.roles.{r}"),
             key=f"role_{name}",
             disabled=self_edit,
