@@ -234,7 +234,13 @@ class LocalCluster:
         return self.directory / PASSWORD_FILE
 
     def password(self) -> str:
-        """The superuser's password, generated (and stored 0600) the first time it is needed."""
+        """The superuser's password, generated (and stored 0600) the first time it is needed.
+
+        Returns
+        -------
+        str
+            Never print or log it.
+        """
         try:
             return self.password_file.read_text().strip()
         except FileNotFoundError:
@@ -305,9 +311,21 @@ class LocalCluster:
         return subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
 
     def is_initialised(self) -> bool:
+        """Whether ``initdb`` has run in :attr:`pgdata`.
+
+        Returns
+        -------
+        bool
+        """
         return (self.pgdata / "PG_VERSION").exists()
 
     def is_running(self) -> bool:
+        """Whether a server is running from :attr:`pgdata` (``pg_ctl status``).
+
+        Returns
+        -------
+        bool
+        """
         if not self.is_initialised():
             return False
         return self._run("pg_ctl", "status", "-D", str(self.pgdata), check=False).returncode == 0
@@ -360,8 +378,14 @@ class LocalCluster:
         return self.pgdata / "pg_hba.conf"
 
     def needs_upgrade(self) -> bool:
-        """True while pg_hba.conf is not Harta's (e.g. trust from an older Harta) or the
-        password file is missing."""
+        """Whether the cluster still needs Harta's authentication set-up.
+
+        Returns
+        -------
+        bool
+            True while pg_hba.conf is not Harta's (e.g. trust from an older Harta) or the
+            password file is missing.
+        """
         try:
             current = self._hba_file.read_text()
         except FileNotFoundError:
@@ -405,7 +429,13 @@ class LocalCluster:
     # --- running ---------------------------------------------------------------------------
 
     def running_port(self) -> int | None:
-        """Port the running server listens on (from ``postmaster.pid``), or None."""
+        """Port the running server listens on (from ``postmaster.pid``).
+
+        Returns
+        -------
+        int or None
+            None when no server runs from this folder.
+        """
         pid_file = self.pgdata / "postmaster.pid"
         if not self.is_running() or not pid_file.exists():
             return None
