@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import shapely
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -99,7 +100,8 @@ def _child_import(url: str, layer: str, path: str, queue) -> None:  # noqa: ANN0
 
     engine = create_engine(url)
     community = Community.load(engine, "pata-rat")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # Resident memory now (libraries loaded); the peak below includes every transient array.
+    before = psutil.Process().memory_info().rss
     t0 = time.perf_counter()
     report = import_file(engine, layer, path, community=community, role="police")
     seconds = time.perf_counter() - t0

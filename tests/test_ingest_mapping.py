@@ -99,7 +99,8 @@ def test_police_export_imports_with_local_times_through_the_saved_profile(
     assert stored["external_ref"].tolist() == ["P-101", "P-102", "P-103"]
     assert stored["narrative"][0] == "Sesizare 112"
     assert abs(stored["lon"][0] - 23.6912345) < 1e-7 and abs(stored["lat"][0] - 46.7712345) < 1e-7
-    assert any(p.key == "ingest.problem.time_joined" for p in report.warnings)
+    joined = next(p for p in report.warnings if p.key == "ingest.problem.time_joined")
+    assert joined.params["column"] == "Ora"  # the file's header, not an internal name
 
 
 def test_police_headers_and_labels_are_recognised_without_a_profile(engine, community, tmp_path):

@@ -11,12 +11,11 @@ The page is widgets only; validation, duplicates, writing and withdrawal live in
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import streamlit as st
+from import_wizard import import_wizard
 
 from geo import escape, roles, taxonomy, views
 from geo.communities import Community
@@ -33,12 +32,11 @@ from geo.incidents import (
     place_label,
     record_incident,
 )
-from geo.ingest import ImportFailed, ImportRejected, import_file
 from geo.lifecycle import withdraw_contribution
 from geo.maps.analysis import picker_map
 from geo.privacy import EXACT_POINT_ROLES
 from geo.settings import get_settings
-from harta_ui import ROLES, Context, context, record_view_once, upload_too_large
+from harta_ui import ROLES, Context, context, record_view_once
 from map_frame import st_folium
 
 UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip", "kml", "kmz", "gpx", "csv"]
@@ -242,35 +240,7 @@ def _record_form(ctx: Context) -> None:
 
 def _bulk_import(ctx: Context) -> None:
     st.caption(ctx.t("incidents.import.help", limit=get_settings().max_upload_mb))
-    upload = st.file_uploader(ctx.t("incidents.import.file"), type=UPLOAD_TYPES, key="upload")
-    skip_invalid = st.checkbox(ctx.t("incidents.import.skip_invalid"), key="skip_invalid")
-    if upload is None or upload_too_large(ctx, upload):
-        return
-    if not st.button(ctx.t("incidents.import.run"), type="primary", key="import_run"):
-        return
-    suffix = Path(upload.name).suffix.lower()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(upload.getbuffer())
-        try:
-            with st.spinner(ctx.t("incidents.import.running")):
-                report = import_file(
-                    ctx.engine,
-                    "incidents",
-                    path,
-                    community=ctx.community,
-                    skip_invalid=skip_invalid,
-                    role=ctx.role,
-                    lang=ctx.lang,
-                )
-        except ImportRejected as rejected:
-            st.error(ctx.t("incidents.import.rejected"))
-            st.text(rejected.report.render(ctx.lang))
-        except ImportFailed as failed:
-            st.error(escape.markdown(failed.message(ctx.lang)))
-        else:
-            st.success(ctx.t("incidents.import.done", written=report.rows_written))
-            st.text(report.render(ctx.lang))
+    import_wizard(ctx, "incidents", key="incident_import")  # app/import_wizard.py
 
 
 def _withdrawable(ctx: Context):  # noqa: ANN202

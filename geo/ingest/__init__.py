@@ -287,7 +287,9 @@ def _prepare(
     mapping = mapping or Mapping()
     mapped = mapping_.before_columns(frame, layer, mapping, report)
     normalised = normalise_columns(mapped, mapping_.mapped_layer(layer), report)
-    normalised = mapping_.after_columns(normalised, layer, mapping, report)
+    normalised = mapping_.after_columns(
+        normalised, layer, mapping, report, mapping_.time_column(frame, layer, mapping)
+    )
     missing = mapping_.missing_required(mapped, normalised, layer, report)
     rows = validate_rows(normalised, layer, community_area, report, role=role, missing=missing)
     rows = _drop_duplicates(engine, layer, community_area, rows, report)

@@ -369,7 +369,11 @@ def _feature_names_as_note(frame: gpd.GeoDataFrame, mapping: Mapping) -> gpd.Geo
 
 
 def after_columns(
-    frame: gpd.GeoDataFrame, layer: Layer, mapping: Mapping, report: ImportReport
+    frame: gpd.GeoDataFrame,
+    layer: Layer,
+    mapping: Mapping,
+    report: ImportReport,
+    time_column: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Join a separate time column to the date, give defaults, translate mapped values.
 
@@ -382,6 +386,8 @@ def after_columns(
     mapping : Mapping
     report : ImportReport
         Receives a note saying the time column was joined.
+    time_column : str, optional
+        The file's header of the time column (named in that note).
 
     Returns
     -------
@@ -390,7 +396,7 @@ def after_columns(
     """
     frame = frame.copy()
     if TIME_FIELD in frame.columns:
-        frame = _join_time(frame, layer, report)
+        frame = _join_time(frame, layer, report, time_column)
     for fld, value in mapping.defaults.items():
         if fld not in layer.field_names:
             report.add(
@@ -412,7 +418,9 @@ def after_columns(
     return frame
 
 
-def _join_time(frame: gpd.GeoDataFrame, layer: Layer, report: ImportReport) -> gpd.GeoDataFrame:
+def _join_time(
+    frame: gpd.GeoDataFrame, layer: Layer, report: ImportReport, header: str | None
+) -> gpd.GeoDataFrame:
     dates = [f.name for f in layer.fields if f.type == "datetime"]
     times = frame.pop(TIME_FIELD)
     if not dates or dates[0] not in frame.columns:
@@ -433,7 +441,7 @@ def _join_time(frame: gpd.GeoDataFrame, layer: Layer, report: ImportReport) -> g
             None,
             date,
             "ingest.problem.time_joined",
-            {"column": times.name or TIME_FIELD, "field": date},
+            {"column": header or TIME_FIELD, "field": date},
             level="info",
         )
     )
@@ -458,6 +466,35 @@ def _clock_text(value: object) -> str:
         minutes = round(fraction * 24 * 60)
         return f"{minutes // 60:02d}:{minutes % 60:02d}"
     return text
+
+
+def time_column(frame: pd.DataFrame, layer: Layer, mapping: Mapping | None = None) -> str | None:
+    """The header of the file's separate time column, if it has one (for messages).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        As read (headers as written).
+    layer : Layer
+    mapping : Mapping, optional
+        An explicit ``time`` mapping wins over recognised headers.
+
+    Returns
+    -------
+    str or None
+    """
+    for target, source in (mapping.fields if mapping else {}).items():
+        if target.lower() in TIME_TARGETS:
+            return source
+    aliases = alias_map(mapped_layer(layer))
+    return next(
+        (
+            str(c)
+            for c in frame.columns
+            if c == TIME_FIELD or aliases.get(normalise_header(c)) == TIME_FIELD
+        ),
+        None,
+    )
 
 
 def missing_required(
