@@ -381,3 +381,64 @@ def test_time_column_as_spreadsheet_fraction_of_a_day(engine, community, tmp_pat
 def test_mapping_is_plain_data():
     mapping = Mapping(fields={"type_code": "Tip"}, defaults={"severity": "3"})
     assert Mapping.from_dict(json.loads(json.dumps(mapping.to_dict()))) == mapping
+
+
+# --- attacks ------------------------------------------------------------------------------------
+
+
+def test_a_mapping_cannot_launder_a_name_column_into_an_incident(engine, community, tmp_path):
+    # Attack: the names column is refused by its header, so map it to the narrative instead.
+    header = "Data;Tip;Gravitate;Latitudine;Longitudine;Nume victimă"
+    path = write_text(
+        tmp_path, "x.csv", f"{header}\n14.03.2025 21:00;fire;3;46,7712;23,6912;Ion Popescu\n"
+    )
+    mapping = parse_options(fields=["narrative=Nume victimă"])
+    with pytest.raises(ImportRejected) as caught:
+        import_file(
+            engine, "incidents", path, community=community, role="police", mapping=mapping,
+            skip_invalid=True,
+        )  # fmt: skip
+    problem = caught.value.report.file_errors[0]
+    assert (problem.key, problem.field) == ("ingest.problem.personal_column", "Nume victimă")
+    assert "Ion Popescu" not in caught.value.report.render("ro")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incidents")).scalar_one() == 0
+        # The refused attempt's record holds the reason, never the name.
+        stored = conn.execute(text("SELECT report::text FROM imports")).scalar_one()
+    assert "Ion Popescu" not in stored
+
+
+def test_refused_incident_imports_are_recorded_only_for_case_roles(engine, community, tmp_path):
+    # The record of a refused police import quotes the values it could not read: the imports
+    # table's row security must hide it from the roles that see only aggregates.
+    from geo.accounts import create_user
+    from geo.db.security import role_engine
+
+    url = engine.url.render_as_string(hide_password=False)
+    accounts = {
+        role: create_user(engine, f"t-{role}", f"{role}-Pass-2026-x", role, [community.id])
+        for role in ("police", "community")
+    }
+    police = role_engine(url, "police", user_id=accounts["police"].id)
+    header = "Data;Tip;Gravitate;Latitudine;Longitudine"
+    path = write_text(tmp_path, "x.csv", f"{header}\n14.03.2025 21:00;Bătaie X;3;46,7712;23,6912\n")
+    try:
+        with pytest.raises(ImportRejected):
+            import_file(police, "incidents", path, community=community, role="police")
+        with police.connect() as conn:
+            seen = conn.execute(text("SELECT report->>'outcome' FROM imports")).scalars().all()
+        assert seen == ["rejected"]
+    finally:
+        police.dispose()
+    for role, uid in (("community", accounts["community"].id), ("public", None)):
+        other = role_engine(url, role, user_id=uid)
+        try:
+            with other.connect() as conn:
+                try:
+                    visible = conn.execute(text("SELECT count(*) FROM imports")).scalar_one()
+                except Exception as exc:  # no grant at all is as good
+                    assert "permission denied" in str(exc)
+                    continue
+            assert visible == 0, role
+        finally:
+            other.dispose()

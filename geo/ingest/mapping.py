@@ -29,7 +29,7 @@ import pandas as pd
 from geo import taxonomy
 from geo.ingest.frames import is_blank
 from geo.ingest.report import ImportFailed, ImportReport, Problem
-from geo.layers import Field, Layer, alias_map, normalise_header
+from geo.layers import Field, Layer, alias_map, normalise_header, personal_header
 from geo.settings import PROJECT_ROOT
 
 #: Where saved mapping profiles live, one JSON file each.
@@ -328,6 +328,16 @@ def before_columns(
                     {"column": source, "columns": _columns_text(frame)},
                 )
             )
+            continue
+        if personal_header(column, layer) and frame[column].map(lambda v: not is_blank(v)).any():
+            # A mapping never launders a column that names a person into a harmless field:
+            # the refusal of names in incident files holds whatever the column is mapped to.
+            report.add(
+                Problem(
+                    report.file, None, column, "ingest.problem.personal_column", {"column": column}
+                )
+            )
+            frame = frame.drop(columns=column)
             continue
         renames[column] = target
     # A column already called like a mapped field steps aside (and is reported as ignored).
