@@ -65,7 +65,11 @@ def test_pages_say_the_database_is_away_and_recover(cluster, monkeypatch, page, 
         from geo.accounts import create_user
 
         engine = create_engine(cluster.url())
-        user = create_user(engine, f"outage-{role}", "outage-password-1", role, [])
+        # Scoped to every community: the session re-reads the account's communities from the
+        # database on every run, so the scope must be the account's, not only the session's.
+        user = create_user(
+            engine, f"outage-{role}", "outage-password-1", role, _all_ids(cluster.url())
+        )
         engine.dispose()
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state["lang"] = "hu"
