@@ -442,3 +442,43 @@ def test_refused_incident_imports_are_recorded_only_for_case_roles(engine, commu
             assert visible == 0, role
         finally:
             other.dispose()
+
+
+# --- Harta's own exports ------------------------------------------------------------------------
+
+
+def test_reimporting_our_export_adds_nothing_and_demo_rows_stay_demo(loaded_engine, tmp_path):
+    from geo.demo import clear_demo
+    from geo.export import export_layer
+
+    pata_rat = Community.load(loaded_engine, "pata-rat")
+    out = tmp_path / "zones.geojson"
+    exported = export_layer(loaded_engine, "risk_zones", out, community=pata_rat)
+    assert exported > 0
+    # Before: the demo zones that cross the boundary were refused, and with --skip-invalid the
+    # others were written again as real data.  Now: every row is recognised as ours.
+    again = import_file(loaded_engine, "risk_zones", out, community=pata_rat)
+    assert again.rows_written == 0 and again.rows_skipped_duplicate == exported
+    # Re-imported after a demo clear, the export's demo rows come back as demo rows...
+    clear_demo(loaded_engine)
+    back = import_file(loaded_engine, "risk_zones", out, community=pata_rat, skip_invalid=True)
+    assert back.rows_written == exported, back.render("en")
+    crossing = [p for p in back.warnings if p.key == "ingest.problem.crosses_boundary"]
+    assert crossing  # kept as drawn, and said
+    with loaded_engine.connect() as conn:
+        assert conn.execute(text("SELECT bool_and(is_demo) FROM risk_zones")).scalar_one()
+    # ... so the next demo clear leaves nothing behind.
+    clear_demo(loaded_engine)
+    with loaded_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM risk_zones")).scalar_one() == 0
+
+
+def test_a_partner_file_numbered_like_our_ids_is_not_taken_for_our_export(
+    engine, community, tmp_path
+):
+    # Attack on the export recognition: ids 1, 2 that exist, with other geometries.
+    first = write_text(tmp_path, "a.csv", "id,lat,lon,pericol,severitate\n1,46.77,23.69,drugs,3\n")
+    import_file(engine, "risk_zones", first, community=community)
+    other = write_text(tmp_path, "b.csv", "id,lat,lon,pericol,severitate\n1,46.78,23.70,drugs,3\n")
+    report = import_file(engine, "risk_zones", other, community=community)
+    assert report.rows_written == 1

@@ -164,6 +164,8 @@ class ValidRow:
     values: dict
     geom: BaseGeometry
     row_hash: str = ""
+    #: The file says the row is synthetic demo data (Harta's own export of demo rows).
+    demo: bool = False
 
 
 def normalise_columns(

@@ -259,7 +259,7 @@ def _tuples(
             import_id,
             row.row_hash,
             target.role,
-            target.is_demo,
+            target.is_demo or row.demo,
         ]
         tuples.append(tuple(values))
     return tuples
