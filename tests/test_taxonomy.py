@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -238,3 +239,41 @@ def test_layer_styles_cover_every_gi_bin_class_and_ramps() -> None:
     for key in ("motorway", "primary", "residential", "footway", "track"):
         assert key in styles["streets"]["by_highway"]
     assert styles["basemap"]["attribution"] == "© OpenStreetMap contributors, ODbL"
+
+
+# --- matching what people write (issue 10) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "written", "code"),
+    [
+        ("incident_type", "violență domestică", "domestic_violence"),
+        ("incident_type", "VIOLENŢĂ DOMESTICĂ", "domestic_violence"),  # cedilla Ţ, capitals
+        ("incident_type", "Violență  în familie", "domestic_violence"),  # label, two spaces
+        ("incident_type", "conflict", "conflict_dispute"),
+        ("incident_type", "Családon belüli erőszak", "domestic_violence"),
+        ("hazard", "drum neluminat", "unlit_path"),
+        ("hazard", "landfill_fire", "landfill_fire_smoke"),
+        ("hazard", "Câini fără stăpân", "stray_dogs"),
+        ("facility_kind", "Spital", "hospital"),
+    ],
+)
+def test_values_match_by_code_label_or_synonym(kind, written, code):
+    assert taxonomy.match(kind, written) == code
+
+
+def test_unknown_value_gets_suggestions_not_a_guess():
+    assert taxonomy.match("incident_type", "violenta domestic") is None
+    assert taxonomy.suggest("incident_type", "violenta domestic")[0] == "domestic_violence"
+    assert taxonomy.suggest("incident_type", "xyzzy") == []
+
+
+def test_cedilla_and_comma_forms_fold_alike():
+    assert taxonomy.fold("ş ţ Ş Ţ") == taxonomy.fold("ș ț Ș Ț") == "s_t_s_t"
+
+
+def test_a_synonym_naming_two_codes_is_refused():
+    data = copy.deepcopy(taxonomy.load())
+    data["hazards"]["drugs"]["synonyms"] = ["Inundații"]  # the label of flooding
+    with pytest.raises(taxonomy.TaxonomyError, match="names both"):
+        taxonomy._validate(data)
