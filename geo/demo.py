@@ -12,11 +12,11 @@ import hashlib
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from pyproj import Transformer
 from shapely import wkt
 from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import Engine, text
 
+from geo.communities.model import Community, UnknownCommunity
 from geo.db.engine import set_app_role
 
 DEMO_COMMUNITY = "pata-rat"
@@ -28,9 +28,10 @@ TABLES = ("risk_zones", "incidents", "facilities", "workshops")
 class _Local:
     """Metric offsets around an anchor, in the community's metric CRS."""
 
-    def __init__(self, metric_crs: int) -> None:
-        self.to_m = Transformer.from_crs(4326, metric_crs, always_xy=True)
-        self.to_deg = Transformer.from_crs(metric_crs, 4326, always_xy=True)
+    def __init__(self, community: Community) -> None:
+        self.community = community
+        self.to_m = community.to_metric
+        self.to_deg = community.to_wgs84
 
     def offset(self, lon: float, lat: float, dx: float, dy: float) -> tuple[float, float]:
         x, y = self.to_m.transform(lon, lat)
@@ -74,16 +75,16 @@ def _hash(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
-def has_demo(engine: Engine, community: str = DEMO_COMMUNITY) -> bool:
-    """True when the community already has demo layers."""
+def has_demo(engine: Engine, community: Community) -> bool:
+    """True when ``community`` already has demo layers."""
     with engine.connect() as conn:
         return bool(
             conn.execute(
                 text(
-                    "SELECT EXISTS (SELECT 1 FROM risk_zones z JOIN communities c"
-                    " ON c.id = z.community_id WHERE c.slug = :s AND z.is_demo)"
+                    "SELECT EXISTS (SELECT 1 FROM risk_zones"
+                    " WHERE community_id = :c AND is_demo)"
                 ),
-                {"s": community},
+                {"c": community.id},
             ).scalar()
         )
 
@@ -96,26 +97,34 @@ def seed_demo(
     Parameters
     ----------
     engine : Engine
-        A migrated database in which ``community`` exists.
+        A migrated database in which ``community`` exists (the owner's engine: the demo is
+        written by the operator, recorded as admin).
     seed : int
         Seed of the random generator.
     community : str
         Slug of the community to decorate.
+
+    Returns
+    -------
+    dict
+        Rows written per table; empty when the demo layers were already there.
+
+    Raises
+    ------
+    ValueError
+        When the community is not in the database.
     """
-    if has_demo(engine, community):
+    try:
+        place = Community.load(engine, community)
+    except UnknownCommunity:
+        raise ValueError(f"community {community!r} is not in the database") from None
+    if has_demo(engine, place):
         return {}
     rng = np.random.default_rng(seed)
     with engine.begin() as conn:
         set_app_role(conn, "admin")
-        row = conn.execute(
-            text("SELECT id, metric_crs, timezone FROM communities WHERE slug = :s"),
-            {"s": community},
-        ).one_or_none()
-        if row is None:
-            raise ValueError(f"community {community!r} is not in the database")
-        community_id, metric_crs, tz = row
-        local = _Local(metric_crs)
-        anchors = _anchors(conn, community_id)
+        local = _Local(place)
+        anchors = _anchors(conn, place.id)
         centre = anchors.get(community) or next(iter(anchors.values()))
         spot = {s: anchors.get(s, centre) for s in SETTLEMENTS}
         counts = {
@@ -124,11 +133,11 @@ def seed_demo(
             "incidents": 0,
             "facilities": 0,
         }
-        workshop_ids = _demo_workshops(conn, community_id, tz)
+        workshop_ids = _demo_workshops(conn, place.id, place.timezone)
         counts["workshops"] = len(workshop_ids)
-        counts["risk_zones"] = _demo_zones(conn, rng, local, community_id, spot, workshop_ids)
-        counts["incidents"] = _demo_incidents(conn, rng, local, community_id, spot, tz)
-        counts["facilities"] = _demo_facilities(conn, local, community_id, spot, centre)
+        counts["risk_zones"] = _demo_zones(conn, rng, local, place.id, spot, workshop_ids)
+        counts["incidents"] = _demo_incidents(conn, rng, local, place.id, spot, place.timezone)
+        counts["facilities"] = _demo_facilities(conn, local, place.id, spot, centre)
     return counts
 
 
@@ -285,8 +294,13 @@ def _demo_incidents(conn, rng, local: _Local, community_id, spot, tz: str, n: in
             if u < acc:
                 anchor, spread = centre, sigma
                 break
-        dx, dy = rng.normal(0, spread, 2)
-        lon, lat = local.offset(anchor.x, anchor.y, dx, dy)
+        # Drawn again until inside the area: a demo incident outside it would belong to no
+        # community's pages (the membership rule), so the demo would show fewer than it says.
+        while True:
+            dx, dy = rng.normal(0, spread, 2)
+            lon, lat = local.offset(anchor.x, anchor.y, dx, dy)
+            if local.community.contains(Point(lon, lat), tol_m=0.0):
+                break
         # Later dates are likelier inside the Dallas cluster: an intensifying hotspot.
         day = (
             rng.triangular(0, span_days, span_days)

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
 
+from geo.communities import Community
 from geo.i18n import t
 from tests.conftest import signed_in_session
 
@@ -42,9 +43,18 @@ def test_home_page_speaks_the_chosen_language_and_flags_demo_rows(app_env, lang)
     engine = create_engine(app_env)
     # Nobody is signed in: the public cannot read incidents, so only the demo rows of the
     # layers it reads are counted (incidents appear as published hexagon counts only).
+    # Counted independently of the page: the demo rows that belong to Pata Rât by the one
+    # membership rule (a demo zone drawn past the boundary is not "shown here").
+    pata_rat = Community.load(engine, "pata-rat")
     with engine.connect() as conn:
         demo_rows = sum(
-            conn.execute(text(f"SELECT count(*) FROM {table} WHERE is_demo")).scalar_one()
+            conn.execute(
+                text(
+                    f"SELECT count(*) FROM {table} AS t JOIN harta_member_rows(:c, '{table}')"
+                    " AS m ON m.id = t.id WHERE t.is_demo"
+                ),
+                {"c": pata_rat.id},
+            ).scalar_one()
             for table in ("risk_zones", "facilities")
         )
     engine.dispose()
