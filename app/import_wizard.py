@@ -23,7 +23,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from geo import taxonomy
+from geo import escape, taxonomy
+from geo.errors import HartaError
 from geo.ingest import (
     ImportFailed,
     ImportRejected,
@@ -76,7 +77,7 @@ def import_wizard(ctx: Context, layer: str, *, key: str, run: Runner | None = No
         try:
             frame = read_file(path, crs=crs)
         except ImportFailed as failed:
-            st.error(failed.message(ctx.lang))
+            st.error(escape.markdown(failed.message(ctx.lang)))
             return
         _preview(ctx, frame)
         mapping = _columns_step(ctx, layer, frame, key)
@@ -172,7 +173,7 @@ def _validate(ctx: Context, layer: str, path: Path, mapping: Mapping, crs):  # n
             mapping=mapping,
         )  # fmt: skip
     except ImportFailed as failed:
-        st.error(failed.message(ctx.lang))
+        st.error(escape.markdown(failed.message(ctx.lang)))
         return None
 
 
@@ -200,7 +201,8 @@ def _values_step(ctx: Context, report: ImportReport, mapping: Mapping, key: str)
         options = [leave, *labels]
         # Nothing is chosen for the person: the report's "did you mean" is a hint, not a choice.
         code = st.selectbox(
-            ctx.t("ingest.wizard.value_label", field=field, value=value),
+            # Widget labels are Markdown: a value from the file is shown as literal text.
+            escape.markdown(ctx.t("ingest.wizard.value_label", field=field, value=value)),
             options,
             index=0,
             format_func=lambda c, labels=labels: labels.get(c, c),
@@ -220,10 +222,10 @@ def _import_step(ctx: Context, path: Path, mapping: Mapping, key: str, run: Runn
         with st.spinner(ctx.t("ingest.wizard.running")):
             report = run(path, mapping, False, skip_invalid)
     except ImportRejected as rejected:
-        st.error(rejected.message(ctx.lang))
+        st.error(escape.markdown(rejected.message(ctx.lang)))
         st.code(rejected.report.render(ctx.lang), language=None, wrap_lines=True)
-    except ImportFailed as failed:
-        st.error(failed.message(ctx.lang))
+    except HartaError as failed:  # unreadable file, closed workshop session …
+        st.error(escape.markdown(failed.message(ctx.lang)))
     else:
         st.success(ctx.t("ingest.wizard.done", written=report.rows_written))
         st.code(report.render(ctx.lang), language=None, wrap_lines=True)

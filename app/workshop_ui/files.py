@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import streamlit as st
+from import_wizard import import_wizard
 
-from geo import escape
 from geo import workshops as ws
 from geo.reports import workshop_pdf
-from harta_ui import Context, record_view, upload_too_large
+from harta_ui import Context, record_view
 
 
 def import_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
@@ -18,46 +15,13 @@ def import_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
     st.caption(ctx.t("workshop.import.help"))
     if not writable:
         return
-    upload = st.file_uploader(
-        ctx.t("workshop.import.file"),
-        type=["gpkg", "geojson", "json", "kml", "kmz", "csv", "zip", "gpx"],
-        key="ws_upload",
-    )
-    if upload is None or upload_too_large(ctx, upload):
-        return
-    if not st.button(ctx.t("workshop.import.button"), type="primary"):
-        return
-    try:
-        from geo.ingest import ImportFailed, ImportRejected
-    except ImportError:
-        st.error(ctx.t("workshop.import.unavailable"))
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(upload.name).name
-        path.write_bytes(upload.getvalue())
-        try:
-            report = ws.import_into_session(ctx.engine, session.id, path, lang=ctx.lang)
-        except ImportRejected as exc:
-            st.error(ctx.t("workshop.import.failed", reason=""))
-            st.code(exc.report.render(ctx.lang), language=None)
-            return
-        except (ImportFailed, ws.WorkshopError) as exc:
-            message = exc.message(ctx.lang) if isinstance(exc, ws.WorkshopError) else None
-            st.error(
-                ctx.t(
-                    "workshop.import.failed",
-                    reason=escape.markdown(message or exc.message(ctx.lang)),
-                )
-            )
-            return
-    st.success(
-        ctx.t(
-            "workshop.import.done",
-            written=report.rows_written,
-            skipped=report.rows_read - report.rows_written,
-        )
-    )
-    st.code(report.render(ctx.lang), language=None)
+    def run(path, mapping, dry_run, skip_invalid):  # noqa: ANN001, ANN202
+        return ws.import_into_session(
+            ctx.engine, session.id, path, mapping=mapping, dry_run=dry_run,
+            skip_invalid=skip_invalid,
+        )  # fmt: skip
+
+    import_wizard(ctx, "risk_zones", key="ws_import", run=run)  # app/import_wizard.py
 
 
 def export_mode(ctx: Context, session: ws.Session) -> None:
