@@ -135,7 +135,7 @@ def test_admin_records_blind_and_mediator_records_a_sensitive_incident(loaded_db
         engine = account_engine(loaded_db_url, role)  # the database checks the account (0004)
         saved = record_incident(
             engine,
-            community="pata-rat",
+            community=Community.load(engine, "pata-rat"),
             occurred_at=when,
             type_code=type_code,
             severity=3,
@@ -162,15 +162,16 @@ def test_admin_records_blind_and_mediator_records_a_sensitive_incident(loaded_db
 
 def test_aggregates_come_from_the_database_with_the_floors(loaded_db_url):
     engine = role_engine(loaded_db_url, "public")
-    cells = views.incident_hex_counts(engine, "pata-rat", 300, threshold=1)
+    pata_rat = Community.load(engine, "pata-rat")
+    cells = views.incident_hex_counts(engine, pata_rat, 300, threshold=1)
     shown = cells.loc[~cells["suppressed"], "count"]
     assert len(shown) and (shown >= 5).all()  # the threshold cannot go below 5
-    severe = views.incident_hex_counts(engine, "pata-rat", 300, min_severity=5)
+    severe = views.incident_hex_counts(engine, pata_rat, 300, min_severity=5)
     assert severe["count"].sum() < shown.sum()
-    hours, days = views.incident_time_profile(engine, "pata-rat")
+    hours, days = views.incident_time_profile(engine, pata_rat)
     assert list(hours.index) == list(range(24)) and list(days.index) == list(range(7))
     assert hours.dropna().min() >= 5 and days.dropna().min() >= 5
-    counts = views.layer_counts(engine, "pata-rat", exact=False)
+    counts = views.layer_counts(engine, pata_rat, exact=False)
     assert counts["incidents"] == int(shown.sum())
     engine.dispose()
 

@@ -131,18 +131,20 @@ def test_record_access_refuses_unknown_actions(engine):
 
 def test_withdrawn_risk_zone_disappears_and_leaves_a_redacted_record(engine):
     from geo import views
+    from geo.communities import Community
 
     with engine.begin() as conn:
         cid = _community(conn)
         zid = _zone(conn, cid)
         kept = _zone(conn, cid, note="kept")
         conn.execute(text("UPDATE risk_zones SET severity = 5 WHERE id = :z"), {"z": zid})
-    assert set(views.risk_zones(engine, "t")["id"]) == {zid, kept}
+    community = Community.load(engine, "t")
+    assert set(views.risk_zones(engine, community)["id"]) == {zid, kept}
 
     with _as(engine, "admin") as admin:
         assert lifecycle.withdraw_contribution(admin, "risk_zones", zid) is True
 
-    assert set(views.risk_zones(engine, "t")["id"]) == {kept}
+    assert set(views.risk_zones(engine, community)["id"]) == {kept}
     with engine.connect() as conn:
         assert (
             conn.execute(
