@@ -362,8 +362,8 @@ def test_cli_exit_codes_and_no_traceback(engine, community, tmp_path, monkeypatc
         outcomes = conn.execute(
             text("SELECT report->>'outcome', rows_written FROM imports ORDER BY id")
         ).all()
-    # Every attempt that reached the community is recorded, the refused one included.
-    assert [tuple(o) for o in outcomes] == [("rejected", 0), ("written", 3)]
+    # Every attempt that reached the community is recorded: refused, unreadable, crashed not.
+    assert [tuple(o) for o in outcomes] == [("rejected", 0), ("written", 3), ("unreadable", 0)]
 
 
 def test_time_column_as_spreadsheet_fraction_of_a_day(engine, community, tmp_path):
@@ -482,3 +482,21 @@ def test_a_partner_file_numbered_like_our_ids_is_not_taken_for_our_export(
     other = write_text(tmp_path, "b.csv", "id,lat,lon,pericol,severitate\n1,46.78,23.70,drugs,3\n")
     report = import_file(engine, "risk_zones", other, community=community)
     assert report.rows_written == 1
+
+
+GPX_WALK = """<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="OsmAnd" xmlns="http://www.topografix.com/GPX/1/1">
+<trk><name>Drum spre școală fără lumină</name><trkseg>
+<trkpt lat="46.7700" lon="23.6900"/><trkpt lat="46.7710" lon="23.6920"/>
+</trkseg></trk></gpx>
+"""
+
+
+def test_gpx_track_name_becomes_the_zone_note(engine, community, tmp_path):
+    path = write_text(tmp_path, "plimbare.gpx", GPX_WALK)
+    mapping = parse_options(sets=["hazard_code=unlit_path", "severity=4"])
+    report = import_file(engine, "risk_zones", path, community=community, mapping=mapping)
+    assert report.rows_written == 1
+    with engine.connect() as conn:
+        note = conn.execute(text("SELECT note FROM risk_zones")).scalar_one()
+    assert note == "Drum spre școală fără lumină"

@@ -14,7 +14,7 @@ columns and validate every row (:mod:`geo.ingest.validate`), drop rows already i
 everything in one transaction (:mod:`geo.ingest.writer`).  An import is all or nothing: one bad
 row and :class:`ImportRejected` is raised with the full report, unless ``skip_invalid`` is set.
 Every attempt that reached the community is recorded in ``imports``, refused ones included
-(``report->>'outcome'`` is ``written`` or ``rejected``).
+(``report->>'outcome'`` is ``written``, ``rejected`` or ``unreadable``).
 """
 
 from __future__ import annotations
@@ -134,18 +134,23 @@ def import_file(
     started = time.perf_counter()
     path = Path(path)
     community = _community(engine, community)
-    report, target_layer, community_area, rows = _prepare(
-        engine,
-        layer,
-        path,
-        community=community,
-        crs=crs,
-        role=role,
-        workshop_id=workshop_id,
-        source=source,
-        source_layer=source_layer,
-        mapping=mapping,
-    )
+    try:
+        report, target_layer, community_area, rows = _prepare(
+            engine,
+            layer,
+            path,
+            community=community,
+            crs=crs,
+            role=role,
+            workshop_id=workshop_id,
+            source=source,
+            source_layer=source_layer,
+            mapping=mapping,
+        )
+    except ImportFailed as failed:
+        if not dry_run:
+            _record_unreadable(engine, layer, path, community, role, source, failed)
+        raise
     report.dry_run = dry_run
     target = ImportTarget(
         community_id=community_area.id,
@@ -243,6 +248,47 @@ def load_community(engine: Engine, slug: str, lang: str = "en") -> CommunityArea
         If there is no such community.
     """
     return CommunityArea.of(_community(engine, slug))
+
+
+#: Refusals of the command itself (nothing was attempted on a file): not recorded.
+_USAGE_ERRORS = frozenset(
+    {
+        "ingest.error.unknown_layer",
+        "ingest.error.unknown_role",
+        "ingest.error.unknown_source",
+        "ingest.error.role_not_allowed",
+        "ingest.error.unknown_workshop",
+        "ingest.error.workshop_only_zones",
+    }
+)
+
+
+def _record_unreadable(
+    engine: Engine,
+    layer_name: str,
+    path: Path,
+    community: Community,
+    role: str,
+    source: str,
+    failed: ImportFailed,
+) -> None:
+    """Record an attempt whose file could not be read (``outcome`` = ``unreadable``): the
+    reason key and parameters, never the file's content."""
+    if failed.key in _USAGE_ERRORS:
+        return
+    layer = get_layer(layer_name, importable=True)
+    report = ImportReport(layer=layer.name, file=path.name, community=community.slug)
+    report.add(Problem(report.file, None, None, failed.key, dict(failed.params)))
+    report.outcome = "unreadable"
+    target = ImportTarget(
+        community_id=community.id,
+        role=role,
+        source=source,
+        filename=path.name,
+        file_sha256=_sha256(path) if path.is_file() else "0" * 64,
+        file_format="",
+    )
+    record_attempt(engine, layer, target, report)
 
 
 def _community(engine: Engine, community: Community | str) -> Community:
