@@ -87,6 +87,9 @@ def finish(
     -------
     GeoDataFrame
     """
+    if not isinstance(frame, gpd.GeoDataFrame) or frame._geometry_column_name not in frame:
+        # GDAL reads some broken files ("[") as a table without geometry: unreadable, said so.
+        raise ImportFailed("ingest.error.unreadable", file=path.name, reason="no geometry")
     if frame.geometry.name != "geometry":
         frame = frame.rename_geometry("geometry")
     if frame.crs is None:
