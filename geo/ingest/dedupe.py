@@ -106,15 +106,22 @@ def find_near_duplicates(
         times = times.append(stored_times)
         ids = existing["id"].to_numpy(np.int64)
     x, y = community.to_metric.transform(lon, lat)
-    # Column-wise: all pairs within the distance at once, then type and time as array masks.
-    pairs = cKDTree(np.column_stack([x, y])).query_pairs(distance_m, output_type="ndarray")
+    seconds = np.asarray(times.tz_localize(None), dtype="datetime64[s]").astype(np.int64)
+    # Column-wise, in space *and* time: minutes are scaled so that ``minutes`` spans
+    # ``distance_m``, and one KD-tree query finds every candidate pair (within the distance
+    # and the time in each, so within sqrt(2) times the distance in the three).  Points close
+    # in space but months apart are never paired, so dense files stay small in memory.
+    scale = distance_m / minutes
+    t = (seconds - seconds.min()) / 60 * scale
+    tree = cKDTree(np.column_stack([x, y, t]))
+    pairs = tree.query_pairs(distance_m * np.sqrt(2) + 1e-6, output_type="ndarray")
     if not len(pairs):
         return []
     pairs = pairs[pairs[:, 0] < new]  # a < b: a pair with a new row has it first
     codes = pd.factorize(pd.Series(types, dtype=object))[0]
-    seconds = np.asarray(times.tz_localize(None), dtype="datetime64[s]").astype(np.int64)
     gap = np.abs(seconds[pairs[:, 0]] - seconds[pairs[:, 1]]) / 60
-    keep = (codes[pairs[:, 0]] == codes[pairs[:, 1]]) & (gap <= minutes)
+    apart = np.hypot(x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]])
+    keep = (codes[pairs[:, 0]] == codes[pairs[:, 1]]) & (gap <= minutes) & (apart <= distance_m)
     pairs, gap = pairs[keep], gap[keep]
     order = np.lexsort((pairs[:, 1], pairs[:, 0]))
     found = []
