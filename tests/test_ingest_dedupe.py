@@ -72,3 +72,29 @@ def test_space_time_pairs_equal_brute_force():
     }
     want = _brute(rows, existing)
     assert got == want and len(want) > 50
+
+
+def test_row_hash_is_the_stored_formula():
+    # Hashes are stored: the encoder may get faster, the bytes hashed must not change.
+    import hashlib
+    import json
+
+    from geo.ingest.dedupe import hash_rows
+    from geo.layers import get_layer
+
+    moment = dt.datetime(2025, 3, 14, 21, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    values = {"type_code": "fire", "severity": 3, "narrative": 'Ușă "forțată"\n', "x": None,
+              "occurred_at": moment}  # fmt: skip
+    row = ValidRow(2, values, shapely.Point(23.6912345, 46.7712345))
+    hash_rows([row], get_layer("incidents"))
+    geometry_hex = shapely.to_wkb(
+        shapely.normalize(shapely.set_precision(row.geom, 1e-7, mode="pointwise")),
+        hex=True,
+        output_dimension=2,
+    )
+    stored_values = {**values, "occurred_at": moment.astimezone(dt.UTC).isoformat()}
+    attributes = json.dumps(
+        dict(sorted(stored_values.items())), ensure_ascii=False, separators=(",", ":")
+    )
+    payload = f"incidents|{geometry_hex}|{attributes}"
+    assert row.row_hash == hashlib.sha256(payload.encode("utf-8")).hexdigest()

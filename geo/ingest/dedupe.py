@@ -40,12 +40,11 @@ def hash_rows(rows: list[ValidRow], layer: Layer) -> None:
     geometries = np.array([r.geom for r in rows], dtype=object)
     snapped = shapely.normalize(shapely.set_precision(geometries, HASH_GRID_DEG, mode="pointwise"))
     wkb = shapely.to_wkb(snapped, hex=True, output_dimension=2)
+    # One encoder for all rows (json.dumps with options builds one per call); the same
+    # options and key order as before, so stored hashes stay valid.
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
     for row, geometry_hex in zip(rows, wkb, strict=True):
-        attributes = json.dumps(
-            {name: _hashable(value) for name, value in sorted(row.values.items())},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        attributes = encode({name: _hashable(value) for name, value in row.values.items()})
         payload = f"{layer.name}|{geometry_hex}|{attributes}"
         row.row_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
