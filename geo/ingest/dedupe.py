@@ -11,16 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from geo.layers import Layer
-
-if TYPE_CHECKING:
-    from geo.ingest.validate import ValidRow
 
 #: Grid hashes are computed on, in degrees (about 1 cm).
 HASH_GRID_DEG = 1e-7
@@ -29,7 +25,7 @@ HASH_GRID_DEG = 1e-7
 # --- hashing --------------------------------------------------------------------------------
 
 
-def hash_rows(rows: list[ValidRow], layer: Layer) -> None:
+def hash_rows(rows: list, layer: Layer) -> None:
     """Set each row's content hash: same geometry (to ~1 cm) and attributes, same hash.
 
     Geometries are snapped to :data:`HASH_GRID_DEG` and normalised (ring orientation and
@@ -55,7 +51,7 @@ def _hashable(value: object) -> object:
     return value
 
 
-def row_hash_of(rows: list[ValidRow], layer: Layer) -> list[str]:
+def row_hash_of(rows: list, layer: Layer) -> list[str]:
     """Hashes of ``rows`` (computing them if needed)."""
     if rows and not rows[0].row_hash:
         hash_rows(rows, layer)
@@ -63,7 +59,7 @@ def row_hash_of(rows: list[ValidRow], layer: Layer) -> list[str]:
 
 
 def find_near_duplicates(
-    rows: list[ValidRow],
+    rows: list,
     existing: pd.DataFrame,
     community,  # noqa: ANN001 - anything with to_metric
     *,
