@@ -142,7 +142,11 @@ def _columns_step(ctx: Context, layer_name: str, frame, key: str) -> Mapping:  #
     mapping = Mapping(values={k: dict(v) for k, v in base.values.items()}, name=base.name)
     for name in fields:
         required = name in layer.field_names and layer.field(name).required
-        label = ctx.t("ingest.wizard.time_field") if name == TIME_FIELD else name
+        label = (
+            ctx.t("ingest.wizard.time_field")
+            if name == TIME_FIELD
+            else f"{ctx.t(f'ingest.field.{name}')} ({name})"
+        )
         left, right = st.columns([3, 2])
         preset = base.fields.get(name) or base.fields.get("time" if name == TIME_FIELD else "")
         options = [automatic, *columns]
