@@ -22,9 +22,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from geo import crs as crs_
 from geo import roles
 from geo.hexgrid import (
     WGS84,
@@ -282,7 +283,7 @@ def masked_k_anonymity(
 def _with_xy(
     points: gpd.GeoDataFrame | gpd.GeoSeries, x: np.ndarray, y: np.ndarray, crs: str | CRS
 ) -> gpd.GeoDataFrame | gpd.GeoSeries:
-    lon, lat = Transformer.from_crs(crs, WGS84, always_xy=True).transform(x, y)
+    lon, lat = crs_.transformer(crs, crs_.STORAGE).transform(x, y)
     geometry = shapely.points(np.asarray(lon), np.asarray(lat))
     if isinstance(points, gpd.GeoSeries):
         return gpd.GeoSeries(geometry, index=points.index, crs=WGS84)

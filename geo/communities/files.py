@@ -10,7 +10,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geo.communities.source import CommunityDataError
+from geo.communities.errors import CommunityDataError
 
 
 def read_boundary(path: str | Path) -> MultiPolygon:

@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shapely.geometry import MultiPolygon
 
 from geo import crs as crs_
-from geo.errors import HartaError
+from geo.communities.errors import CommunityDataError
+from geo.communities.files import read_boundary
 from geo.settings import DATA_SOURCES_DIR, get_settings
 
 #: Folder holding the bundled communities.
@@ -58,24 +59,6 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-
-
-class CommunityDataError(HartaError, ValueError):
-    """A community file or field that cannot be used.
-
-    Parameters
-    ----------
-    detail : str
-        What is wrong, naming the file and the field (``str(error)`` is the detail alone, so
-        logs and tests read it as before; :meth:`message` adds a translated preamble).
-    """
-
-    def __init__(self, detail: str) -> None:
-        super().__init__("communities.error.data", detail=detail)
-        self.args = (detail,)
-
-    def __str__(self) -> str:
-        return str(self.params["detail"])
 
 
 @dataclass(frozen=True)
@@ -189,8 +172,6 @@ class CommunitySource:
 
     def boundary(self) -> MultiPolygon:
         """The boundary as a valid MultiPolygon in EPSG:4326."""
-        from geo.communities.files import read_boundary  # files imports this module
-
         return read_boundary(self.boundary_file)
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from geo.communities.source import CommunityDataError
+from geo.communities.errors import CommunityDataError
 
 
 def _parent_id(conn: Connection, parent: str | None) -> int | None:
