@@ -9,7 +9,7 @@ import pytest
 from geo.i18n import t
 from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app
 from tests.conftest import open_page, sign_in_browser
-from tests.test_incident_privacy import _found, _incidents
+from tests.test_incident_privacy import _found, _incidents, _on_public_geometry
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +58,8 @@ def show_incident_layer(page) -> None:
 
 def test_hotspots_page_for_police_and_public(loaded_db_url, users):
     incidents, _ = _incidents(loaded_db_url)
+    on_streets = _on_public_geometry(loaded_db_url, incidents)
+    assert on_streets.sum() < 5  # chance coincidences only, or the check below means little
     SCREENSHOTS.mkdir(exist_ok=True)
     with running_app(loaded_db_url) as base, browser_page() as page:
         sign_in_browser(page, base, "police")
@@ -86,7 +88,7 @@ def test_hotspots_page_for_police_and_public(loaded_db_url, users):
         wait_for_maps(page)
         page.screenshot(path=str(SCREENSHOTS / "hotspots_public_map_ro.png"), full_page=True)
         assert markers(page) == 0
-        leaked = _found(incidents, everything_sent(page))
+        leaked = _found(incidents, everything_sent(page)) & ~on_streets
         assert not leaked.any(), f"{leaked.sum()} incident coordinates in the public page"
         assert page.blocked_requests == []
 
@@ -98,6 +100,8 @@ def test_public_hotspots_page_offers_published_periods(loaded_db_url, lang):
     from tests.test_workshop_browser import LANGUAGE_NAMES, pick
 
     incidents, _ = _incidents(loaded_db_url)
+    on_streets = _on_public_geometry(loaded_db_url, incidents)
+    assert on_streets.sum() < 5
     SCREENSHOTS.mkdir(exist_ok=True)
     with running_app(loaded_db_url) as base:
         for name, viewport in (("desktop", (1400, 950)), ("tablet", (800, 1280))):
@@ -117,4 +121,4 @@ def test_public_hotspots_page_offers_published_periods(loaded_db_url, lang):
                     path=str(SCREENSHOTS / f"hotspots_public_period_{lang}_{name}.png"),
                     full_page=True,
                 )
-                assert not _found(incidents, everything_sent(page)).any()
+                assert not (_found(incidents, everything_sent(page)) & ~on_streets).any()

@@ -60,6 +60,26 @@ def _pairs(page: str) -> np.ndarray:
     return np.round(np.array(pairs).reshape(-1, 2), 5)
 
 
+def _on_public_geometry(db_url: str, incidents: np.ndarray) -> np.ndarray:
+    """For every incident, whether its coordinates coincide (within :data:`TOLERANCE`) with a
+    vertex of a layer every role may see (streets, places, facilities, risk zones).
+
+    The whole city's street network has thousands of vertices; a few of 420 random incidents
+    land within a metre of one by chance, and a page that draws the streets then "contains"
+    them without leaking anything.  Such incidents cannot be told apart from the basemap, so
+    the leak checks below leave them out (and say how many)."""
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        text_rows = [
+            wkt
+            for table in ("streets", "places", "facilities", "risk_zones")
+            for wkt in conn.execute(text(f"SELECT ST_AsText(geom) FROM {table}")).scalars()
+        ]
+    engine.dispose()
+    public = "\n".join(text_rows).replace(" ", ",")  # "x y,x y" -> pairs PAIR finds
+    return _found(incidents, public)
+
+
 def _found(incidents: np.ndarray, page: str) -> np.ndarray:
     """For every incident, whether its coordinates appear in ``page`` (as lon,lat or lat,lon)."""
     pairs = _pairs(page)
@@ -96,9 +116,11 @@ def _hotspots_page(user=None) -> AppTest:  # noqa: ANN001
 @pytest.mark.parametrize("role", ["public", "community", "planner", "admin"])
 def test_roles_without_the_right_never_receive_exact_points(app_env, users, role):
     incidents, _ = _incidents(app_env)
+    on_streets = _on_public_geometry(app_env, incidents)
+    assert on_streets.sum() < 5  # chance coincidences with the basemap only
     at = _hotspots_page(users.get(role))
     page = _sent_to_browser(at)
-    leaked = _found(incidents, page)
+    leaked = _found(incidents, page) & ~on_streets
     assert not leaked.any(), f"{leaked.sum()} incident coordinates reached the {role} page"
     # The aggregated view is there instead: hexagon counts with the small ones hidden.
     # ("<5", HTML-escaped in the tooltip, then JSON-escaped: "\\u0026lt;5").
