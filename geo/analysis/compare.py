@@ -41,17 +41,58 @@ NOT_COMPARED = "not_compared"
 
 
 def label_text(label: str, lang: str = DEFAULT_LANGUAGE) -> str:
-    """Translated name of a comparison label."""
+    """Translated name of a comparison label.
+
+    Parameters
+    ----------
+    label : str
+        Comparison label code, as in the ``label`` column of a comparison.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        The translated label name.
+    """
     return t(f"analysis.compare.label.{label}", lang)
 
 
 def label_description(label: str, lang: str = DEFAULT_LANGUAGE) -> str:
-    """One-sentence translated explanation of a comparison label, for legends."""
+    """One-sentence translated explanation of a comparison label, for legends.
+
+    Parameters
+    ----------
+    label : str
+        Comparison label code, as in the ``label`` column of a comparison.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        The translated explanation.
+    """
     return t(f"analysis.compare.description.{label}", lang)
 
 
 def zone_footprints(zones: gpd.GeoDataFrame, crs: str | CRS, buffer_m: float) -> gpd.GeoSeries:
-    """Zones as areas in ``crs``: polygons unchanged, lines and points buffered by ``buffer_m``."""
+    """Zones as areas in ``crs``: polygons unchanged, lines and points buffered by ``buffer_m``.
+
+    Parameters
+    ----------
+    zones : geopandas.GeoDataFrame
+        Zones in any CRS; polygons, lines or points.
+    crs : str or pyproj.CRS
+        Metric CRS to project to (anything ``pyproj.CRS.from_user_input`` takes).
+    buffer_m : float
+        Buffer radius in metres for lines and points.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        One footprint per zone, same index as ``zones``, in ``crs``.
+    """
     projected = zones.geometry.to_crs(crs)
     dimension = shapely.get_dimensions(projected.values)
     footprints = np.where(

@@ -59,6 +59,16 @@ def default_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
     ``min(std, IQR / 1.349)`` averaged in quadrature over x and y.  The robust spread stops a few
     far-away incidents from blurring a tight cluster.  Falls back to ``FALLBACK_BANDWIDTH_M``
     (200 m) when there are fewer than two distinct points.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Projected point coordinates in metres.
+
+    Returns
+    -------
+    float
+        Bandwidth (kernel standard deviation) in metres.
     """
     n = len(x)
     if n < 2:
@@ -76,7 +86,20 @@ def default_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def gaussian_kernel(bandwidth_cells: float, truncate: float = KERNEL_TRUNCATE) -> np.ndarray:
-    """Discrete, separable 2-D Gaussian kernel that sums to exactly 1."""
+    """Discrete, separable 2-D Gaussian kernel that sums to exactly 1.
+
+    Parameters
+    ----------
+    bandwidth_cells : float
+        Standard deviation of the Gaussian, in cells.
+    truncate : float
+        Kernel radius in standard deviations (at least one cell).
+
+    Returns
+    -------
+    numpy.ndarray
+        Square ``(2k + 1, 2k + 1)`` float kernel summing to 1.
+    """
     radius = max(1, math.ceil(truncate * bandwidth_cells))
     offsets = np.arange(-radius, radius + 1, dtype=float)
     profile = np.exp(-0.5 * (offsets / max(bandwidth_cells, 1e-9)) ** 2)
@@ -108,7 +131,13 @@ class DensityOverlay:
     units: str = "incidents_per_km2"
 
     def legend(self) -> list[dict[str, float | str]]:
-        """One ``{"lower", "upper", "color"}`` entry per class, lowest first."""
+        """One ``{"lower", "upper", "color"}`` entry per class, lowest first.
+
+        Returns
+        -------
+        list of dict
+            ``lower``/``upper`` class bounds (incidents per km²) and ``color`` (hex).
+        """
         return [
             {"lower": lo, "upper": hi, "color": colour}
             for lo, hi, colour in zip(
@@ -117,7 +146,18 @@ class DensityOverlay:
         ]
 
     def to_png(self, path: str | Path | None = None) -> bytes:
-        """Encode the image as PNG; also write it to ``path`` when given."""
+        """Encode the image as PNG; also write it to ``path`` when given.
+
+        Parameters
+        ----------
+        path : str, Path or None
+            File to write the PNG to; None writes nothing.
+
+        Returns
+        -------
+        bytes
+            The PNG-encoded image.
+        """
         from PIL import Image  # imported here: only needed when exporting pictures
 
         buffer = io.BytesIO()
@@ -174,7 +214,13 @@ class DensitySurface(Result):
         return west, north - rows * self.cell_size_m, west + cols * self.cell_size_m, north
 
     def integral(self) -> float:
-        """Expected number of incidents over the whole grid."""
+        """Expected number of incidents over the whole grid.
+
+        Returns
+        -------
+        float
+            Sum of density × cell area: incidents (not per km²).
+        """
         return float(self.array.sum() * self.cell_area_km2)
 
     def write_geotiff(self, path: str | Path) -> Path:
@@ -182,6 +228,16 @@ class DensitySurface(Result):
 
         The band declares :data:`GEOTIFF_NODATA` as its nodata value; every cell of the surface
         is data (0 means no incident nearby), so no cell carries it.
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file; overwritten if it exists.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``, as a Path.
         """
         path = Path(path)
         rows, cols = self.array.shape
@@ -227,6 +283,11 @@ class DensitySurface(Result):
             Share of the maximum under which cells are not drawn.
         alpha : int
             Opacity (0–255) of drawn cells.
+
+        Returns
+        -------
+        DensityOverlay
+            RGBA image with its EPSG:4326 bounds, class breakpoints and colours.
         """
         values, bounds = self._to_wgs84()
         peak = float(np.nanmax(values)) if values.size else 0.0
@@ -292,6 +353,19 @@ def linear_binning(
     Unlike simple binning (all weight to the containing cell, i.e. moving the point up to half
     a cell), linear binning keeps each point's centre of mass where it is, so the smoothed
     surface is accurate to second order in ``cell / bandwidth`` (KDEpy's method).
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Point coordinates in the grid's metric CRS (metres).
+    west, north : float
+        Coordinates of the grid's north-west corner, in metres.
+    cell : float
+        Cell size in metres.
+    rows, cols : int
+        Grid shape. Points outside are clipped onto the edge cells.
+    weights : numpy.ndarray or None
+        Weight per point; None weighs every point 1.
 
     Returns
     -------

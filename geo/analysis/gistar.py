@@ -104,7 +104,18 @@ def gi_star_z(values: np.ndarray, weights: sp.spmatrix) -> np.ndarray:
 
 
 def two_sided_p(z: np.ndarray) -> np.ndarray:
-    """Two-sided normal p-values; ``nan`` z-scores give p = 1 (nothing to report)."""
+    """Two-sided normal p-values; ``nan`` z-scores give p = 1 (nothing to report).
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        z-scores; may contain nan.
+
+    Returns
+    -------
+    numpy.ndarray
+        Two-sided p-values, same shape as ``z``.
+    """
     p = 2.0 * stats.norm.sf(np.abs(z))
     return np.where(np.isnan(z), 1.0, p)
 
@@ -268,6 +279,17 @@ def binomial_two_sided_p(
     variance ``phi`` times larger) and the tails are those of the incomplete beta function, the
     binomial's continuous extension.  All arguments broadcast.
 
+    Parameters
+    ----------
+    observed : numpy.ndarray
+        Observed counts per cell.
+    total : numpy.ndarray
+        Number of trials per cell.
+    pi : numpy.ndarray
+        Success probability per cell under the null hypothesis.
+    dispersion : numpy.ndarray or float
+        Overdispersion factor ``phi`` (1 = plain binomial).
+
     Returns
     -------
     numpy.ndarray
@@ -291,7 +313,20 @@ def binomial_two_sided_p(
 
 
 def fdr_adjust(p: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (``p_adj <= alpha`` ⇔ BH rejects at ``alpha``)."""
+    """Benjamini–Hochberg adjusted p-values (``p_adj <= alpha`` ⇔ BH rejects at ``alpha``).
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        Raw p-values in ``[0, 1]``; anything outside raises ValueError.
+    axis : int
+        Axis along which the tests form one family.
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values, same shape as ``p``, clipped to ``[0, 1]``.
+    """
     p = np.asarray(p, dtype=float)
     if p.size <= 1 or p.shape[axis] <= 1:
         return p.copy()
@@ -311,7 +346,20 @@ def fdr_adjust(p: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 def gi_bins(z: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """ArcGIS-style ``Gi_Bin``: ±3/±2/±1 at 99/95/90 % confidence, 0 otherwise."""
+    """ArcGIS-style ``Gi_Bin``: ±3/±2/±1 at 99/95/90 % confidence, 0 otherwise.
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        Gi* z-scores; the sign decides hot (+) or cold (−); nan counts as 0.
+    p : numpy.ndarray
+        p-values (raw or FDR-adjusted), same shape as ``z``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 codes from −3 to 3, same shape as ``z``.
+    """
     z = np.asarray(z, dtype=float)
     level = np.zeros(z.shape, dtype=np.int8)
     for code, confidence in enumerate(CONFIDENCE_LEVELS, start=1):
@@ -321,7 +369,18 @@ def gi_bins(z: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def bin_for_confidence(confidence: float) -> int:
-    """The smallest ``|gi_bin|`` that is significant at ``confidence`` (0.90, 0.95 or 0.99)."""
+    """The smallest ``|gi_bin|`` that is significant at ``confidence`` (0.90, 0.95 or 0.99).
+
+    Parameters
+    ----------
+    confidence : float
+        One of ``CONFIDENCE_LEVELS`` (0.90, 0.95, 0.99); anything else raises ValueError.
+
+    Returns
+    -------
+    int
+        1, 2 or 3.
+    """
     for code, level in enumerate(CONFIDENCE_LEVELS, start=1):
         if abs(confidence - level) < 1e-9:
             return code

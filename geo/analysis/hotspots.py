@@ -118,23 +118,71 @@ class HotspotResult(Result):
     n_outside: int = 0
 
     def hot_cells(self, confidence: float | None = None) -> gpd.GeoDataFrame:
-        """Cells that are hot spots at ``confidence`` (default: the analysis' confidence)."""
+        """Cells that are hot spots at ``confidence`` (default: the analysis' confidence).
+
+        Parameters
+        ----------
+        confidence : float or None
+            0.90, 0.95 or 0.99; None uses ``params["confidence"]``.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            The rows of ``cells`` with ``gi_bin`` at or above that level.
+        """
         level = bin_for_confidence(confidence or self.params["confidence"])
         return self.cells[self.cells["gi_bin"] >= level]
 
     def cold_cells(self, confidence: float | None = None) -> gpd.GeoDataFrame:
-        """Cells that are cold spots at ``confidence`` (default: the analysis' confidence)."""
+        """Cells that are cold spots at ``confidence`` (default: the analysis' confidence).
+
+        Parameters
+        ----------
+        confidence : float or None
+            0.90, 0.95 or 0.99; None uses ``params["confidence"]``.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            The rows of ``cells`` with ``gi_bin`` at or below minus that level.
+        """
         level = bin_for_confidence(confidence or self.params["confidence"])
         return self.cells[self.cells["gi_bin"] <= -level]
 
 
 def label_text(label: str, lang: str = DEFAULT_LANGUAGE) -> str:
-    """Translated name of a hotspot label code such as ``"hot_99"``."""
+    """Translated name of a hotspot label code such as ``"hot_99"``.
+
+    Parameters
+    ----------
+    label : str
+        Label code (``"hot_99"``, ``"cold_90"``, ``"not_significant"``...).
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        The translated name.
+    """
     return t(f"analysis.hotspots.label.{label}", lang)
 
 
 def method_text(method: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
-    """Plain-language name of a p-value method (``"exact"``/``"normal"``; None: not run)."""
+    """Plain-language name of a p-value method (``"exact"``/``"normal"``; None: not run).
+
+    Parameters
+    ----------
+    method : str or None
+        ``"exact"`` or ``"normal"``; None when the analysis did not run.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        The translated name.
+    """
     return t(f"stats.method.{method or 'not_run'}", lang)
 
 
@@ -208,7 +256,14 @@ class HotspotAnalysis:
         self.area_weighted = area_weighted
 
     def params(self) -> dict[str, Any]:
-        """Settings of the analysis (the chosen ``method`` is added by :meth:`solve`)."""
+        """Settings of the analysis (the chosen ``method`` is added by :meth:`solve`).
+
+        Returns
+        -------
+        dict
+            JSON-serialisable settings, stored with a run; ``crs`` as a string,
+            ``rings`` or ``distance_band_m`` None when not used.
+        """
         return {
             "crs": CRS.from_user_input(self.crs).to_string(),
             "cell_size_m": float(self.cell_size_m),
@@ -227,21 +282,51 @@ class HotspotAnalysis:
         }
 
     def region(self) -> BaseGeometry:
-        """The area in the metric CRS, projected once per analysis."""
+        """The area in the metric CRS, projected once per analysis.
+
+        Returns
+        -------
+        shapely.geometry.base.BaseGeometry
+            The analysis area in the metric CRS (metres); cached.
+        """
         if self._region is None:
             self._region = area_in_crs(self.area, self.crs)
         return self._region
 
     def build_cells(self) -> HexCells:
-        """Hexagons covering the area as metric arrays, with their ``area_share``."""
+        """Hexagons covering the area as metric arrays, with their ``area_share``.
+
+        Returns
+        -------
+        HexCells
+            Axial coordinates, metric centres and ``area_share`` of each cell.
+        """
         return hex_cells(self.region(), self.cell_size_m, self.orientation)
 
     def build_grid(self) -> gpd.GeoDataFrame:
-        """Hexagons covering the area, with their ``area_share`` (EPSG:4326)."""
+        """Hexagons covering the area, with their ``area_share`` (EPSG:4326).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            One hexagon polygon per cell, with ``q``, ``r`` and ``area_share``.
+        """
         return self.build_cells().frame(self.crs)
 
     def build_weights(self, cells: gpd.GeoDataFrame | HexCells) -> sp.csr_matrix:
-        """Binary weights of the cells, self included."""
+        """Binary weights of the cells, self included.
+
+        Parameters
+        ----------
+        cells : geopandas.GeoDataFrame or HexCells
+            The cells, with axial ``q`` and ``r``.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            ``(n, n)`` 0/1 matrix with ones on the diagonal: hex rings when
+            ``weights="hex"``, else a distance band of ``distance_band_m`` metres.
+        """
         if self.weights == "hex":
             if isinstance(cells, HexCells):
                 # A grid's neighbours never change: kept with the (cached) grid, copied out.

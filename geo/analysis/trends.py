@@ -172,12 +172,38 @@ class EmergingHotspotResult(Result):
 
 
 def category_text(category: str, lang: str = DEFAULT_LANGUAGE) -> str:
-    """Plain-language name of an emerging hot spot category (``"intensifying"`` → "Growing")."""
+    """Plain-language name of an emerging hot spot category (``"intensifying"`` → "Growing").
+
+    Parameters
+    ----------
+    category : str
+        Emerging hot spot category code.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        The translated name.
+    """
     return t(f"stats.emerging.{category}", lang)
 
 
 def category_description(category: str, lang: str = DEFAULT_LANGUAGE) -> str:
-    """One-sentence plain-language explanation of a category, for legends."""
+    """One-sentence plain-language explanation of a category, for legends.
+
+    Parameters
+    ----------
+    category : str
+        Emerging hot spot category code.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        The translated explanation.
+    """
     return t(f"stats.emerging.description.{category}", lang)
 
 
@@ -186,6 +212,18 @@ def local_times(times: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
 
     Aware timestamps are converted; naive ones are taken to be local time already (how a mediator
     types them), never silently shifted.
+
+    Parameters
+    ----------
+    times : pandas.Series
+        Timestamps, aware or naive (anything ``pandas.to_datetime`` takes).
+    tz : str
+        IANA time zone, e.g. ``"Europe/Bucharest"``.
+
+    Returns
+    -------
+    pandas.Series
+        Naive datetimes in local wall-clock time.
     """
     times = pd.to_datetime(times)
     if times.dt.tz is not None:
@@ -196,7 +234,23 @@ def local_times(times: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
 def period_codes(
     times: pd.Series, freq: Literal["week", "month"] = "month", tz: str = DEFAULT_TZ
 ) -> tuple[np.ndarray, pd.PeriodIndex]:
-    """Index of each timestamp's period, and every period from the first to the last."""
+    """Index of each timestamp's period, and every period from the first to the last.
+
+    Parameters
+    ----------
+    times : pandas.Series
+        Timestamps (converted with :func:`local_times`).
+    freq : {"week", "month"}
+        Period length; anything else raises ValueError.
+    tz : str
+        IANA time zone the periods are cut in.
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, pandas.PeriodIndex)
+        int64 index of each timestamp's period into the second item, and every period from
+        the first to the last, gaps included.
+    """
     if freq not in _FREQ:
         raise ValueError(f"freq must be one of {sorted(_FREQ)}")
     periods = local_times(times, tz).dt.to_period(_FREQ[freq])
@@ -406,7 +460,20 @@ _TREND_COLUMNS = (
 
 
 def trend_labels(test: MannKendall, confidence: float) -> np.ndarray:
-    """``"increasing"``, ``"decreasing"`` or ``"none"`` per series, at ``confidence``."""
+    """``"increasing"``, ``"decreasing"`` or ``"none"`` per series, at ``confidence``.
+
+    Parameters
+    ----------
+    test : MannKendall
+        Mann–Kendall results, one per series (``s`` and ``p`` arrays).
+    confidence : float
+        Confidence level, e.g. 0.95 (significant when ``p <= 1 - confidence``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of labels, one per series.
+    """
     significant = test.p <= 1.0 - confidence + 1e-12
     return np.where(
         significant & (test.s > 0),
@@ -455,6 +522,15 @@ def time_of_day_profile(
 ) -> pd.Series:
     """Incidents per local hour of day.
 
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        Incidents, with a timestamp column.
+    tz : str
+        IANA time zone the hours are counted in.
+    time_column : str
+        Name of the timestamp column.
+
     Returns
     -------
     pandas.Series
@@ -470,6 +546,15 @@ def day_of_week_profile(
 ) -> pd.Series:
     """Incidents per local day of the week.
 
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        Incidents, with a timestamp column.
+    tz : str
+        IANA time zone the days are counted in.
+    time_column : str
+        Name of the timestamp column.
+
     Returns
     -------
     pandas.Series
@@ -482,5 +567,18 @@ def day_of_week_profile(
 
 
 def weekday_name(day: int, lang: str = DEFAULT_LANGUAGE) -> str:
-    """Translated name of a weekday (Monday = 0)."""
+    """Translated name of a weekday (Monday = 0).
+
+    Parameters
+    ----------
+    day : int
+        Day of the week, Monday = 0 to Sunday = 6.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        The translated weekday name.
+    """
     return t(f"analysis.weekday.{int(day)}", lang)

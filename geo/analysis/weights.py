@@ -14,7 +14,20 @@ from geo.hexgrid.hexmath import AxialLookup
 
 
 def hex_ring_offsets(rings: int = 1, include_self: bool = True) -> np.ndarray:
-    """Axial offsets of all hexagons within ``rings`` steps of a cell, as ``(k, 2)`` ints."""
+    """Axial offsets of all hexagons within ``rings`` steps of a cell, as ``(k, 2)`` ints.
+
+    Parameters
+    ----------
+    rings : int
+        Number of rings of neighbours.
+    include_self : bool
+        Include the ``(0, 0)`` offset of the cell itself.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of ``(dq, dr)`` axial offsets.
+    """
     offsets = [
         (dq, dr)
         for dq in range(-rings, rings + 1)
@@ -73,6 +86,20 @@ def distance_band_weights(
 
     Uses ``scipy.spatial.cKDTree.query_pairs``, so it scales to tens of thousands of cells.
     ``x, y`` are metric coordinates (e.g. cell centres).
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Metric coordinates in metres.
+    threshold_m : float
+        Largest distance, in metres, at which two locations are neighbours.
+    include_self : bool
+        Put ones on the diagonal (each location its own neighbour, as Gi* needs).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``(n, n)`` symmetric 0/1 weights.
     """
     xy = np.column_stack([np.asarray(x, float), np.asarray(y, float)])
     n = len(xy)
