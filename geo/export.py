@@ -78,7 +78,18 @@ class ExportFailed(ValueError):
         super().__init__(t(key, lang, **params))
 
     def render(self, lang: str = "en") -> str:
-        """The reason in ``lang``."""
+        """The reason in ``lang``.
+
+        Parameters
+        ----------
+        lang : str
+            Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+        Returns
+        -------
+        str
+            The translated message.
+        """
         return t(self.key, lang, **self.params)
 
 
@@ -90,7 +101,18 @@ class ExportRefused(PermissionError):
         super().__init__(t(key, lang, **params))
 
     def render(self, lang: str = "en") -> str:
-        """The reason in ``lang``."""
+        """The reason in ``lang``.
+
+        Parameters
+        ----------
+        lang : str
+            Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+        Returns
+        -------
+        str
+            The translated message.
+        """
         return t(self.key, lang, **self.params)
 
 
@@ -170,7 +192,18 @@ def export_layer(
 
 
 def geomask_report_path(path: str | Path) -> Path:
-    """Where :func:`export_layer` reports the displacement of a geomasked export."""
+    """Where :func:`export_layer` reports the displacement of a geomasked export.
+
+    Parameters
+    ----------
+    path : str or Path
+        The exported file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` with ``.geomask.json`` appended to its name.
+    """
     path = Path(path)
     return path.with_name(path.name + ".geomask.json")
 
@@ -221,6 +254,18 @@ def _export_masked(
 
 def deployment_donut(engine: Engine, lang: str = "en") -> tuple[float, float]:
     """The one donut of this deployment, ``(min_m, max_m)`` (``harta_geomask_donut``).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        Engine acting as the exporting role.
+    lang : str
+        Language of the refusal message.
+
+    Returns
+    -------
+    tuple of float
+        Smallest and largest displacement, in metres.
 
     Raises
     ------

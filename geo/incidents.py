@@ -100,12 +100,35 @@ class RecordedIncident:
 # Rules
 # --------------------------------------------------------------------------------------------
 def can_record(role: str) -> bool:
-    """Whether ``role`` may record incidents."""
+    """Whether ``role`` may record incidents.
+
+    Parameters
+    ----------
+    role : str
+        Role name.
+
+    Returns
+    -------
+    bool
+        True for the roles in ``RECORD_ROLES``.
+    """
     return role in RECORD_ROLES
 
 
 def derive_sensitivity(type_code: str, requested: str | None = None) -> str:
     """Sensitivity to store: the requested one, raised to ``"sensitive"`` for sensitive types.
+
+    Parameters
+    ----------
+    type_code : str
+        Incident type code from the taxonomy.
+    requested : str or None
+        Sensitivity asked for; None means ``"normal"``.
+
+    Returns
+    -------
+    str
+        One of ``SENSITIVITIES``; never lower than requested.
 
     Raises
     ------
@@ -121,7 +144,20 @@ def derive_sensitivity(type_code: str, requested: str | None = None) -> str:
 
 
 def as_aware(moment: dt.datetime, timezone: str) -> dt.datetime:
-    """``moment`` with a time zone; naive times are wall-clock time in ``timezone``."""
+    """``moment`` with a time zone; naive times are wall-clock time in ``timezone``.
+
+    Parameters
+    ----------
+    moment : datetime.datetime
+        Aware or naive time.
+    timezone : str
+        IANA time zone for a naive ``moment``.
+
+    Returns
+    -------
+    datetime.datetime
+        ``moment`` unchanged when aware, else with ``timezone`` attached (not converted).
+    """
     if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
         return moment.replace(tzinfo=ZoneInfo(timezone))
     return moment
@@ -473,7 +509,20 @@ def named_places(engine: Engine, community: Community) -> gpd.GeoDataFrame:
 
 
 def place_label(row: Any, lang: str = DEFAULT_LANGUAGE) -> str:
-    """How the picker shows a named place: its name and what it is."""
+    """How the picker shows a named place: its name and what it is.
+
+    Parameters
+    ----------
+    row : mapping
+        A named place with ``name``, ``kind`` and ``detail`` (the facility kind).
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        ``"<name> (<what>)"``.
+    """
     kind = str(row["kind"])
     if kind == "facility":
         try:

@@ -19,6 +19,16 @@ def read_boundary(path: str | Path) -> MultiPolygon:
     All features are merged; invalid polygons are repaired with ``make_valid``; non-polygon
     parts left by the repair are dropped.
 
+    Parameters
+    ----------
+    path : str or Path
+        GeoJSON, GeoPackage or shapefile holding the boundary, in any CRS.
+
+    Returns
+    -------
+    shapely.MultiPolygon
+        The merged, valid boundary in EPSG:4326.
+
     Raises
     ------
     CommunityDataError
@@ -75,7 +85,21 @@ def _polygon_parts(geometry: BaseGeometry) -> MultiPolygon | None:
 
 
 def read_stops_file(path: str | Path, area: BaseGeometry | None = None) -> gpd.GeoDataFrame:
-    """Stops (``stop_id``, ``name``, ``routes``) from a GeoJSON or a GTFS zip, within ``area``."""
+    """Stops (``stop_id``, ``name``, ``routes``) from a GeoJSON or a GTFS zip, within ``area``.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoJSON of Point stops, or a ``.zip`` GTFS feed.
+    area : shapely geometry or None
+        Keep only stops covered by this area (EPSG:4326); None keeps all.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``stop_id`` (str), ``name``, ``routes`` (str, empty when unknown) and Point
+        geometry.
+    """
     path = Path(path)
     if path.suffix.lower() == ".zip":
         from geo.gtfs import GtfsError, read_stops
@@ -100,7 +124,19 @@ def read_stops_file(path: str | Path, area: BaseGeometry | None = None) -> gpd.G
 
 
 def read_places_file(path: str | Path) -> gpd.GeoDataFrame:
-    """Named places (``osm_type``, ``osm_id``, ``name``, ``place``, geometry) from a GeoJSON."""
+    """Named places (``osm_type``, ``osm_id``, ``name``, ``place``, geometry) from a GeoJSON.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoJSON of named places (as fetched from OSM/Nominatim).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per non-empty place, in EPSG:4326; ``place`` falls back to the Nominatim
+        ``addresstype``; missing columns are null.
+    """
     path = Path(path)
     frame = _read_vector(path)
     out = gpd.GeoDataFrame(

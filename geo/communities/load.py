@@ -224,7 +224,22 @@ def _metric_epsg(crs: crs_.CRSLike | None) -> int | None:
 def add_community_from_source(
     engine: Engine, source: CommunitySource, *, role: str = "admin"
 ) -> AddResult:
-    """:func:`add_community` with the metadata and files of a :class:`CommunitySource`."""
+    """:func:`add_community` with the metadata and files of a :class:`CommunitySource`.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        Database to write to.
+    source : CommunitySource
+        The community's metadata and file paths.
+    role : str
+        Role recorded for the write (passed to :func:`add_community`).
+
+    Returns
+    -------
+    AddResult
+        What :func:`add_community` returns.
+    """
     return add_community(
         engine,
         source.name,
@@ -358,6 +373,20 @@ def bootstrap(
 
     Cheap when everything is there already (one query and reading the small community.json
     files).  Returns the slugs added.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        Database to write to.
+    folder : str or Path
+        Folder holding one sub-folder per community (default: the bundled ones).
+    role : str
+        Role recorded for the writes.
+
+    Returns
+    -------
+    list of str
+        Slugs of the communities added, in the order added; empty when none was missing.
     """
     with engine.connect() as conn:
         present = set(conn.execute(text("SELECT slug FROM communities")).scalars())

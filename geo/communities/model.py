@@ -182,7 +182,18 @@ class Community:
         return float(self.metric_geometry.area)
 
     def to_metric_geometry(self, geometry: BaseGeometry) -> BaseGeometry:
-        """``geometry`` (EPSG:4326) in the metric CRS."""
+        """``geometry`` (EPSG:4326) in the metric CRS.
+
+        Parameters
+        ----------
+        geometry : shapely geometry
+            Geometry in EPSG:4326 (lon, lat).
+
+        Returns
+        -------
+        shapely geometry
+            The same geometry in the community's metric CRS (metres).
+        """
         return crs_.project(geometry, crs_.STORAGE, self.crs)
 
     def contains(self, geometry: BaseGeometry, tol_m: float = AREA_TOLERANCE_M) -> bool:
@@ -204,7 +215,19 @@ class Community:
         return bool(shapely.dwithin(self.metric_geometry, metric, tol_m))
 
     def distance_m(self, geometry: BaseGeometry) -> float:
-        """Distance in metres from the area to ``geometry`` (EPSG:4326); 0 inside."""
+        """Distance in metres from the area to ``geometry`` (EPSG:4326); 0 inside.
+
+        Parameters
+        ----------
+        geometry : shapely geometry
+            Geometry in EPSG:4326.
+
+        Returns
+        -------
+        float
+            Shortest distance in metres, measured in the community's metric CRS; 0 when
+            it touches or lies inside the area.
+        """
         return float(self.metric_geometry.distance(self.to_metric_geometry(geometry)))
 
 

@@ -21,6 +21,17 @@ def list_communities(engine: Engine) -> gpd.GeoDataFrame:
     ``description``, ``attribution``, ``source_dir`` and the boundary ``geometry`` (EPSG:4326).
 
     Top-level communities come first, each followed by its settlements.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        Database to read.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per community with the columns above (EPSG:4326); optional columns are null
+        when unset.
     """
     order = " ORDER BY COALESCE(p.slug, c.slug), c.parent_id NULLS FIRST, c.slug"
     with engine.connect() as conn:

@@ -85,6 +85,16 @@ class CommunitySource:
     def from_folder(cls, path: str | Path) -> CommunitySource:
         """Read and validate ``<path>/community.json`` and check that its files exist.
 
+        Parameters
+        ----------
+        path : str or Path
+            The community's folder.
+
+        Returns
+        -------
+        CommunitySource
+            The source, with absolute paths to the files that exist.
+
         Raises
         ------
         CommunityDataError
@@ -158,7 +168,13 @@ class CommunitySource:
             raise CommunityDataError(f"{config_path}: {exc}") from exc
 
     def validated(self) -> CommunitySource:
-        """This source with defaults filled in; raises :class:`CommunityDataError` if invalid."""
+        """This source with defaults filled in; raises :class:`CommunityDataError` if invalid.
+
+        Returns
+        -------
+        CommunitySource
+            A copy with ``timezone`` filled in.
+        """
         timezone = _check_metadata(
             slug=self.slug,
             name=self.name,
@@ -171,7 +187,13 @@ class CommunitySource:
         return dataclasses.replace(self, timezone=timezone)
 
     def boundary(self) -> MultiPolygon:
-        """The boundary as a valid MultiPolygon in EPSG:4326."""
+        """The boundary as a valid MultiPolygon in EPSG:4326.
+
+        Returns
+        -------
+        shapely.MultiPolygon
+            Read from ``boundary_file`` each time it is called.
+        """
         return read_boundary(self.boundary_file)
 
 
@@ -268,13 +290,35 @@ def _check_metric_crs(epsg: int) -> None:
 
 
 def slugify(name: str) -> str:
-    """``"Pata Rât"`` → ``"pata-rat"``: ASCII, lowercase, hyphen-separated."""
+    """``"Pata Rât"`` → ``"pata-rat"``: ASCII, lowercase, hyphen-separated.
+
+    Parameters
+    ----------
+    name : str
+        Any name, with diacritics or not.
+
+    Returns
+    -------
+    str
+        The slug; empty when ``name`` has no ASCII letter or digit.
+    """
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
 
 
 def bundled_sources(folder: str | Path = BUNDLED_DIR) -> list[CommunitySource]:
-    """Every community folder under ``folder``, parents before their settlements."""
+    """Every community folder under ``folder``, parents before their settlements.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Folder whose sub-folders hold a ``community.json`` (others are skipped).
+
+    Returns
+    -------
+    list of CommunitySource
+        Parents before their settlements.
+    """
     sources = [
         CommunitySource.from_folder(child)
         for child in sorted(Path(folder).iterdir())
@@ -304,7 +348,19 @@ def _parents_first(sources: Sequence[CommunitySource]) -> list[CommunitySource]:
 
 
 def find_source(slug: str) -> CommunitySource:
-    """The source folder of a community: an added one first, then a bundled one."""
+    """The source folder of a community: an added one first, then a bundled one.
+
+    Parameters
+    ----------
+    slug : str
+        The community's slug.
+
+    Returns
+    -------
+    CommunitySource
+        From the data folder's ``communities/<slug>``, else the bundled one; raises KeyError
+        when neither exists.
+    """
     for folder in (get_settings().communities_dir / slug, BUNDLED_DIR / slug):
         if (folder / CONFIG_FILE).is_file():
             return CommunitySource.from_folder(folder)

@@ -141,7 +141,24 @@ def _replace_places(conn: Connection, community_id: int, places: gpd.GeoDataFram
 
 
 def stop_row_hash(stop_id: str, name: str, routes: str, lon: float, lat: float) -> str:
-    """Content hash of a stop as imported (a changed name, route list or position is new)."""
+    """Content hash of a stop as imported (a changed name, route list or position is new).
+
+    Parameters
+    ----------
+    stop_id : str
+        The stop's id in its feed.
+    name : str
+        The stop's name.
+    routes : str
+        The routes serving it, as stored.
+    lon, lat : float
+        Position in EPSG:4326 degrees (hashed to 7 decimals, about 1 cm).
+
+    Returns
+    -------
+    str
+        Hex SHA-256 digest.
+    """
     key = f"gtfs|{stop_id}|{name}|{routes}|{lon:.7f}|{lat:.7f}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
