@@ -30,6 +30,14 @@ def hash_rows(rows: list, layer: Layer) -> None:
 
     Geometries are snapped to :data:`HASH_GRID_DEG` and normalised (ring orientation and
     start vertex, which Shapefile and KML writers change) before hashing.
+
+    Parameters
+    ----------
+    rows : list
+        Parsed rows (with ``geom`` in EPSG:4326 and ``values``); their ``row_hash`` is set
+        in place.
+    layer : Layer
+        The target layer; its name is part of the hash.
     """
     if not rows:
         return
@@ -52,7 +60,20 @@ def _hashable(value: object) -> object:
 
 
 def row_hash_of(rows: list, layer: Layer) -> list[str]:
-    """Hashes of ``rows`` (computing them if needed)."""
+    """Hashes of ``rows`` (computing them if needed).
+
+    Parameters
+    ----------
+    rows : list
+        Parsed rows of one layer.
+    layer : Layer
+        The target layer.
+
+    Returns
+    -------
+    list of str
+        Hex SHA-256 hash per row, in order.
+    """
     if rows and not rows[0].row_hash:
         hash_rows(rows, layer)
     return [r.row_hash for r in rows]

@@ -26,7 +26,18 @@ WGS84 = "EPSG:4326"
 
 
 def is_blank(value: object) -> bool:
-    """Whether a cell holds nothing (None, NaN, NA, NaT or only spaces)."""
+    """Whether a cell holds nothing (None, NaN, NA, NaT or only spaces).
+
+    Parameters
+    ----------
+    value : object
+        A cell value.
+
+    Returns
+    -------
+    bool
+        True for a blank cell.
+    """
     if value is None:
         return True
     if isinstance(value, float) and np.isnan(value):
@@ -37,7 +48,20 @@ def is_blank(value: object) -> bool:
 
 
 def parse_crs(crs: object, path: Path) -> CRS:
-    """``crs`` as a pyproj CRS, or :class:`ImportFailed` naming the file."""
+    """``crs`` as a pyproj CRS, or :class:`ImportFailed` naming the file.
+
+    Parameters
+    ----------
+    crs : object
+        Anything ``pyproj.CRS.from_user_input`` takes (``4326``, ``"EPSG:3844"``...).
+    path : pathlib.Path
+        The file being read, named in the error message.
+
+    Returns
+    -------
+    pyproj.CRS
+        The parsed CRS.
+    """
     try:
         return crs_.to_crs(crs)
     except crs_.CRSInputError as exc:
@@ -45,7 +69,17 @@ def parse_crs(crs: object, path: Path) -> CRS:
 
 
 def check_crs_agrees(path: Path, declared: CRS | None, given: object) -> None:
-    """Refuse a ``crs=`` that contradicts the CRS the file declares."""
+    """Refuse a ``crs=`` that contradicts the CRS the file declares.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The source file, named in the error message.
+    declared : pyproj.CRS or None
+        CRS the file declares; None accepts any ``given``.
+    given : object
+        The ``crs=`` argument; raises ImportFailed when it differs from ``declared``.
+    """
     wanted = parse_crs(given, path)
     if declared is not None and not CRS.from_user_input(declared).equals(wanted):
         raise ImportFailed(
@@ -57,7 +91,22 @@ def check_crs_agrees(path: Path, declared: CRS | None, given: object) -> None:
 
 
 def apply_crs_argument(frame: gpd.GeoDataFrame, path: Path, crs: object) -> gpd.GeoDataFrame:
-    """The file's own CRS, else ``crs=``; a file with neither is refused."""
+    """The file's own CRS, else ``crs=``; a file with neither is refused.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        Frame as read from the file (``crs`` None when it declares none).
+    path : pathlib.Path
+        The source file, named in error messages.
+    crs : object
+        The ``crs=`` argument (anything ``pyproj.CRS.from_user_input`` takes) or None.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``frame`` with a CRS; raises ImportFailed when there is none or the two disagree.
+    """
     if frame.crs is None:
         if crs is None:
             raise ImportFailed("ingest.error.crs_unknown", file=path.name)
@@ -144,7 +193,18 @@ def _check_degrees(geometry: np.ndarray, path: Path) -> None:
 
 
 def short(exc: BaseException) -> str:
-    """First line of an exception's text without temporary directories."""
+    """First line of an exception's text without temporary directories.
+
+    Parameters
+    ----------
+    exc : BaseException
+        Any exception.
+
+    Returns
+    -------
+    str
+        At most 300 characters; the exception's class name when its text is empty.
+    """
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     # GDAL messages often repeat the full temporary path; keep only the file part.
     return re.sub(r"(/[^\s:'\"]+)+/", "", text)[:300]

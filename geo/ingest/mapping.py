@@ -117,7 +117,18 @@ class Mapping:
     layer: str | None = None
 
     def merged(self, other: Mapping | None) -> Mapping:
-        """This mapping with ``other``'s entries on top (command-line options over a profile)."""
+        """This mapping with ``other``'s entries on top (command-line options over a profile).
+
+        Parameters
+        ----------
+        other : Mapping or None
+            The mapping that wins; None returns this one unchanged.
+
+        Returns
+        -------
+        Mapping
+            A new mapping; value tables are merged per field.
+        """
         if other is None:
             return self
         values = {k: dict(v) for k, v in self.values.items()}
@@ -132,7 +143,13 @@ class Mapping:
         )
 
     def to_dict(self) -> dict:
-        """JSON-ready form (what a profile file holds)."""
+        """JSON-ready form (what a profile file holds).
+
+        Returns
+        -------
+        dict
+            ``name``, ``layer``, ``fields``, ``values`` and ``set``.
+        """
         return {
             "name": self.name,
             "layer": self.layer,
@@ -143,7 +160,18 @@ class Mapping:
 
     @classmethod
     def from_dict(cls, data: dict) -> Mapping:
-        """The mapping a profile file (or :meth:`to_dict`) describes."""
+        """The mapping a profile file (or :meth:`to_dict`) describes.
+
+        Parameters
+        ----------
+        data : dict
+            ``name``, ``layer``, ``fields``, ``values`` and ``set`` (all optional).
+
+        Returns
+        -------
+        Mapping
+            Keys and values turned into strings.
+        """
         return cls(
             fields={str(k): str(v) for k, v in (data.get("fields") or {}).items()},
             values={
@@ -204,6 +232,11 @@ def _split(option: str, sep: str, name: str, last: bool = False) -> tuple[str, s
 
 def list_profiles(directory: Path = PROFILES_DIR) -> list[str]:
     """Names of the saved profiles.
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        Folder of ``<name>.json`` profiles; a missing folder gives no profiles.
 
     Returns
     -------
@@ -280,6 +313,11 @@ def _safe_name(name: str) -> str:
 
 def mapped_layer(layer: Layer) -> Layer:
     """``layer`` with :data:`EXTRA_ALIASES` and, when it has a date field, the time pseudo-field.
+
+    Parameters
+    ----------
+    layer : Layer
+        The target layer.
 
     Returns
     -------
@@ -515,6 +553,17 @@ def missing_required(
 ) -> set[str]:
     """Report each required field no column provides, once, naming the column that looks
     like it (its values read as the field's) and the option that maps it.
+
+    Parameters
+    ----------
+    original : geopandas.GeoDataFrame
+        The frame as read, with the source's column names.
+    normalised : geopandas.GeoDataFrame
+        The frame after :func:`normalise_columns`.
+    layer : Layer
+        The target layer.
+    report : ImportReport
+        Receives one problem per missing field.
 
     Returns
     -------

@@ -76,6 +76,11 @@ _GPX_NOISE = re.compile(
 def detect_format(path: Path) -> str:
     """Name the format of ``path`` from its first bytes, falling back on its extension.
 
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file to look at.
+
     Returns
     -------
     str
@@ -158,6 +163,19 @@ def read_geojson(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoDa
 
     ``crs=`` overrides the default WGS84 for files written in projected coordinates without a
     ``crs`` member.
+
+    Parameters
+    ----------
+    path : str or Path
+        The GeoJSON file.
+    crs : str, int or None
+        CRS of the coordinates when the file has no ``crs`` member; must agree with it
+        otherwise.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per feature, with the file's properties.
     """
     path = Path(path)
     frame = _ogr_read(path)
@@ -179,6 +197,11 @@ def read_geopackage(
     ----------
     layer : str, optional
         Layer name; may be omitted when the file has one spatial layer.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per feature of the layer, with its attributes.
     """
     path = Path(path)
     layers = _list_layers(path)
@@ -202,7 +225,20 @@ def read_geopackage(
 
 
 def read_shapefile(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoDataFrame:
-    """Read a Shapefile from its ``.shp`` (the ``.dbf``, ``.shx`` and ``.prj`` beside it)."""
+    """Read a Shapefile from its ``.shp`` (the ``.dbf``, ``.shx`` and ``.prj`` beside it).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.shp`` file.
+    crs : str, int or None
+        CRS when there is no ``.prj``; must agree with it otherwise.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per feature, with the ``.dbf`` attributes.
+    """
     path = Path(path)
     frame = _ogr_read(path)
     frame = apply_crs_argument(frame, path, crs)
@@ -218,6 +254,11 @@ def read_shapefile_zip(
     ----------
     layer : str, optional
         Stem of the ``.shp`` to read when the zip holds several.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per feature, with the ``.dbf`` attributes.
     """
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="harta-zip-") as tmp:
@@ -237,13 +278,35 @@ def read_shapefile_zip(
 
 
 def read_kml(path: str | Path) -> gpd.GeoDataFrame:
-    """Read every folder (layer) of a KML file; placemarks are numbered in file order."""
+    """Read every folder (layer) of a KML file; placemarks are numbered in file order.
+
+    Parameters
+    ----------
+    path : str or Path
+        The KML file (always WGS84).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per placemark, all folders together.
+    """
     path = Path(path)
     return finish(_read_all_layers(path, _KML_NOISE), path, "kml")
 
 
 def read_kmz(path: str | Path) -> gpd.GeoDataFrame:
-    """Read a KMZ: the zipped KML document (``doc.kml`` or the first ``.kml``) inside."""
+    """Read a KMZ: the zipped KML document (``doc.kml`` or the first ``.kml``) inside.
+
+    Parameters
+    ----------
+    path : str or Path
+        The KMZ archive, extracted safely to a temporary folder.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per placemark of the KML document inside.
+    """
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="harta-kmz-") as tmp:
         members = safe_extract(path, Path(tmp))
@@ -258,7 +321,19 @@ def read_kmz(path: str | Path) -> gpd.GeoDataFrame:
 
 
 def read_gpx(path: str | Path) -> gpd.GeoDataFrame:
-    """Read a GPX file's waypoints, then routes, then tracks (GPS units, OsmAnd, CoMapeo)."""
+    """Read a GPX file's waypoints, then routes, then tracks (GPS units, OsmAnd, CoMapeo).
+
+    Parameters
+    ----------
+    path : str or Path
+        The GPX file (always WGS84).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points, then route and track lines; GPX bookkeeping columns and empty columns
+        dropped.
+    """
     path = Path(path)
     frames = []
     for layer in ("waypoints", "routes", "tracks"):

@@ -47,7 +47,18 @@ class Problem:
     level: Level = "error"
 
     def render(self, lang: str = "en") -> str:
-        """The problem as one line in ``lang``: where, then why."""
+        """The problem as one line in ``lang``: where, then why.
+
+        Parameters
+        ----------
+        lang : str
+            Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+        Returns
+        -------
+        str
+            ``"<level> <where>: <reason>"``.
+        """
         reason = self.reason(lang)
         if self.row is None:
             where = t("ingest.where.file", lang, file=self.file)
@@ -60,7 +71,18 @@ class Problem:
         return f"{t(f'ingest.level.{self.level}', lang)} {where}: {reason}"
 
     def reason(self, lang: str = "en") -> str:
-        """Why, in ``lang``, without saying where (codes shown with their labels in ``lang``)."""
+        """Why, in ``lang``, without saying where (codes shown with their labels in ``lang``).
+
+        Parameters
+        ----------
+        lang : str
+            Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+        Returns
+        -------
+        str
+            The translated reason.
+        """
         return t(self.key, lang, **localised(self.params, lang))
 
 
@@ -70,6 +92,19 @@ def localised(params: dict, lang: str) -> dict:
     A problem about a value stores the taxonomy ``kind`` and codes (``allowed``, ``suggest``)
     so the report stays language-neutral in ``imports.report``; the reader sees "Conflict sau
     ceartă (conflict_dispute)" in Romanian and "Konfliktus vagy veszekedés (…)" in Hungarian.
+
+    Parameters
+    ----------
+    params : dict
+        A problem's message parameters.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    dict
+        ``params`` unchanged when it has no ``kind``; else a copy with ``allowed`` and
+        ``suggest`` as text.
     """
     kind = params.get("kind")
     if not kind:
@@ -162,7 +197,13 @@ class ImportReport:
         return not self.errors
 
     def add(self, problem: Problem) -> None:
-        """Append ``problem``."""
+        """Append ``problem``.
+
+        Parameters
+        ----------
+        problem : Problem
+            A file-level or row-level problem.
+        """
         self.problems.append(problem)
 
     def render(self, lang: str = "en", limit: int = RENDER_LIMIT) -> str:
@@ -174,6 +215,11 @@ class ImportReport:
             ``"ro"``, ``"hu"`` or ``"en"``.
         limit : int
             Problems listed one by one; the rest are counted by reason.
+
+        Returns
+        -------
+        str
+            Newline-separated lines.
         """
         lines = [
             t(
@@ -198,7 +244,18 @@ class ImportReport:
         return "\n".join(lines)
 
     def to_dict(self, max_problems: int = 1000) -> dict:
-        """JSON-ready summary stored in ``imports.report`` (problems capped)."""
+        """JSON-ready summary stored in ``imports.report`` (problems capped).
+
+        Parameters
+        ----------
+        max_problems : int
+            Most problems kept; ``problems_total`` still counts all.
+
+        Returns
+        -------
+        dict
+            Counts, file facts and problems, JSON-serialisable.
+        """
         return {
             "outcome": self.outcome,
             "layer": self.layer,
@@ -226,7 +283,18 @@ class ProblemGroup:
     rows: list[int]
 
     def render(self, lang: str) -> str:
-        """One line: level, where (a row, or how many rows and which), why."""
+        """One line: level, where (a row, or how many rows and which), why.
+
+        Parameters
+        ----------
+        lang : str
+            Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+        Returns
+        -------
+        str
+            ``"<level> <where>: <reason>"``.
+        """
         if not self.rows:
             where = t("ingest.where.file", lang, file=self.file)
         elif len(self.rows) == 1:
@@ -276,7 +344,20 @@ def group_problems(problems: list[Problem], lang: str) -> list[ProblemGroup]:
 
 
 def row_ranges(rows: list[int], limit: int = 8) -> str:
-    """``[2, 3, 4, 7]`` as ``"2–4, 7"``; long lists end in ``…``."""
+    """``[2, 3, 4, 7]`` as ``"2–4, 7"``; long lists end in ``…``.
+
+    Parameters
+    ----------
+    rows : list of int
+        Row numbers, in any order, duplicates allowed; not empty.
+    limit : int
+        Most ranges shown.
+
+    Returns
+    -------
+    str
+        Comma-separated ranges.
+    """
     ranges: list[str] = []
     numbers = sorted(set(rows))
     start = prev = numbers[0]

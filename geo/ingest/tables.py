@@ -62,6 +62,11 @@ def read_csv(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoDataFr
     ----------
     crs : str or int, optional
         CRS of the coordinates; default WGS84 longitude/latitude.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per data row, in ``crs``, with the other columns as read.
     """
     path = Path(path)
     return table_frame(_read_table(path), path, crs=crs)
@@ -157,7 +162,20 @@ def table_frame(
 
 
 def read_kobo_csv(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoDataFrame:
-    """Read a KoBoToolbox/ODK CSV export (same as :func:`read_csv`, which detects it)."""
+    """Read a KoBoToolbox/ODK CSV export (same as :func:`read_csv`, which detects it).
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV export.
+    crs : str, int or None
+        CRS of the coordinates; None means WGS84.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`read_csv`.
+    """
     return read_csv(path, crs=crs)
 
 

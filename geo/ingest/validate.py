@@ -151,7 +151,18 @@ class CommunityArea:
         return grown
 
     def distance_outside_m(self, geom: BaseGeometry) -> float:
-        """Metres between ``geom`` and the area (0 when they touch)."""
+        """Metres between ``geom`` and the area (0 when they touch).
+
+        Parameters
+        ----------
+        geom : shapely geometry
+            Geometry in EPSG:4326.
+
+        Returns
+        -------
+        float
+            Distance in metres in the community's metric CRS; 0 inside or touching.
+        """
         metric = shapely.transform(geom, self.to_metric.transform, interleaved=False)
         return float(self.metric_geom.distance(metric))
 
@@ -176,6 +187,15 @@ def normalise_columns(
     A header equal to a field name wins over aliases of that field.  Columns that name a person
     in a layer that forbids them are a file error if they hold any value.  Other unknown
     columns with values are reported as ignored (a warning).
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        The frame as read, with a ``_row`` column.
+    layer : Layer
+        The target layer.
+    report : ImportReport
+        Receives the problems and warnings.
 
     Returns
     -------
@@ -326,6 +346,19 @@ def check_geometries(
     report: ImportReport,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Check presence, validity, type and position of every geometry.
+
+    Parameters
+    ----------
+    geometries : numpy.ndarray
+        Shapely geometries in EPSG:4326, one per row.
+    layer : Layer
+        The target layer (its allowed geometry types).
+    community : CommunityArea
+        The area rows must lie in (with its tolerance).
+    rows : numpy.ndarray
+        Source row number of each geometry, for the report.
+    report : ImportReport
+        Receives one problem per refused or repaired geometry.
 
     Returns
     -------
@@ -614,6 +647,13 @@ def _bulk_dates(cells: list) -> dict[str, dt.datetime]:
 
 def parse_datetime(value: object, tz: ZoneInfo | str) -> dt.datetime | None:
     """Parse a date/time cell into an aware datetime; naive values are local time in ``tz``.
+
+    Parameters
+    ----------
+    value : object
+        A cell: Timestamp, datetime, date or text.
+    tz : ZoneInfo or str
+        Zone of naive values.
 
     Returns
     -------
