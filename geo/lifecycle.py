@@ -96,6 +96,16 @@ def clean_detail(detail: dict[str, Any] | None) -> dict[str, Any]:
 
     ``file`` keeps only the file name (directories may carry personal paths).
 
+    Parameters
+    ----------
+    detail : dict or None
+        The detail to record; None records an empty one.
+
+    Returns
+    -------
+    dict
+        A new dict with the same keys.
+
     Raises
     ------
     ValueError
@@ -300,6 +310,13 @@ def backup(engine_url: str, path: str | os.PathLike) -> Path:
 
     The file is written beside ``path`` first and renamed when complete, with mode 0600.
     The backup is recorded in ``access_log`` (file name only).
+
+    Parameters
+    ----------
+    engine_url : str
+        SQLAlchemy URL of the database to dump.
+    path : str or os.PathLike
+        Backup file to write; its folder is created if missing.
 
     Returns
     -------

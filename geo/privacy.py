@@ -54,6 +54,18 @@ def _check_role(role: str) -> None:
 def can_see_exact_points(role: str, type_code: str | None) -> bool:
     """Whether ``role`` may see the exact location of an incident of ``type_code``.
 
+    Parameters
+    ----------
+    role : str
+        Role name; must be one of :data:`ROLES`.
+    type_code : str or None
+        Incident type code; None is treated as not sensitive.
+
+    Returns
+    -------
+    bool
+        True when exact points may be shown.
+
     Raises
     ------
     ValueError
@@ -117,6 +129,20 @@ def snap_to_grid(
 
     Points in the same square become indistinguishable; the move is at most
     ``cell_m / sqrt(2)``.  Returns a copy in EPSG:4326 with all other columns unchanged.
+
+    Parameters
+    ----------
+    points : geopandas.GeoDataFrame or GeoSeries
+        Points in any CRS.
+    crs : str or pyproj.CRS
+        Metric CRS the grid is laid out in.
+    cell_m : float
+        Grid cell size in metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or GeoSeries
+        Same type as ``points``, in EPSG:4326.
     """
     x, y = projected_xy(points, crs)
     snapped_x = (np.floor(x / cell_m) + 0.5) * cell_m

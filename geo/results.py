@@ -31,7 +31,18 @@ class AnalysisResult(Protocol):
     too_few: bool
 
     def message(self, lang: str = DEFAULT_LANGUAGE) -> str | None:
-        """Why the analysis was not run, in ``lang``; None when it was."""
+        """Why the analysis was not run, in ``lang``; None when it was.
+
+        Parameters
+        ----------
+        lang : str
+            Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+        Returns
+        -------
+        str or None
+            The translated reason, or None when the analysis ran.
+        """
         ...
 
 

@@ -57,12 +57,38 @@ class AnalysisRun(Protocol):
 
 
 def emerging_label(category: str, lang: str) -> str:
-    """Plain-language name of an emerging hot spot category (as ``trends.category_text``)."""
+    """Plain-language name of an emerging hot spot category (as ``trends.category_text``).
+
+    Parameters
+    ----------
+    category : str
+        Emerging hot spot category code.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        The translated name.
+    """
     return t(f"stats.emerging.{category}", lang)
 
 
 def compare_label(label: str, lang: str) -> str:
-    """Name of a perceived-vs-recorded label (as ``compare.label_text``)."""
+    """Name of a perceived-vs-recorded label (as ``compare.label_text``).
+
+    Parameters
+    ----------
+    label : str
+        Comparison label code.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        The translated name.
+    """
     return t(f"analysis.compare.label.{label}", lang)
 
 

@@ -20,12 +20,29 @@ from geo.communities.model import Community
 
 
 def styles() -> dict[str, Any]:
-    """``styles/layers.json``: colours, widths and thresholds of every layer."""
+    """``styles/layers.json``: colours, widths and thresholds of every layer.
+
+    Returns
+    -------
+    dict
+        The parsed style file.
+    """
     return taxonomy.layer_styles()
 
 
 def is_missing(value: Any) -> bool:
-    """Whether a cell is empty (``None`` or NaN)."""
+    """Whether a cell is empty (``None`` or NaN).
+
+    Parameters
+    ----------
+    value : object
+        A cell value.
+
+    Returns
+    -------
+    bool
+        True for None or a float NaN.
+    """
     if value is None:
         return True
     try:
@@ -35,7 +52,18 @@ def is_missing(value: Any) -> bool:
 
 
 def truthy(value: Any) -> bool:
-    """A cell's truth value, empty cells being false."""
+    """A cell's truth value, empty cells being false.
+
+    Parameters
+    ----------
+    value : object
+        A cell value.
+
+    Returns
+    -------
+    bool
+        False for None and NaN, else ``bool(value)``.
+    """
     return not is_missing(value) and bool(value)
 
 
@@ -138,7 +166,20 @@ def bounds(area: Any) -> list[list[float]]:
 
 
 def column(gdf: Any, *names: str) -> str | None:
-    """The first of ``names`` that is a column of ``gdf``, else ``None``."""
+    """The first of ``names`` that is a column of ``gdf``, else ``None``.
+
+    Parameters
+    ----------
+    gdf : DataFrame
+        Any frame with ``columns``.
+    *names : str
+        Candidate column names, in order of preference.
+
+    Returns
+    -------
+    str or None
+        The column found.
+    """
     for name in names:
         if name in gdf.columns:
             return name
@@ -146,7 +187,18 @@ def column(gdf: Any, *names: str) -> str | None:
 
 
 def fmt_date(value: Any) -> str:
-    """A date or time as ``YYYY-MM-DD[ HH:MM]``; empty for a missing value."""
+    """A date or time as ``YYYY-MM-DD[ HH:MM]``; empty for a missing value.
+
+    Parameters
+    ----------
+    value : object
+        Timestamp, datetime, date, missing, or anything else (shown with ``str``).
+
+    Returns
+    -------
+    str
+        The formatted value.
+    """
     if is_missing(value):
         return ""
     if hasattr(value, "to_pydatetime"):
@@ -159,7 +211,20 @@ def fmt_date(value: Any) -> str:
 
 
 def demo_rows(gdf: Any, demo: bool) -> list[bool]:
-    """Per row, whether it is demo data (``demo`` marks every row)."""
+    """Per row, whether it is demo data (``demo`` marks every row).
+
+    Parameters
+    ----------
+    gdf : DataFrame
+        Rows, with an optional ``is_demo`` column.
+    demo : bool
+        True when the whole layer is demo data.
+
+    Returns
+    -------
+    list of bool
+        One flag per row.
+    """
     col = column(gdf, "is_demo")
     if demo:
         return [True] * len(gdf)

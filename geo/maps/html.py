@@ -34,7 +34,18 @@ def esc(value: Any) -> str:
 
 
 def demo_badge(lang: str) -> str:
-    """The translated DEMO badge shown beside every demo row."""
+    """The translated DEMO badge shown beside every demo row.
+
+    Parameters
+    ----------
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        Escaped HTML ``<span>``.
+    """
     return (
         f'<span class="harta-demo" title="{esc(t("maps.demo.explain", lang))}">'
         f"{esc(t('maps.demo', lang))}</span>"
@@ -42,7 +53,20 @@ def demo_badge(lang: str) -> str:
 
 
 def severity_chip(n: int, lang: str) -> str:
-    """Severity ``n`` (1-5) as a chip in its colour, with its translated name."""
+    """Severity ``n`` (1-5) as a chip in its colour, with its translated name.
+
+    Parameters
+    ----------
+    n : int
+        Severity from 1 to 5.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        An HTML ``<span>`` with the label escaped.
+    """
     return (
         f'<span class="harta-sev" style="background:{taxonomy.severity_colour(n)};'
         f'color:{taxonomy.severity_text_colour(n)}">{n} · '
@@ -51,7 +75,22 @@ def severity_chip(n: int, lang: str) -> str:
 
 
 def row(key: str, value_html: str, lang: str) -> str:
-    """One ``label: value`` line of a popup; ``value_html`` must already be escaped."""
+    """One ``label: value`` line of a popup; ``value_html`` must already be escaped.
+
+    Parameters
+    ----------
+    key : str
+        i18n key of the label.
+    value_html : str
+        The value, already HTML-escaped.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    str
+        An HTML ``<div>``.
+    """
     return (
         f'<div class="harta-row"><span class="harta-k">{esc(t(key, lang))}:</span> '
         f"{value_html}</div>"
@@ -59,7 +98,18 @@ def row(key: str, value_html: str, lang: str) -> str:
 
 
 def tip(parts: Sequence[str]) -> str:
-    """A tooltip from already-escaped parts."""
+    """A tooltip from already-escaped parts.
+
+    Parameters
+    ----------
+    parts : sequence of str
+        HTML fragments, already escaped.
+
+    Returns
+    -------
+    str
+        An HTML ``<div>``.
+    """
     return '<div class="harta-tip">' + "".join(parts) + "</div>"
 
 

@@ -99,12 +99,29 @@ class MapState(MacroElement):
         self.icon_image_path: str | None = None
 
     def icon_rules(self) -> list[tuple[str, str]]:
-        """``(css class, data URI)`` of every pictogram the map uses."""
+        """``(css class, data URI)`` of every pictogram the map uses.
+
+        Returns
+        -------
+        list of tuple of str
+            One pair per pictogram registered with :func:`icon_html`.
+        """
         return [(icon_class(k, c), taxonomy.icon_data_uri(k, c)) for k, c in self.icons]
 
 
 def state(m: folium.Map) -> MapState:
-    """The map's :class:`MapState` (added on first use to a map not made by ``base_map``)."""
+    """The map's :class:`MapState` (added on first use to a map not made by ``base_map``).
+
+    Parameters
+    ----------
+    m : folium.Map
+        Any folium map.
+
+    Returns
+    -------
+    MapState
+        The map's state, created if missing.
+    """
     for child in m._children.values():
         if isinstance(child, MapState):
             return child
@@ -114,12 +131,41 @@ def state(m: folium.Map) -> MapState:
 
 
 def icon_class(kind: str, code: str) -> str:
-    """CSS class of the pictogram of ``code`` in the taxonomy group ``kind``."""
+    """CSS class of the pictogram of ``code`` in the taxonomy group ``kind``.
+
+    Parameters
+    ----------
+    kind : str
+        Taxonomy group (e.g. ``"incident_type"``).
+    code : str
+        Code within the group.
+
+    Returns
+    -------
+    str
+        ``"harta-i-<kind>-<code>"``.
+    """
     return f"harta-i-{taxonomy._kind(kind)}-{code}"
 
 
 def icon_html(m: folium.Map, kind: str, code: str, *, large: bool = False) -> str:
     """A ``<span>`` showing the pictogram (registers its CSS rule on the map).
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map the icon appears on (its CSS rule is registered there).
+    kind : str
+        Taxonomy group.
+    code : str
+        Code within the group.
+    large : bool
+        Use the large icon size.
+
+    Returns
+    -------
+    str
+        The HTML ``<span>``, labelled in the map's language.
 
     Raises
     ------

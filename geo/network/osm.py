@@ -103,7 +103,18 @@ _NOT_DRIVE_SERVICE = {
 
 
 def is_drivable(tags: Mapping[str, str]) -> bool:
-    """Whether a way with these OSM tags passes osmnx's ``drive`` network filter."""
+    """Whether a way with these OSM tags passes osmnx's ``drive`` network filter.
+
+    Parameters
+    ----------
+    tags : mapping of str to str
+        The way's OSM tags.
+
+    Returns
+    -------
+    bool
+        True when cars may use it.
+    """
     highway = tags.get("highway")
     if not highway or highway in _NOT_DRIVE_HIGHWAY:
         return False
@@ -224,7 +235,20 @@ def build_graph(
 def walk_graph_from(
     drive: nx.MultiDiGraph, walk_speed_kph: float = WALK_SPEED_KPH
 ) -> nx.MultiDiGraph:
-    """The walk graph of a drive graph made by :func:`build_graph` (see there)."""
+    """The walk graph of a drive graph made by :func:`build_graph` (see there).
+
+    Parameters
+    ----------
+    drive : networkx.MultiDiGraph
+        Drive graph from :func:`build_graph`; not modified.
+    walk_speed_kph : float
+        Walking speed in km/h.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        A new graph tagged ``harta_mode="walk"``.
+    """
     walk = _as_walk_graph(drive, walk_speed_kph)
     walk.graph["harta_mode"] = "walk"
     walk.graph["harta_walk_speed_kph"] = walk_speed_kph
@@ -251,6 +275,16 @@ def parse_maxspeed(value: object) -> float:
 
     Understands numbers, ``"30 mph"``, implicit zone codes (``"RO:urban"``) and lists (the
     lowest limit wins, the cautious reading of a merged edge).
+
+    Parameters
+    ----------
+    value : object
+        A ``maxspeed`` tag value, a list of them, or None/NaN.
+
+    Returns
+    -------
+    float
+        km/h, or NaN.
     """
     if isinstance(value, list | tuple):
         limits = [parse_maxspeed(v) for v in value]
@@ -331,6 +365,11 @@ STREET_COLUMNS = [
 def streets_gdf(graph: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     """One row per graph edge, in the columns of the ``streets`` table.
 
+    Parameters
+    ----------
+    graph : networkx.MultiDiGraph
+        A drive graph from :func:`build_graph` (EPSG:4326).
+
     Returns
     -------
     geopandas.GeoDataFrame
@@ -381,7 +420,20 @@ def _as_bool(value: object) -> bool | None:
 
 
 def nearest_node(graph: nx.MultiDiGraph, lon: float, lat: float) -> int:
-    """Id of the graph node nearest to a (lon, lat) point in EPSG:4326."""
+    """Id of the graph node nearest to a (lon, lat) point in EPSG:4326.
+
+    Parameters
+    ----------
+    graph : networkx.MultiDiGraph
+        Unprojected osmnx graph (node ``x``/``y`` in EPSG:4326).
+    lon, lat : float
+        The point, in degrees.
+
+    Returns
+    -------
+    int
+        The OSM node id.
+    """
     return int(ox.distance.nearest_nodes(graph, X=lon, Y=lat))
 
 
@@ -404,6 +456,11 @@ def refresh_from_overpass(
         Area to download, EPSG:4326.
     target : str or Path
         GraphML file to write.  Bundled OSM files are never overwritten by this function.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The downloaded graph, with drive speeds and travel times on its edges.
 
     Raises
     ------
