@@ -95,7 +95,13 @@ class GridSpec:
         return grid_ref(self.cols - 1, self.rows - 1)
 
     def bounds_wgs84(self) -> tuple[float, float, float, float]:
-        """``(west, south, east, north)`` of the grid in degrees."""
+        """``(west, south, east, north)`` of the grid in degrees.
+
+        Returns
+        -------
+        tuple of float
+            The bounding box of the grid reprojected to EPSG:4326.
+        """
         return _to_wgs84(box(*self.bounds), self.crs).bounds
 
 
@@ -104,14 +110,38 @@ def _to_wgs84(geom, crs: int):  # noqa: ANN001, ANN202
 
 
 def column_letter(col: int) -> str:
-    """Letter of column ``col`` (0 → ``A``)."""
+    """Letter of column ``col`` (0 → ``A``).
+
+    Parameters
+    ----------
+    col : int
+        Column index, 0 to 25; anything else raises GridRefError.
+
+    Returns
+    -------
+    str
+        One capital letter.
+    """
     if not 0 <= col < 26:
         raise GridRefError("workshop.error.grid_ref_unknown", ref=str(col), last="Z")
     return chr(ord("A") + col)
 
 
 def grid_ref(col: int, row: int) -> str:
-    """Label of the square in column ``col`` and row ``row`` (both from 0): ``(1, 2)`` → ``B3``."""
+    """Label of the square in column ``col`` and row ``row`` (both from 0): ``(1, 2)`` → ``B3``.
+
+    Parameters
+    ----------
+    col : int
+        Column index from 0 (at most 25).
+    row : int
+        Row index from 0.
+
+    Returns
+    -------
+    str
+        Column letter followed by the row number from 1.
+    """
     return f"{column_letter(col)}{row + 1}"
 
 
@@ -124,6 +154,11 @@ def parse_grid_ref(ref: str, spec: GridSpec | None = None) -> tuple[int, int]:
         The label.
     spec : GridSpec, optional
         When given, the square must lie on this grid.
+
+    Returns
+    -------
+    tuple of int
+        ``(col, row)``, both from 0.
 
     Raises
     ------
@@ -143,12 +178,38 @@ def parse_grid_ref(ref: str, spec: GridSpec | None = None) -> tuple[int, int]:
 
 
 def normalise_grid_ref(ref: str, spec: GridSpec | None = None) -> str:
-    """The canonical form of a label: ``" b3 "`` → ``"B3"``."""
+    """The canonical form of a label: ``" b3 "`` → ``"B3"``.
+
+    Parameters
+    ----------
+    ref : str
+        A label as typed.
+    spec : GridSpec or None
+        When given, the square must lie on this grid.
+
+    Returns
+    -------
+    str
+        Upper-case letter and row number, no separators; GridRefError when malformed.
+    """
     return grid_ref(*parse_grid_ref(ref, spec))
 
 
 def cell_bounds(spec: GridSpec, ref: str) -> tuple[float, float, float, float]:
-    """``(minx, miny, maxx, maxy)`` of a square in the metric CRS."""
+    """``(minx, miny, maxx, maxy)`` of a square in the metric CRS.
+
+    Parameters
+    ----------
+    spec : GridSpec
+        The printed grid.
+    ref : str
+        Square label such as ``"B3"``; must lie on the grid (GridRefError otherwise).
+
+    Returns
+    -------
+    tuple of float
+        Bounds in the grid's metric CRS, in metres.
+    """
     col, row = parse_grid_ref(ref, spec)
     minx = spec.minx + col * spec.cell_m
     maxy = spec.maxy - row * spec.cell_m
@@ -156,13 +217,41 @@ def cell_bounds(spec: GridSpec, ref: str) -> tuple[float, float, float, float]:
 
 
 def cell_polygon(spec: GridSpec, ref: str, *, wgs84: bool = False) -> Polygon:
-    """The square labelled ``ref`` as a polygon, in the metric CRS or in degrees."""
+    """The square labelled ``ref`` as a polygon, in the metric CRS or in degrees.
+
+    Parameters
+    ----------
+    spec : GridSpec
+        The printed grid.
+    ref : str
+        Square label such as ``"B3"``; must lie on the grid.
+    wgs84 : bool
+        Return the square in EPSG:4326 instead of the metric CRS.
+
+    Returns
+    -------
+    shapely.Polygon
+        The square.
+    """
     square = box(*cell_bounds(spec, ref))
     return _to_wgs84(square, spec.crs) if wgs84 else square
 
 
 def ref_at(spec: GridSpec, x: float, y: float) -> str | None:
-    """Label of the square holding metric point ``(x, y)``, or None off the grid."""
+    """Label of the square holding metric point ``(x, y)``, or None off the grid.
+
+    Parameters
+    ----------
+    spec : GridSpec
+        The printed grid.
+    x, y : float
+        Point in the grid's metric CRS, in metres.
+
+    Returns
+    -------
+    str or None
+        The label, or None when the point lies outside the grid.
+    """
     col = math.floor((x - spec.minx) / spec.cell_m)
     row = math.floor((spec.maxy - y) / spec.cell_m)
     if 0 <= col < spec.cols and 0 <= row < spec.rows:
@@ -171,12 +260,34 @@ def ref_at(spec: GridSpec, x: float, y: float) -> str | None:
 
 
 def grid_refs(spec: GridSpec) -> list[str]:
-    """Every label of the grid, row by row (``A1``, ``B1`` … then ``A2`` …)."""
+    """Every label of the grid, row by row (``A1``, ``B1`` … then ``A2`` …).
+
+    Parameters
+    ----------
+    spec : GridSpec
+        The printed grid.
+
+    Returns
+    -------
+    list of str
+        ``spec.cols × spec.rows`` labels.
+    """
     return [grid_ref(c, r) for r in range(spec.rows) for c in range(spec.cols)]
 
 
 def grid_cells(spec: GridSpec) -> gpd.GeoDataFrame:
-    """Every square as a GeoDataFrame in the metric CRS, with ``grid_ref``, ``col`` and ``row``."""
+    """Every square as a GeoDataFrame in the metric CRS, with ``grid_ref``, ``col`` and ``row``.
+
+    Parameters
+    ----------
+    spec : GridSpec
+        The printed grid.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One square polygon per label, row by row, in ``spec.crs``.
+    """
     refs = grid_refs(spec)
     return gpd.GeoDataFrame(
         {
@@ -300,6 +411,20 @@ def encode_payload(workshop_id: int, community: str, grid: GridSpec) -> str:
     Example: ``{"harta":1,"s":12,"c":"pata-rat","crs":3844,"e":[391500,580500,394500,583500],
     "g":[250,12,12]}`` — session, community, extent (west, south, east, north in metres) and grid
     (cell size in metres, columns, rows).
+
+    Parameters
+    ----------
+    workshop_id : int
+        The workshop session's id.
+    community : str
+        The community's slug.
+    grid : GridSpec
+        The printed grid (its CRS is written as the EPSG int).
+
+    Returns
+    -------
+    str
+        ASCII JSON without spaces.
     """
     data = {
         PAYLOAD_KEY: PAYLOAD_VERSION,
@@ -318,6 +443,16 @@ def _num(value: float) -> int | float:
 
 def decode_payload(payload: str | bytes) -> Payload:
     """Read a QR payload written by :func:`encode_payload`.
+
+    Parameters
+    ----------
+    payload : str or bytes
+        The QR code's text (bytes are decoded as UTF-8).
+
+    Returns
+    -------
+    Payload
+        Workshop id, community slug, grid and payload version.
 
     Raises
     ------

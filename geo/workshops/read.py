@@ -19,7 +19,20 @@ MARK_COLUMNS = (
 
 
 def session_marks(engine: Engine, workshop_ids: int | list[int]) -> gpd.GeoDataFrame:
-    """Marks of one or more sessions, oldest first, in EPSG:4326."""
+    """Marks of one or more sessions, oldest first, in EPSG:4326.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        Database to read.
+    workshop_ids : int or list of int
+        One session id or several.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The ``MARK_COLUMNS`` of each mark, geometry column ``geom``.
+    """
     ids = [workshop_ids] if isinstance(workshop_ids, int) else list(workshop_ids)
     with engine.connect() as conn:
         return gpd.read_postgis(
@@ -35,6 +48,19 @@ def marks_table(marks: pd.DataFrame, lang: str) -> pd.DataFrame:
 
     Notes stay plain text; whoever renders the table as HTML must escape them (Streamlit's
     dataframe does).
+
+    Parameters
+    ----------
+    marks : pandas.DataFrame
+        Marks as :func:`session_marks` returns them.
+    lang : str
+        Language code (``"ro"``, ``"hu"`` or ``"en"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per mark with translated column names; empty with those columns when there
+        are no marks.
     """
     rows = []
     for mark in marks.itertuples():
@@ -80,6 +106,13 @@ def session_history(engine: Engine, workshop_id: int) -> pd.DataFrame:
     """The audit trail of a session: every insert, update and delete of its marks, and of the
     session itself, oldest first.
 
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        Engine acting as a role that may read the audit log.
+    workshop_id : int
+        The session's id.
+
     Returns
     -------
     DataFrame
@@ -101,7 +134,21 @@ def session_history(engine: Engine, workshop_id: int) -> pd.DataFrame:
 
 
 def session_summary(engine: Engine, workshop_id: int) -> dict[str, Any]:
-    """Counts of a session: marks by source and by hazard, sessions' participants."""
+    """Counts of a session: marks by source and by hazard, sessions' participants.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        Database to read.
+    workshop_id : int
+        The session's id.
+
+    Returns
+    -------
+    dict
+        ``session`` (as :func:`get_session` returns it), ``marks`` (count), ``by_source``
+        and ``by_hazard`` (code → count).
+    """
     marks = session_marks(engine, workshop_id)
     session = get_session(engine, workshop_id)
     return {

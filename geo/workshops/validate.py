@@ -75,6 +75,16 @@ class MarkAttributes:
 def clean_note(note: str | None) -> str | None:
     """A note as plain text: control characters removed, whitespace trimmed, None if empty.
 
+    Parameters
+    ----------
+    note : str or None
+        The note as typed.
+
+    Returns
+    -------
+    str or None
+        The cleaned note, NFC-normalised; None when empty.
+
     Raises
     ------
     MarkError
@@ -101,6 +111,24 @@ def mark_attributes(
     note: str | None = None,
 ) -> MarkAttributes:
     """Check a mark's attributes against the taxonomy.
+
+    Parameters
+    ----------
+    hazard_code : str or None
+        Hazard code from the taxonomy.
+    severity : int, str or None
+        Severity, 1 to 5 (text digits accepted).
+    time_of_day : str or None
+        Time-of-day code; None means ``"always"``.
+    season : str or None
+        Season code; None means ``"all_year"``.
+    note : str or None
+        Free text, cleaned by :func:`clean_note`.
+
+    Returns
+    -------
+    MarkAttributes
+        The checked attributes, severity as an int.
 
     Raises
     ------
@@ -130,6 +158,16 @@ def as_geometry(drawing: BaseGeometry | dict | str) -> BaseGeometry:
 
     Leaflet.draw hands over GeoJSON Features; their ``geometry`` is used.
 
+    Parameters
+    ----------
+    drawing : shapely geometry, dict or str
+        What was drawn, in EPSG:4326.
+
+    Returns
+    -------
+    shapely geometry
+        A non-empty 2-D geometry.
+
     Raises
     ------
     MarkError
@@ -157,6 +195,11 @@ def prepare_geometry(drawing: BaseGeometry | dict | str) -> tuple[BaseGeometry, 
     A polygon whose outline crosses itself is repaired with ``shapely.make_valid`` into the
     polygons it encloses, and the facilitator is told; a shape that cannot be repaired into the
     same kind (a polygon folded flat into a line) is refused.
+
+    Parameters
+    ----------
+    drawing : shapely geometry, dict or str
+        What was drawn (see :func:`as_geometry`), in EPSG:4326.
 
     Returns
     -------
@@ -209,7 +252,18 @@ def _part_count(geom: BaseGeometry) -> int:
 
 
 def drawing_key(drawing: dict | None) -> str | None:
-    """A stable fingerprint of a Leaflet.draw feature, to recognise one already handled."""
+    """A stable fingerprint of a Leaflet.draw feature, to recognise one already handled.
+
+    Parameters
+    ----------
+    drawing : dict or None
+        A GeoJSON Feature or geometry dict.
+
+    Returns
+    -------
+    str or None
+        SHA-1 hex digest of the geometry; None for an empty drawing.
+    """
     if not drawing:
         return None
     geometry = drawing.get("geometry", drawing)
