@@ -22,7 +22,7 @@ def read_boundary(path: str | Path) -> MultiPolygon:
     Parameters
     ----------
     path : str or Path
-        GeoJSON, GeoPackage or shapefile holding the boundary, in any CRS.
+        Any vector file GDAL reads (GeoJSON, GeoPackage...); no declared CRS means EPSG:4326.
 
     Returns
     -------
