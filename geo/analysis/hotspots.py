@@ -21,6 +21,7 @@ When the statistic would not mean anything, no cell is classified and the result
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -265,7 +266,7 @@ class HotspotAnalysis:
             ``rings`` or ``distance_band_m`` None when not used.
         """
         return {
-            "crs": CRS.from_user_input(self.crs).to_string(),
+            "crs": _crs_text(self.crs),
             "cell_size_m": float(self.cell_size_m),
             "orientation": self.orientation,
             "confidence": self.confidence,
@@ -388,6 +389,12 @@ class HotspotAnalysis:
         params["method"] = test.method
         params["dispersion"] = float(test.dispersion[0])
         return HotspotResult(cells=frame, params=params, n_points=n_points, n_outside=n_outside)
+
+
+@lru_cache(maxsize=64)
+def _crs_text(crs: str | CRS) -> str:
+    """``CRS.to_string()`` of a CRS, kept: parsing it again costs more than a run's weights."""
+    return CRS.from_user_input(crs).to_string()
 
 
 def _insufficiency(counts: np.ndarray) -> tuple[str, dict[str, int]] | None:
