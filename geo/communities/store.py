@@ -12,16 +12,18 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo.communities.errors import CommunityDataError
+from geo.communities.model import Community, UnknownCommunity
 
 
 def _parent_id(conn: Connection, parent: str | None) -> int | None:
     if parent is None:
         return None
-    found = conn.execute(text("SELECT id FROM communities WHERE slug = :s"), {"s": parent})
-    parent_id = found.scalar_one_or_none()
-    if parent_id is None:
-        raise CommunityDataError(f"field 'parent': community {parent!r} is not in the database")
-    return parent_id
+    try:
+        return Community.load(conn, parent).id
+    except UnknownCommunity:
+        raise CommunityDataError(
+            f"field 'parent': community {parent!r} is not in the database"
+        ) from None
 
 
 _UPSERT_COMMUNITY = text(
@@ -76,8 +78,7 @@ def _upsert_community(
     conn.execute(_CHANGE_FRAME, dict(params, reason=f"community add: {row['source_ref']}"))
     if written is not None:
         return int(written.id), False
-    unchanged = conn.execute(text("SELECT id FROM communities WHERE slug = :slug"), params)
-    return int(unchanged.scalar_one()), False
+    return Community.load(conn, params["slug"]).id, False
 
 
 def _replace_streets(conn: Connection, community_id: int, streets: gpd.GeoDataFrame | None) -> int:
