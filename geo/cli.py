@@ -325,7 +325,7 @@ def export_cmd(
             lang=lang,
         )  # fmt: skip
     except (ExportFailed, ExportRefused) as exc:
-        err.print(f"[red]{exc.render(lang)}[/red]")
+        err.print(f"[red]{exc.message(lang)}[/red]")
         raise typer.Exit(2) from exc
     detail = {"layer": layer, "community": community, "rows": written, "file": str(file)}
     record_access(engine, "export", detail)  # the account and role come from the connection

@@ -37,7 +37,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from geo import crs as crs_
 from geo.communities.model import Community
-from geo.i18n import t
+from geo.errors import HartaError
 from geo.layers import Layer, get_layer
 from geo.privacy import SENSITIVE_TYPES, donut_geomask, draw_fractions, masked_k_anonymity
 
@@ -70,50 +70,12 @@ MASKED_COLUMNS = (
 _DATETIME_COLUMNS = ("occurred_at", "created_at")
 
 
-class ExportFailed(ValueError):
+class ExportFailed(HartaError, ValueError):
     """The export cannot be made (unknown layer, format or community)."""
 
-    def __init__(self, key: str, lang: str = "en", /, **params: object) -> None:
-        self.key, self.params = key, params
-        super().__init__(t(key, lang, **params))
 
-    def render(self, lang: str = "en") -> str:
-        """The reason in ``lang``.
-
-        Parameters
-        ----------
-        lang : str
-            Language code (``"ro"``, ``"hu"`` or ``"en"``).
-
-        Returns
-        -------
-        str
-            The translated message.
-        """
-        return t(self.key, lang, **self.params)
-
-
-class ExportRefused(PermissionError):
+class ExportRefused(HartaError, PermissionError):
     """The role may not export this layer (or purpose) exactly."""
-
-    def __init__(self, key: str, lang: str = "en", /, **params: object) -> None:
-        self.key, self.params = key, params
-        super().__init__(t(key, lang, **params))
-
-    def render(self, lang: str = "en") -> str:
-        """The reason in ``lang``.
-
-        Parameters
-        ----------
-        lang : str
-            Language code (``"ro"``, ``"hu"`` or ``"en"``).
-
-        Returns
-        -------
-        str
-            The translated message.
-        """
-        return t(self.key, lang, **self.params)
 
 
 def export_layer(
@@ -183,7 +145,7 @@ def export_layer(
     fmt = _format(path, fmt, lang)
     columns = _columns(target, purpose, role, lang)
     if fmt == "kml" and not target.has_geometry:
-        raise ExportFailed("ingest.export.no_geometry", lang, layer=target.name, format=fmt)
+        raise ExportFailed("ingest.export.no_geometry", layer=target.name, format=fmt)
     if geomask is not False and geomask is not None:
         return _export_masked(engine, target, path, fmt, community, purpose, geomask, scope, lang)
     frame = read_layer(engine, target, columns, community=community, lang=lang, scope=scope)
@@ -223,12 +185,12 @@ def _export_masked(
     lang: str,
 ) -> int:
     if target.name != "incidents":
-        raise ExportFailed("export.geomask.incidents_only", lang)
+        raise ExportFailed("export.geomask.incidents_only")
     if purpose != "default":
-        raise ExportRefused("export.geomask.no_case_file", lang)
+        raise ExportRefused("export.geomask.no_case_file")
     low, high = deployment_donut(engine, lang)
     if requested is not True and (float(requested[0]), float(requested[1])) != (low, high):
-        raise ExportRefused("export.geomask.other_donut", lang, low=f"{low:g}", high=f"{high:g}")
+        raise ExportRefused("export.geomask.other_donut", low=f"{low:g}", high=f"{high:g}")
     frame = read_layer(
         engine, target, (*MASKED_COLUMNS, "id", "mask_nonce"), community=community,
         lang=lang, scope=scope,
@@ -277,7 +239,7 @@ def deployment_donut(engine: Engine, lang: str = "en") -> tuple[float, float]:
             row = conn.execute(text("SELECT min_m, max_m FROM harta_geomask_donut()")).one()
     except ProgrammingError as exc:
         if _permission_denied(exc):
-            raise ExportRefused("export.geomask.refused", lang) from None
+            raise ExportRefused("export.geomask.refused") from None
         raise
     return float(row.min_m), float(row.max_m)
 
@@ -298,7 +260,7 @@ def _keyed_draws(engine: Engine, frame: gpd.GeoDataFrame, lang: str) -> np.ndarr
         )
     if len(digests) != len(ids):
         # A row changed between the two reads: never ship an unmasked or re-drawn point.
-        raise ExportFailed("export.geomask.changed", lang)
+        raise ExportFailed("export.geomask.changed")
     return np.array([draw_fractions(bytes(digests[i])) for i in ids]).reshape(-1, 2)
 
 
@@ -429,7 +391,7 @@ def read_layer(
                 frame = pd.read_sql(text(sql), conn, params=params)
     except Exception as exc:
         if _permission_denied(exc):
-            raise ExportRefused("export.refused_by_database", lang, layer=layer.name) from None
+            raise ExportRefused("export.refused_by_database", layer=layer.name) from None
         raise
     for name in frame.columns:
         if name in _DATETIME_COLUMNS:
@@ -510,7 +472,7 @@ def _layer(name: str, lang: str) -> Layer:
     try:
         return get_layer(name)
     except KeyError:
-        raise ExportFailed("ingest.export.unknown_layer", lang, layer=name) from None
+        raise ExportFailed("ingest.export.unknown_layer", layer=name) from None
 
 
 def _format(path: Path, fmt: str | None, lang: str) -> str:
@@ -518,7 +480,6 @@ def _format(path: Path, fmt: str | None, lang: str) -> str:
     if fmt not in set(EXPORT_FORMATS.values()):
         raise ExportFailed(
             "ingest.export.unknown_format",
-            lang,
             file=path.name,
             formats=", ".join(sorted(EXPORT_FORMATS)),
         )
@@ -529,7 +490,6 @@ def _columns(layer: Layer, purpose: str, role: str, lang: str) -> tuple[str, ...
     if purpose not in layer.exports:
         raise ExportFailed(
             "ingest.export.unknown_purpose",
-            lang,
             purpose=purpose,
             layer=layer.name,
             purposes=", ".join(layer.exports),
@@ -537,7 +497,6 @@ def _columns(layer: Layer, purpose: str, role: str, lang: str) -> tuple[str, ...
     if layer.exact_export_roles is not None and role not in layer.exact_export_roles:
         raise ExportRefused(
             "ingest.export.refused_role",
-            lang,
             layer=layer.name,
             role=role,
             roles=", ".join(layer.exact_export_roles),
@@ -546,7 +505,6 @@ def _columns(layer: Layer, purpose: str, role: str, lang: str) -> tuple[str, ...
     if allowed is not None and role not in allowed:
         raise ExportRefused(
             "ingest.export.refused_purpose",
-            lang,
             purpose=purpose,
             role=role,
             roles=", ".join(allowed),
