@@ -474,12 +474,6 @@ def test_bad_osm_file_is_a_clear_error(tmp_path):
         network.check_mode("bike")
 
 
-def test_old_import_path_still_works():
-    from geo import osm
-
-    assert osm.cached_graph is network.cached_graph and osm.streets_gdf is network.streets_gdf
-
-
 # -- a community added from its own OSM file (database) --------------------------------------
 
 
