@@ -176,9 +176,12 @@ def test_comparison_map_draws_buffers_in_the_communitys_metric_crs(loaded_engine
     assert len(drawn) == len(kept)
     metric = drawn.to_crs(community.crs).reset_index(drop=True)
     original = kept.geometry.to_crs(community.crs).reset_index(drop=True)
+    # Features are matched to rows by place, not by position: zones tied on their sort key may
+    # come out in either order (seen once in a fresh-clone run).
     for i, width in enumerate(kept["buffer_m"].fillna(0.0)):
         if width > 0:
-            assert metric.geometry[i].buffer(0.5).contains(original.geometry[i])
-            assert metric.geometry[i].area == pytest.approx(
-                original.geometry[i].buffer(width).area, rel=0.02
-            )
+            shape = original.geometry[i]
+            expected = shape.buffer(width)
+            j = int(metric.symmetric_difference(expected).area.idxmin())
+            assert metric.geometry[j].buffer(0.5).contains(shape)
+            assert metric.geometry[j].area == pytest.approx(expected.area, rel=0.02)
