@@ -118,13 +118,14 @@ def test_draw_pick_save_then_undo(loaded_db_url, loaded_engine, users):
         # The header arrives before the rerun ends: the draw mode's table may still be on the
         # page for a moment (seen under load), so wait for the history mode's one table.
         # (Polled from Python: the app's CSP refuses the string eval of wait_for_function.)
-        tables = page.locator('[data-testid="stDataFrame"]')
+        live = '[data-testid="stElementContainer"]:not([data-stale="true"])'
+        tables = page.locator(f'{live} [data-testid="stDataFrame"]')
         for _ in range(60):
             if tables.count() == 1:
                 break
             page.wait_for_timeout(500)
         body = page.locator('[data-testid="stMain"]').inner_text()
-        assert page.locator('[data-testid="stDataFrame"]').count() == 1
+        assert tables.count() == 1
         assert t("workshop.history.header", "ro") in body
         assert not page.blocked_requests, page.blocked_requests
 
