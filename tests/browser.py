@@ -92,6 +92,25 @@ def browser_page(viewport=(1400, 950)):
             browser.close()
 
 
+def wait_idle(page, timeout_ms: int = 30000) -> None:
+    """Wait until Streamlit has finished its rerun (no "running" status widget on the page).
+
+    A click that reruns the script replaces the map iframe at the end of the rerun; drawing
+    on the old one is lost, so browser tests wait for the rerun to end before touching a map.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    widget = page.locator('[data-testid="stStatusWidget"]')
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if widget.count() == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since > 0.75:
+                return
+        else:
+            quiet_since = None
+        time.sleep(0.25)
+
+
 def map_frame(page, timeout_ms: int = 60000):
     """The st_folium iframe's frame, once Leaflet has drawn vector paths in it."""
     page.wait_for_selector("iframe", timeout=timeout_ms)

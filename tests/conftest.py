@@ -276,5 +276,3 @@ def sign_in_browser(page, base: str, role: str, lang: str = "ro") -> None:  # no
     page.get_by_label(t("account.password", lang), exact=True).fill(PASSWORDS[role])
     page.get_by_role("button", name=t("account.sign_in", lang), exact=True).click()
     page.get_by_text(t("account.sign_out", lang), exact=True).first.wait_for(timeout=60000)
-
-

@@ -123,7 +123,8 @@ def test_partner_export_with_donut_geomask_moves_every_point_and_reports_it(
     assert result.exit_code == 0, result.output
     exported = gpd.read_file(target).to_crs(32634)
     engine = create_engine(loaded_db_url)
-    truth = gpd.read_postgis(text(
+    truth = gpd.read_postgis(
+        text(
             # The community's incidents by the one membership rule (migration 0007).
             "SELECT i.geom FROM harta_member_rows(:c, 'incidents') AS m"
             " JOIN incidents AS i ON i.id = m.id"

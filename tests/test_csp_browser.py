@@ -116,8 +116,9 @@ def test_hostile_names_are_text_everywhere_and_never_run(loaded_db_url, loaded_e
             "() => [...document.querySelectorAll('meta[http-equiv=\"Content-Security-Policy\"]')]"
             ".map(m => m.content)"
         )
-        assert meta and all("'unsafe-inline'" not in p.split("script-src")[1].split(";")[0]
-                            for p in meta)
+        assert meta and all(
+            "'unsafe-inline'" not in p.split("script-src")[1].split(";")[0] for p in meta
+        )
         for element in frame.query_selector_all(".leaflet-marker-icon, path.leaflet-interactive")[
             :20
         ]:

@@ -63,7 +63,7 @@ def test_layer_names_are_escaped_for_the_layer_control() -> None:
     control = page[page.index("L.control.layers") - 2000 :]
     assert "\\u003cimg" not in control.split("L.control.layers")[0]  # no raw tag as a name
     assert "\\u0026lt;img src=x onerror=" in page  # &lt;img… (JSON-escaped &)
-    assert "onerror=\\\"" not in page.replace("\\u0026quot;", "")
+    assert 'onerror=\\"' not in page.replace("\\u0026quot;", "")
 
 
 def test_rendered_page_allows_exactly_its_inline_scripts() -> None:

@@ -148,9 +148,11 @@ def test_the_area_tolerance_is_the_same_number_and_the_same_test_in_python_and_s
         assert tolerance == AREA_TOLERANCE_M
         checked = 0
         for k in range(24):
-            ring = area.exterior if area.geom_type == "Polygon" else max(
-                area.geoms, key=lambda g: g.area
-            ).exterior
+            ring = (
+                area.exterior
+                if area.geom_type == "Polygon"
+                else max(area.geoms, key=lambda g: g.area).exterior
+            )
             edge = ring.interpolate(k / 24, normalized=True)
             dx, dy = edge.x - centre.x, edge.y - centre.y
             norm = (dx * dx + dy * dy) ** 0.5

@@ -253,6 +253,7 @@ def test_snapping_adds_the_walk_at_walking_speed_in_drive_mode(town):
 
 def test_unreachable_is_empty_not_zero(tmp_path):
     step, street = 0.002, {"highway": "residential"}
+
     def at(i: int, j: int) -> tuple[float, float]:
         return (round(23.6 + j * step, 6), round(46.7 + i * step, 6))
 

@@ -3,10 +3,12 @@ screenshots of the drawing page and the projector view in each language."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from shapely.geometry import Point, Polygon
 from sqlalchemy import text
 
@@ -15,7 +17,7 @@ from geo import workshops as ws
 from geo.communities.model import Community
 from geo.db.security import role_engine
 from geo.i18n import t
-from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app
+from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app, wait_idle
 from tests.conftest import open_page, sign_in_browser
 
 pytestmark = pytest.mark.browser
@@ -69,9 +71,16 @@ def test_draw_pick_save_then_undo(loaded_db_url, loaded_engine, users):
         wait_for_text(page, "Sesiunea nr.")
         (session_id,) = rows(loaded_engine, "SELECT max(id) FROM workshops WHERE NOT is_demo")[0]
         assert session_id is not None
-        frame = map_frame(page)
-        draw_polygon(frame, [(-60, -40), (50, -45), (60, 40), (-50, 45)])
-        page.locator(".st-key-hz_flooding button").wait_for(timeout=30000)
+        picker = page.locator(".st-key-hz_flooding button")
+        # Under load the rerun that opened the session may replace the map after we drew on
+        # it; the drawing is then lost, so draw again on the live map (at most three times).
+        for _ in range(3):
+            wait_idle(page)
+            draw_polygon(map_frame(page), [(-60, -40), (50, -45), (60, 40), (-50, 45)])
+            with contextlib.suppress(PlaywrightTimeout):
+                picker.wait_for(timeout=15000)
+                break
+        picker.wait_for(timeout=15000)
         page.locator(".st-key-hz_flooding button").click()
         page.locator(".st-key-sev_4 button").click()
         page.wait_for_timeout(500)
