@@ -27,6 +27,9 @@ PAGES = (
     ("projector.py", "app.nav.projector", "📽️", "projector"),
     ("incidents.py", "app.nav.incidents", "📋", "incidents"),
     ("hotspots.py", "app.nav.hotspots", "🔥", "hotspots"),
+    ("response.py", "app.nav.response", "🚑", "response"),
+    ("mobile_unit.py", "app.nav.mobile_unit", "🚐", "mobile-unit"),
+    ("housing.py", "app.nav.housing", "🏘️", "housing"),
     ("account.py", "app.nav.account", "👤", "account"),
     ("admin.py", "app.nav.admin", "⚙️", "admin"),
 )

@@ -172,8 +172,11 @@ _FILTERED = """
            AND (p_type_codes IS NULL OR i.type_code = ANY(p_type_codes))
            AND i.severity >= COALESCE(p_min_severity, 1)
 """
-_COUNTED = _FILTERED + """           AND ST_Intersects(m.g, v_area)
+_COUNTED = (
+    _FILTERED
+    + """           AND ST_Intersects(m.g, v_area)
 """
+)
 
 # Cell (i, j) of ST_HexagonGrid(v_cell) of each metric point (x, y): flat-topped hexagons,
 # column i at x = 1.5 * size * i, odd columns shifted up by half a row.  Axial coordinates
@@ -402,8 +405,10 @@ def downgrade() -> None:
     op.execute(f"DROP FUNCTION IF EXISTS {FRAME}")
     op.execute(f"DROP FUNCTION IF EXISTS {HEX}")
     op.execute(f"DROP FUNCTION IF EXISTS {PROFILE}")
-    op.execute("DROP FUNCTION IF EXISTS harta_hex_cell(double precision, double precision,"
-               " double precision)")
+    op.execute(
+        "DROP FUNCTION IF EXISTS harta_hex_cell(double precision, double precision,"
+        " double precision)"
+    )
     op.execute("DROP FUNCTION IF EXISTS harta_is_month_start(timestamptz, text)")
     op.execute("DROP TRIGGER IF EXISTS communities_publish_grid ON communities")
     op.execute("DROP FUNCTION IF EXISTS harta_publish_grid()")

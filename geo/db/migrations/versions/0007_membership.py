@@ -67,7 +67,9 @@ def _revision(name: str):
 _R5 = _revision("0005_published_aggregates.py")
 HEX, PROFILE, APP = _R5.HEX, _R5.PROFILE, _R5.APP
 MEMBERS = "harta_member_rows(integer, regclass)"
-NEAR = "harta_near_duplicates(integer, text[], timestamptz[], double precision[], double precision[])"
+NEAR = (
+    "harta_near_duplicates(integer, text[], timestamptz[], double precision[], double precision[])"
+)
 
 RULE = f"""
 -- The one area tolerance of Harta, metres (geo.communities.AREA_TOLERANCE_M mirrors it; a test
