@@ -83,3 +83,56 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: object) -> str:
 def missing_keys(lang: str) -> set[str]:
     """Keys present in the fallback catalogue but absent from ``lang``'s."""
     return set(catalogue(FALLBACK_LANGUAGE)) - set(catalogue(lang))
+
+
+#: Babel locale of each language (decimal comma and digit grouping for ro and hu).
+LOCALES: dict[str, str] = {"ro": "ro_RO", "hu": "hu_HU", "en": "en_GB"}
+
+
+def number(value: float | int | None, lang: str = DEFAULT_LANGUAGE, decimals: int = 0) -> str:
+    """Format a number as people who read ``lang`` write it ("28,9" in ro and hu, "28.9" in en).
+
+    Parameters
+    ----------
+    value : float, int or None
+        The number; None (or NaN) gives an en dash.
+    lang : str
+        ro, hu or en.
+    decimals : int
+        Digits after the decimal separator, always shown (so a column of figures lines up).
+
+    Returns
+    -------
+    str
+    """
+    from babel.numbers import format_decimal
+
+    if value is None or value != value:  # NaN is the only value unequal to itself
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(value, format=pattern, locale=LOCALES.get(lang, LOCALES["en"]))
+
+
+def date(value: object, lang: str = DEFAULT_LANGUAGE, *, with_time: bool = False) -> str:
+    """Format a date (or a timezone-aware datetime, in its own zone) the way ``lang`` writes it.
+
+    Parameters
+    ----------
+    value : datetime.date or datetime.datetime
+    lang : str
+        ro, hu or en.
+    with_time : bool
+        Add hours and minutes (datetimes only).
+
+    Returns
+    -------
+    str
+        e.g. "1 dec. 2026" (ro), "2026. dec. 1." (hu), "1 Dec 2026" (en).
+    """
+    from babel.dates import format_date, format_time
+
+    locale = LOCALES.get(lang, LOCALES["en"])
+    day = format_date(value, format="medium", locale=locale)
+    if with_time and hasattr(value, "hour"):
+        return f"{day} {format_time(value, format='short', tzinfo=value.tzinfo, locale=locale)}"
+    return day

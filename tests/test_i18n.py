@@ -38,3 +38,24 @@ def test_translations_are_not_english_copies(lang):
 def test_t_fills_placeholders_and_falls_back_to_the_key():
     assert t("app.home.demo_notice", "en", count=3).startswith("3 rows")
     assert t("app.does.not.exist", "ro") == "app.does.not.exist"
+
+
+def test_numbers_use_each_languages_separators():
+    from geo.i18n import number
+
+    assert [number(28.93, lang, 1) for lang in ("ro", "hu", "en")] == ["28,9", "28,9", "28.9"]
+    assert number(46.256, "ro", 2) == "46,26"
+    assert number(12345, "en") == "12,345"
+    assert number(12345, "ro") == "12.345"
+    assert number(float("nan"), "hu") == "–"
+
+
+def test_dates_are_written_per_language_in_their_own_zone():
+    import datetime as dt
+
+    from geo.i18n import date
+
+    assert date(dt.date(2026, 12, 1), "en") == "1 Dec 2026"
+    assert date(dt.date(2026, 12, 1), "hu").startswith("2026.")
+    at = dt.datetime(2026, 12, 1, 6, 5, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert date(at, "ro", with_time=True).endswith("06:05")
