@@ -10,6 +10,18 @@ module:
    :class:`~geo.communities.Community`, then solved;
 3. **exports** (:mod:`geo.analysis.exports`): GeoTIFF, GeoPackage and CSV in the run's folder.
 
+**Stored once.**  A run's fingerprint (:mod:`geo.analysis.fingerprint`: community, scope,
+parameters and a digest of every input) is looked up before anything is stored: an identical
+finished run is reused (its id and exports), so viewing the same hot spots twice stores one run.
+With ``store=False`` (a page view) nothing is stored unless an identical run already exists; the
+run is stored when someone asks for it (:func:`store_run`).
+
+**Demo inputs.**  ``params["demo_inputs"]`` says whether synthetic demo incidents are among the
+inputs, so every map of the run carries the DEMO badge: exact runs read ``is_demo`` of their
+points; aggregated runs read published counts that do not tell demo from real, so they are
+marked demo when the community holds demo layers (``geo.demo`` seeds zones, incidents,
+facilities and sessions together) and any count was published.
+
 The run is stored through the generic run store :mod:`geo.runs` (``kind = "hotspots"``): its
 parameters (filters, scope, cell size, the inference method of the p-values), input counts,
 start and end time, and the role -- read from the connection, never passed beside it.  A run is
@@ -28,13 +40,14 @@ from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from geo import runs as store
+from geo import runs as run_store
 from geo import views
 from geo.analysis.compare import ComparisonResult
 from geo.analysis.density import DensityOverlay, DensitySurface
 from geo.analysis.exports import EXPORTS, write_exports
+from geo.analysis.fingerprint import run_fingerprint
 from geo.analysis.hotspots import HotspotResult
 from geo.analysis.inputs import (  # noqa: F401 -- public names of the run, re-exported
     AGGREGATED_FREQ,
@@ -53,6 +66,7 @@ from geo.analysis.inputs import (  # noqa: F401 -- public names of the run, re-e
 from geo.analysis.model import solve_all
 from geo.analysis.trends import EmergingHotspotResult
 from geo.communities.model import Community
+from geo.crs import STORAGE as WGS84
 from geo.errors import HartaError
 from geo.privacy import VisibleIncidents
 from geo.roles import SYSTEM
@@ -73,6 +87,7 @@ __all__ = [
     "may_see_run",
     "run_hotspot_analysis",
     "scope_for",
+    "store_run",
 ]
 
 
@@ -86,8 +101,8 @@ class HotspotRun:
 
     Attributes
     ----------
-    id : int
-        ``analysis_runs.id``.
+    id : int or None
+        ``analysis_runs.id``; None for a run not stored (``store=False``, no identical run).
     community : Community
     role : str
         The role of the connection that made it.
@@ -115,7 +130,7 @@ class HotspotRun:
         Export name -> path.
     """
 
-    id: int
+    id: int | None
     community: Community
     role: str
     scope: Scope
@@ -132,6 +147,16 @@ class HotspotRun:
     outputs: dict[str, Path] = field(default_factory=dict)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+
+    @property
+    def stored(self) -> bool:
+        """Whether the run is a row of ``analysis_runs`` (with its exports)."""
+        return self.id is not None
+
+    @property
+    def demo(self) -> bool:
+        """Whether demo (synthetic) incidents are among the run's inputs."""
+        return bool(self.params.get("demo_inputs"))
 
     @property
     def exact(self) -> bool:
@@ -155,7 +180,7 @@ def may_see_run(role: str, run_scope: str) -> bool:
     -------
     bool
     """
-    return store.may_see(role, run_scope)
+    return run_store.may_see(role, run_scope)
 
 
 def run_hotspot_analysis(
@@ -172,6 +197,7 @@ def run_hotspot_analysis(
     density_cell_m: float | None = None,
     freq: Literal["week", "month"] = "month",
     threshold: int | None = None,
+    store: bool = True,
 ) -> HotspotRun:
     """Run density, Gi*, emerging hot spots and perceived-vs-recorded; store and export them.
 
@@ -204,6 +230,9 @@ def run_hotspot_analysis(
         Period length of emerging hot spots (aggregated runs: always months).
     threshold : int, optional
         Suppression threshold; default ``get_settings().suppression_threshold``.  Never below 5.
+    store : bool
+        Store the run and its exports (default).  An identical stored run (same fingerprint)
+        is reused either way; with False and none found, nothing is stored (``id`` None).
 
     Returns
     -------
@@ -217,7 +246,7 @@ def run_hotspot_analysis(
         For an aggregated run asked for several incident types.
     """
     started = dt.datetime.now(dt.UTC)
-    role = store.acting_role(engine)
+    role = run_store.acting_role(engine)
     if role == SYSTEM:
         raise RunRefused("analysis.run.needs_role")
     scope = scope_for(role)
@@ -247,31 +276,112 @@ def run_hotspot_analysis(
     if scope == "aggregated":
         window = published_window(filters, community.timezone)
         params["published_window"] = [window[0].isoformat(), window[1].isoformat()]
-    run_id = store.start_run(
-        engine, KIND, community, scope=scope, params=params, started_at=started
+    zones = views.risk_zones(engine, community)
+    if zones.crs is None:  # an empty answer comes back without its CRS
+        zones = zones.set_crs(WGS84, allow_override=True)
+    params["demo_inputs"] = _demo_inputs(inputs, zones, scope)
+    params["fingerprint"] = run_fingerprint(
+        community.id,
+        scope,
+        params,
+        [inputs.analysed, inputs.over_time, inputs.hours, inputs.weekdays, inputs.published, zones],
+    )
+    run = _solve(community, inputs, zones, params, bandwidth, started)
+    stored = _identical_run(engine, community, params["fingerprint"])
+    if stored is not None:
+        # The same community, scope, parameters and inputs: the stored run is this run.
+        run.id, run.outputs = stored.id, stored.outputs
+        run.started_at, run.finished_at = stored.started_at, stored.finished_at
+        return run
+    if store:
+        store_run(engine, run)
+    return run
+
+
+def _demo_inputs(inputs: Inputs, zones: gpd.GeoDataFrame, scope: str) -> bool:
+    """Whether synthetic demo incidents may be among the inputs (module docstring)."""
+    if scope != "aggregated":
+        points = inputs.analysed
+        return bool("is_demo" in points and points["is_demo"].fillna(False).astype(bool).any())
+    # Published counts do not say which incidents are demo: label them whenever the community
+    # holds demo layers and anything was counted (never the other way round).
+    published = int(inputs.counts.get("published", 0))
+    return bool(published and "is_demo" in zones and zones["is_demo"].astype(bool).any())
+
+
+_IDENTICAL = text(
+    "SELECT id FROM analysis_runs WHERE kind = :kind AND community_id = :c"
+    " AND finished_at IS NOT NULL AND params ->> 'fingerprint' = :fp"
+    " AND NOT params ? 'failed' ORDER BY id DESC LIMIT 1"
+)
+
+
+def _identical_run(
+    engine: Engine, community: Community, fingerprint: str
+) -> run_store.StoredRun | None:
+    """The newest finished run with this fingerprint that the connection may see, with every
+    export still on disk (a run whose files were removed is not reused)."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            _IDENTICAL, {"kind": KIND, "c": community.id, "fp": fingerprint}
+        ).scalar_one_or_none()
+        stored = run_store.get_run(conn, found) if found is not None else None
+    if stored is None or set(stored.outputs) != set(stored.params.get("exports", EXPORTS)):
+        return None
+    return stored
+
+
+def store_run(engine: Engine, run: HotspotRun) -> HotspotRun:
+    """Store a run made with ``store=False`` (its row, end time and exports); idempotent.
+
+    Parameters
+    ----------
+    engine : Engine
+        Acting as the role that made the run (the database checks it may store its scope).
+    run : HotspotRun
+
+    Returns
+    -------
+    HotspotRun
+        ``run``, now with ``id`` and ``outputs`` (an identical stored run's, if one exists).
+    """
+    if run.stored:
+        return run
+    stored = _identical_run(engine, run.community, run.params["fingerprint"])
+    if stored is not None:
+        run.id, run.outputs = stored.id, stored.outputs
+        return run
+    params = run.params
+    run_id = run_store.start_run(
+        engine, KIND, run.community, scope=run.scope, params=params, started_at=run.started_at
     )
     try:
-        return _analyse(engine, run_id, started, community, inputs, params, bandwidth)
+        run.outputs = write_exports(run, run_dir(run_id))
+        params["exports"] = sorted(run.outputs)
+        run.finished_at = run_store.finish_run(
+            engine, run_id, params=params, input_counts=run.input_counts, outputs=run.outputs
+        )
     except Exception as error:
         # Never leave an unfinished run row: record that it failed, then let the error out.
-        store.fail_run(engine, run_id, error, params=params, input_counts=inputs.counts)
+        run_store.fail_run(engine, run_id, error, params=params, input_counts=run.input_counts)
         raise
+    run.id = int(run_id)
+    return run
 
 
-def _analyse(
-    engine: Engine,
-    run_id: int,
-    started: dt.datetime,
+def _solve(
     community: Community,
     inputs: Inputs,
+    zones: gpd.GeoDataFrame,
     params: dict[str, Any],
     bandwidth: float | None,
+    started: dt.datetime,
 ) -> HotspotRun:
-    """The model run, its exports and its end time."""
+    """The model run (nothing stored)."""
     solved = solve_all(
         community,
         inputs,
-        views.risk_zones(engine, community),
+        zones,
         confidence=params["confidence"],
         freq=params["freq"],
         bandwidth_m=bandwidth,
@@ -286,8 +396,8 @@ def _analyse(
     params["method"] = solved.hotspots.method
     params["emerging_method"] = solved.emerging.method
     params["too_few"] = solved.hotspots.too_few
-    run = HotspotRun(
-        id=int(run_id),
+    return HotspotRun(
+        id=None,
         community=community,
         role=params["role"],
         scope=params["scope"],
@@ -303,11 +413,6 @@ def _analyse(
         visible=inputs.visible,
         started_at=started,
     )
-    run.outputs = write_exports(run, run_dir(run.id))
-    run.finished_at = store.finish_run(
-        engine, run.id, params=params, input_counts=inputs.counts, outputs=run.outputs
-    )
-    return run
 
 
 def list_runs(engine: Engine, community: Community, *, limit: int = 20) -> pd.DataFrame:
@@ -326,7 +431,7 @@ def list_runs(engine: Engine, community: Community, *, limit: int = 20) -> pd.Da
         ``id``, ``kind``, ``scope``, ``params``, ``input_counts``, ``outputs`` (export name ->
         existing file path), ``started_at``, ``finished_at``, ``seconds``, ``created_by_role``.
     """
-    rows = store.list_runs(engine, community, KIND, limit=limit)
+    rows = run_store.list_runs(engine, community, KIND, limit=limit)
     columns = [
         "id",
         "kind",

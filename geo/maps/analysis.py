@@ -215,7 +215,8 @@ def analysis_map(
         add_hotspots(m, significant[["gi_bin", significant.geometry.name]], lang)
     _add_points(m, run, lang)
     add_layer_control(m)
-    add_legend(m, lang=lang)
+    # DEMO whenever demo incidents are among the inputs (aggregated maps have no points).
+    add_legend(m, lang=lang, demo=bool(run.params.get("demo_inputs")))
     return m
 
 
