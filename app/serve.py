@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from geo import csp
+from geo.maps.tiles.cache import TileRoute
 from geo.settings import get_settings
 
 
@@ -65,6 +66,7 @@ def install_security_headers(*, online: bool) -> None:
         # First in the list = outermost: it sees every response, errors included.
         return [
             Middleware(csp.SecurityHeaders, online=online, script_hashes=hashes),
+            Middleware(TileRoute),  # the offline basemap's tiles, same origin (geo.maps.tiles)
             *original(),
         ]
 

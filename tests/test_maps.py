@@ -286,7 +286,7 @@ def test_online_map_has_osm_tiles_and_attribution(boundary, streets) -> None:
 
 
 def test_offline_map_draws_streets_by_class_with_attribution(boundary, streets) -> None:
-    m = _offline_map(boundary, streets)
+    m = _offline_map(boundary, streets, basemap=False)  # vector streets: no tile server
     page = maps.render(m)
     tiles = [c for c in m._children.values() if isinstance(c, folium.TileLayer)]
     assert tiles == []

@@ -1,5 +1,7 @@
-"""Starting a map: fitted to the community, OpenStreetMap tiles when online, otherwise the
-bundled streets drawn as vector lines on a light background; always with the OSM attribution."""
+"""Starting a map: fitted to the community, OpenStreetMap tiles when online, otherwise Harta's
+own offline basemap (:mod:`geo.maps.tiles`: every street of the city by class with its name,
+settlement and neighbourhood names, land cover, the sketched railway and landfill), served by
+the app itself; always with the attribution of the data shown."""
 
 from __future__ import annotations
 
@@ -15,8 +17,16 @@ from geo.maps.assets import VENDOR_URL_PREFIX, vendor_assets
 from geo.maps.data import bounds, column, feature_collection, is_missing, styles, to_wgs84
 from geo.maps.html import esc
 from geo.maps.style import MapState
+from geo.maps.tiles.cache import tile_url_template
+from geo.maps.tiles.render import MAX_ZOOM as TILE_MAX_ZOOM
+from geo.maps.tiles.render import MIN_ZOOM as TILE_MIN_ZOOM
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
+#: Attribution of the offline basemap (streets and places from OSM, land cover from ESA).
+BASEMAP_ATTRIBUTION = (
+    "© OpenStreetMap contributors, ODbL · land cover © ESA WorldCover 2020 (CC BY 4.0) · "
+    "railway and landfill: approximate sketches"
+)
 
 
 def base_map(
@@ -31,6 +41,7 @@ def base_map(
     measure: bool = False,
     projector: bool = False,
     vendor_prefix: str = VENDOR_URL_PREFIX,
+    basemap: bool = True,
 ) -> folium.Map:
     """Start a map fitted to ``area``.
 
@@ -41,11 +52,12 @@ def base_map(
         a shapely geometry in EPSG:4326, ``(minx, miny, maxx, maxy)`` in degrees, or
         ``[[south, west], [north, east]]``.
     online : bool
-        True: OpenStreetMap tiles.  False: no tile layer at all; ``streets`` (if given) are
-        drawn as vector lines by highway class on a light background.
+        True: OpenStreetMap tiles.  False: Harta's offline basemap tiles
+        (``/harta-tiles/<lang>/{z}/{x}/{y}.png``, served by ``app/serve.py``).
     streets : GeoDataFrame, optional
         Street lines with a ``highway`` column (OSM classes; lists are allowed, as osmnx gives
-        them) and optionally ``railway`` and ``name``.  Drawn only when offline.
+        them) and optionally ``railway`` and ``name``.  Drawn as vector lines only when offline
+        and ``basemap`` is False (a page with no tile server, e.g. a saved HTML file).
     lang : str
         Language of every label the map shows.
     height, width : str or int
@@ -56,6 +68,8 @@ def base_map(
         Large text in tooltips, popups and (by default) the legend.
     vendor_prefix : str
         URL folder of the vendored assets.
+    basemap : bool
+        Offline: use the basemap tiles (default).  False: only ``streets`` as vector lines.
 
     Returns
     -------
@@ -76,7 +90,7 @@ def base_map(
     )
     state = MapState(
         background=cfg["background"],
-        attribution=None if online else OSM_ATTRIBUTION,
+        attribution=None if online or basemap else OSM_ATTRIBUTION,
         projector=projector,
     )
     state.lang = lang
@@ -87,6 +101,17 @@ def base_map(
             tiles=cfg["tiles_url"],
             attr=cfg["attribution_html"],
             name=esc(t("maps.layer.osm", lang)),
+            max_zoom=cfg.get("max_zoom", 19),
+            overlay=False,
+            control=False,
+        ).add_to(m)
+    elif basemap:
+        folium.TileLayer(
+            tiles=tile_url_template(lang),
+            attr=esc(BASEMAP_ATTRIBUTION),
+            name=esc(t("maps.layer.streets", lang)),
+            min_zoom=TILE_MIN_ZOOM,
+            max_native_zoom=TILE_MAX_ZOOM,
             max_zoom=cfg.get("max_zoom", 19),
             overlay=False,
             control=False,
