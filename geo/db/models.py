@@ -219,6 +219,11 @@ class Incident(Provenance, Base):
         UUID(as_uuid=True), server_default=func.gen_random_uuid()
     )
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    #: The point in its community's metric CRS ``metric_srid``, written by a trigger on every
+    #: write (migration 0012) so that aggregates need not project 100,000 points per call.
+    metric_srid: Mapped[int | None] = mapped_column(Integer)
+    metric_x: Mapped[float | None] = mapped_column(Float)
+    metric_y: Mapped[float | None] = mapped_column(Float)
     __table_args__ = (
         *_provenance_checks("incidents"),
         _valid_geom("incidents"),
@@ -506,3 +511,54 @@ class GeomaskKey(Base):
 
 #: Tables whose changes the audit triggers record.
 AUDITED_TABLES = ("communities", "workshops", "risk_zones", "incidents", "facilities")
+
+
+#: Kinds of responders of the response network (migration 0009; issue 12).
+RESPONDER_KINDS = (
+    "police",
+    "fire",
+    "ambulance",
+    "hospital",
+    "clinic",
+    "community_focal_point",
+    "mediator",
+)
+
+
+class Responder(Provenance, Base):
+    """A responder of the response network: who comes, when (``hours``) and with what.
+
+    A home (``at_home``; every community focal point) is read through ``harta_responders``,
+    which shows it to the public and community roles only as its published cell (0009).
+    """
+
+    __tablename__ = "responders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(Text)
+    capabilities: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    #: Weekly hours, ``{"mon": [["08:00", "16:00"]], ...}``; ``{}`` = always available.
+    hours: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    at_home: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    #: ``point`` or ``point_on_surface`` (an OSM building polygon stood for by a point in it).
+    placement: Mapped[str] = mapped_column(String(16), server_default=text("'point'"))
+    external_ref: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (
+        *_provenance_checks("responders"),
+        _valid_geom("responders"),
+        CheckConstraint(_in("kind", RESPONDER_KINDS), name="responders_kind_known"),
+        CheckConstraint(
+            "kind <> 'community_focal_point' OR at_home", name="responders_focal_point_at_home"
+        ),
+        CheckConstraint(
+            _in("placement", ("point", "point_on_surface")), name="responders_placement_known"
+        ),
+        CheckConstraint(
+            "jsonb_typeof(capabilities) = 'array'", name="responders_capabilities_array"
+        ),
+        CheckConstraint("jsonb_typeof(hours) = 'object'", name="responders_hours_object"),
+        UniqueConstraint("community_id", "row_hash", name="responders_row_once"),
+        Index("responders_community_idx", "community_id"),
+    )
