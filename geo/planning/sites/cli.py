@@ -21,6 +21,16 @@ from geo.i18n import DEFAULT_LANGUAGE, t
 sites_app = typer.Typer(help="Candidate social-housing sites (issue 14).", no_args_is_help=True)
 
 
+@sites_app.callback()
+def sites_main() -> None:
+    """Candidate social-housing sites: rank them from data (issue 14).
+
+    Returns
+    -------
+    None
+    """
+
+
 def _parse_raster(spec: str):  # noqa: ANN202
     """``code=path[:statistic[:radius_m]]`` -> RasterLayer."""
     from geo.planning.sites.inputs import RasterLayer
