@@ -390,7 +390,9 @@ class CoverageModel:
             rows.append(
                 {
                     "settlement": slug,
-                    "name": names.get(slug, slug),
+                    "name": names.get(
+                        slug, self.community.name if slug == self.community.slug else slug
+                    ),
                     "places": int(len(group)),
                     "weight": float(weight.sum()),
                     "covered_share": float(weight[group["covered"]].sum()) / total,
