@@ -7,9 +7,9 @@ door, so a stop across the railway costs the streets' detour, never the straight
 The solver works on **nodes**: one per vehicle start and end (its depot), one per ``service``
 stop, and one pair per carrying stop (``pickup``/``accompaniment``): the pick-up at home and a
 drop-off node at its ``deliver_to`` place.  A school that receives five pick-ups has five drop-off
-nodes at the same location (0 s apart): each pick-up's group is handed over there, so its
-``service_min`` counts once per group (``docs/mobile_unit.md``).  A destination that nobody is
-delivered to on the day (a school without children that day) is not visited.
+nodes at the same location (0 s apart); the stop's ``service_min`` is spent once per visit, not
+per group (:func:`geo.planning.mobile.solver.transit`, ``docs/mobile_unit.md``).  A destination
+that nobody is delivered to on the day (a school without children that day) is not visited.
 """
 
 from __future__ import annotations

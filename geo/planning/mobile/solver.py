@@ -156,8 +156,9 @@ class _Model:
         locs = [n.location for n in nodes]
         drive = [[int(matrix[a, b]) for b in locs] for a in locs]
         self.drive = drive
-        service = [n.service_s for n in nodes]
-        timed = [[drive[a][b] + service[a] for b in range(len(nodes))] for a in range(len(nodes))]
+        timed = [
+            [transit(problem, a, b, drive) for b in range(len(nodes))] for a in range(len(nodes))
+        ]
         arc = routing.RegisterTransitMatrix(drive)
         routing.SetArcCostEvaluatorOfAllVehicles(arc)
         time_cb = routing.RegisterTransitMatrix(timed)
@@ -196,34 +197,136 @@ class _Model:
             solver.Add(self.time.CumulVar(pick) <= self.time.CumulVar(drop))
 
     def read(self, found: pywrapcp.Assignment) -> Solution:
-        """The solution as routes of visits with arrival, start, departure and load."""
+        """The solution as routes of visits (drop-offs regrouped, then timed forward)."""
         routing, manager, nodes = self.routing, self.manager, self.problem.nodes
         routes, served, drive_total = [], set(), 0
         for v in range(len(self.problem.vehicles)):
-            visits: list[Visit] = []
-            index = routing.Start(v)
-            load = 0
-            previous: Visit | None = None
+            order, index = [], routing.Start(v)
             while True:
-                node = manager.IndexToNode(index)
-                served.add(node)
-                start = found.Min(self.time.CumulVar(index))
-                if previous is None:
-                    arrival = start
-                else:
-                    leg = self.drive[previous.node][node]
-                    drive_total += leg
-                    arrival = previous.departure + leg
-                load += nodes[node].demand
-                departure = start + nodes[node].service_s
-                previous = Visit(node, arrival, start, departure, load)
-                visits.append(previous)
+                order.append(manager.IndexToNode(index))
                 if routing.IsEnd(index):
                     break
                 index = found.Value(routing.NextVar(index))
+            served.update(order)
+            visits = schedule(self.problem, regroup(self.problem, order), self.drive)
+            if visits is None:  # never expected: regrouping only removes waiting and driving
+                visits = schedule(self.problem, order, self.drive)
+            drive_total += sum(
+                self.drive[a.node][b.node] for a, b in zip(visits, visits[1:], strict=False)
+            )
             routes.append(_latest_start(visits, self.drive))
         dropped = [n for n in range(len(nodes)) if n not in served]
         return Solution(routes, dropped, int(found.ObjectiveValue()), int(drive_total))
+
+
+def transit(problem: RoutingProblem, a: int, b: int, drive: list[list[int]]) -> int:
+    """Seconds from the start of service at node ``a`` to the earliest start at ``b``.
+
+    The service at a place is spent once per visit: it is charged when the van leaves for
+    another place, not between two nodes at the same place (five groups handed over at one
+    school in one stop).
+
+    Parameters
+    ----------
+    problem : RoutingProblem
+    a, b : int
+    drive : list of list of int
+        Node-to-node driving seconds.
+
+    Returns
+    -------
+    int
+    """
+    first, second = problem.nodes[a], problem.nodes[b]
+    if first.location == second.location:
+        return 0
+    return drive[a][b] + first.service_s
+
+
+def regroup(problem: RoutingProblem, order: list[int]) -> list[int]:
+    """Set every passenger down at the first stop at their destination after their pick-up.
+
+    The routing model allows a van to stop at a school and keep some of that school's children
+    aboard for a later stop there; nobody would drive that way.  Moving those drop-offs to the
+    first stop at the school costs no time (the service is charged once per visit) and frees
+    seats earlier.
+
+    Parameters
+    ----------
+    problem : RoutingProblem
+    order : list of int
+        Nodes of one route, start to end.
+
+    Returns
+    -------
+    list of int
+    """
+    nodes = problem.nodes
+    out: list[int] = []
+    moved: set[int] = set()
+    picked: set[int] = set()
+    for node in order:
+        if node in moved:
+            continue
+        out.append(node)
+        spec = nodes[node]
+        if spec.kind == "pickup":
+            picked.add(node)
+        if spec.kind != "drop":
+            continue
+        for other in order:
+            o = nodes[other]
+            if (
+                other != node
+                and other not in moved
+                and other not in out
+                and o.kind == "drop"
+                and o.stop_id == spec.stop_id
+                and o.partner in picked
+            ):
+                out.append(other)
+                moved.add(other)
+    return out
+
+
+def schedule(
+    problem: RoutingProblem, order: list[int], drive: list[list[int]]
+) -> list[Visit] | None:
+    """The earliest timing of a route (the schedule OR-Tools' cumuls allow), or None if a
+    window is missed.
+
+    Parameters
+    ----------
+    problem : RoutingProblem
+    order : list of int
+    drive : list of list of int
+
+    Returns
+    -------
+    list of Visit or None
+    """
+    nodes = problem.nodes
+    starts = [nodes[order[0]].window[0]]
+    for a, b in zip(order, order[1:], strict=False):
+        starts.append(max(nodes[b].window[0], starts[-1] + transit(problem, a, b, drive)))
+        if starts[-1] > nodes[b].window[1]:
+            return None
+    visits, load = [], 0
+    for k, node in enumerate(order):
+        spec = nodes[node]
+        load += spec.demand
+        same_before = k > 0 and nodes[order[k - 1]].location == spec.location
+        leaves = k + 1 < len(order) and nodes[order[k + 1]].location != spec.location
+        if k == 0:
+            arrival = starts[0]
+        elif same_before:
+            arrival = starts[k - 1]
+        else:
+            previous = visits[-1]
+            arrival = previous.departure + drive[previous.node][node]
+        departure = starts[k] + (spec.service_s if leaves else 0)
+        visits.append(Visit(node, arrival, starts[k], departure, load))
+    return visits
 
 
 def _latest_start(visits: list[Visit], drive: list[list[int]]) -> list[Visit]:
