@@ -169,7 +169,9 @@ def facilities(engine: Engine, community: Community) -> gpd.GeoDataFrame:
     )
 
 
-def incident_points(engine: Engine, community: Community) -> gpd.GeoDataFrame:
+def incident_points(
+    engine: Engine, community: Community, bounds: Sequence[float] | None = None
+) -> gpd.GeoDataFrame:
     """Exact incident points that belong to a community, as far as the engine's role may read
     them (row-level security): only for police/mediator pages and analysis code.
 
@@ -179,6 +181,8 @@ def incident_points(engine: Engine, community: Community) -> gpd.GeoDataFrame:
     ----------
     engine : Engine
     community : Community
+    bounds : (west, south, east, north), optional
+        Only the points in this box (degrees): the view of a map at street zoom.
 
     Returns
     -------
@@ -186,16 +190,106 @@ def incident_points(engine: Engine, community: Community) -> gpd.GeoDataFrame:
         ``id``, ``occurred_at``, ``type_code``, ``severity``, ``sensitivity``, ``status``,
         ``location_precision``, ``is_demo``, ``geom``.
     """
-    return _read(
-        engine,
-        members(
-            "incidents",
-            "t.id, t.occurred_at, t.type_code, t.severity, t.sensitivity, t.status,"
-            " t.location_precision, t.is_demo, t.geom",
-        )
-        + " ORDER BY t.id",
-        {"c": community.id},
+    sql = members(
+        "incidents",
+        "t.id, t.occurred_at, t.type_code, t.severity, t.sensitivity, t.status,"
+        " t.location_precision, t.is_demo, t.geom",
     )
+    where, params = _in_box(bounds)
+    return _read(engine, sql + where + " ORDER BY t.id", {"c": community.id, **params})
+
+
+def _in_box(bounds: Sequence[float] | None) -> tuple[str, dict]:
+    """A ``WHERE`` clause keeping the rows ``t`` in a (west, south, east, north) box."""
+    if bounds is None:
+        return "", {}
+    west, south, east, north = (float(v) for v in bounds)
+    return (
+        " WHERE t.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326)",
+        {"west": west, "south": south, "east": east, "north": north},
+    )
+
+
+def incident_clusters(
+    engine: Engine,
+    community: Community,
+    cell_m: float,
+    *,
+    include_sensitive: bool,
+    bounds: Sequence[float] | None = None,
+) -> pd.DataFrame:
+    """The incident points of :func:`incident_points`, grouped in the database per square cell
+    of ``cell_m`` metres of the community's metric CRS: what a map of police or mediators
+    draws when it would hold too many points to send (issue 11 item 11).
+
+    Row-level security applies (mediators never read sensitive rows); sensitive types are also
+    left out here unless ``include_sensitive`` (the role may see them).
+
+    Parameters
+    ----------
+    engine : Engine
+        Acting as a role that may read points.
+    community : Community
+    cell_m : float
+        Side of the square cells, metres.
+    include_sensitive : bool
+    bounds : (west, south, east, north), optional
+        Only the points in this box (degrees).
+
+    Returns
+    -------
+    DataFrame
+        One row per non-empty cell: ``n`` (incidents), ``lon``, ``lat`` (their mean position),
+        ``is_demo`` (any of them is demo data).
+    """
+    where, params = _in_box(bounds)
+    if not include_sensitive:
+        where += (
+            " AND " if where else " WHERE "
+        ) + "NOT harta_is_sensitive(t.type_code, t.sensitivity)"
+    sql = (
+        "SELECT count(*) AS n, avg(ST_X(t.geom)) AS lon, avg(ST_Y(t.geom)) AS lat,"
+        " bool_or(t.is_demo) AS is_demo FROM ("
+        + members("incidents", "t.geom, t.is_demo, t.type_code, t.sensitivity, m.metric")
+        + ") AS t"
+        + where
+        + " GROUP BY floor(ST_X(t.metric) / :cell), floor(ST_Y(t.metric) / :cell)"
+        " ORDER BY 2, 3"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql), {"c": community.id, "cell": float(cell_m), **params}).all()
+    return pd.DataFrame(rows, columns=["n", "lon", "lat", "is_demo"])
+
+
+def incident_count(
+    engine: Engine,
+    community: Community,
+    *,
+    include_sensitive: bool,
+    bounds: Sequence[float] | None = None,
+) -> int:
+    """How many incident points :func:`incident_points` would return (sensitive types counted
+    only with ``include_sensitive``), without reading them.
+
+    Parameters
+    ----------
+    engine : Engine
+    community : Community
+    include_sensitive : bool
+    bounds : (west, south, east, north), optional
+
+    Returns
+    -------
+    int
+    """
+    where, params = _in_box(bounds)
+    if not include_sensitive:
+        where += (
+            " AND " if where else " WHERE "
+        ) + "NOT harta_is_sensitive(t.type_code, t.sensitivity)"
+    sql = members("incidents", "count(*)") + where
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql), {"c": community.id, **params}).scalar_one())
 
 
 def _aggregate_args(
@@ -232,9 +326,7 @@ def published_grid(engine: Engine, community: Community) -> dict[str, float]:
     """
     with engine.connect() as conn:
         row = conn.execute(
-            text(
-                "SELECT analysis_cell_m, map_cell_m FROM published_grids WHERE community_id = :c"
-            ),
+            text("SELECT analysis_cell_m, map_cell_m FROM published_grids WHERE community_id = :c"),
             {"c": community.id},
         ).one()
     return {"analysis": float(row.analysis_cell_m), "map": float(row.map_cell_m)}
@@ -332,6 +424,55 @@ def incident_time_profile(
     hours.index = pd.RangeIndex(24, name="hour")
     days.index = pd.RangeIndex(7, name="weekday")
     return hours, days
+
+
+def incident_hex_counts_monthly(
+    engine: Engine,
+    community: Community,
+    cell_m: float,
+    threshold: int,
+    date_from: dt.datetime,
+    date_to: dt.datetime,
+    types: Sequence[str] | None = None,
+    min_severity: int = 1,
+) -> pd.DataFrame:
+    """For each month of ``[date_from, date_to)``, what :func:`incident_hex_counts` returns for
+    that month alone (without the geometry), from the database function
+    ``incident_hex_counts_monthly`` in one call (migration 0012): the emerging hot spots of an
+    aggregated run read 24 months at once instead of making 24 calls.
+
+    Parameters
+    ----------
+    engine : Engine
+    community : Community
+    cell_m : float
+        A published cell size (:func:`published_grid`).
+    threshold : int
+    date_from, date_to : datetime
+        Month starts in the community's time zone (:func:`month_start`); both required, at
+        most 120 months apart.
+    types : sequence of str, optional
+        At most one type.
+    min_severity : int
+
+    Returns
+    -------
+    DataFrame
+        ``month_start`` (aware), ``cell_id`` (``"i:j"``), ``count`` (float, NaN where
+        suppressed), ``suppressed``; months in order, cells in :func:`incident_hex_counts`'
+        order.
+    """
+    args = _aggregate_args(community, threshold, date_from, date_to, types, min_severity)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT month_start, cell_id, count::float8 AS count, suppressed FROM"
+                " incident_hex_counts_monthly(:c, CAST(:cell AS float8), :threshold,"
+                " :date_from, :date_to, CAST(:types AS text[]), :min_severity)"
+            ),
+            {"cell": float(cell_m), **args},
+        ).all()
+    return pd.DataFrame(rows, columns=["month_start", "cell_id", "count", "suppressed"])
 
 
 def month_start(day: dt.date, tz: str | ZoneInfo, months: int = 0) -> dt.datetime:

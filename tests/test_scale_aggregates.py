@@ -309,3 +309,25 @@ def test_monthly_counts_refuse_other_grids_two_types_and_reading_after_writing(a
             conn.execute(
                 text("SELECT * FROM incident_hex_counts_monthly(:c, NULL, 5, :f, :t)"), args
             ).all()
+
+
+def test_an_aggregated_run_reads_its_months_in_one_call_with_the_same_result(area):
+    """The months of an aggregated run from incident_hex_counts_monthly equal the frames of
+    one incident_hex_counts call per month (the path before 0012)."""
+    from geo.analysis import inputs
+    from geo.communities.model import Community
+
+    engine, _, _ = area
+    community = Community.load(engine, "l")
+    filters = inputs.RunFilters(date_from=MONTHS[0].date(), date_to=MONTHS[-2].date())
+    window = inputs.published_window(filters, community.timezone)
+    cell = _grid_of(engine, community.id)
+    keyed = inputs._published_with_keys(engine, community, cell, 5, filters, window)
+    one_call = inputs._published_months(engine, community, cell, 5, filters, window, keyed)
+    per_month = inputs._published_over_time(engine, community, cell, 5, filters, window, "month")
+    assert len(one_call) > 0 and one_call.equals(per_month)
+
+
+def _grid_of(engine, cid: int) -> float:
+    with engine.connect() as conn:
+        return float(_grid(conn, cid)[0])

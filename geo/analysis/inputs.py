@@ -279,6 +279,18 @@ def published_cells(
         :func:`geo.views.incident_hex_counts` (``count`` NaN where ``suppressed``) with
         ``cell_id`` as :func:`geo.hexgrid.grid.hex_grid` numbers flat hexagons.
     """
+    return _published_with_keys(engine, community, cell_m, threshold, filters, window)[0]
+
+
+def _published_with_keys(
+    engine: Engine,
+    community: Community,
+    cell_m: float,
+    threshold: int,
+    filters: RunFilters,
+    window: tuple[dt.datetime | None, dt.datetime | None],
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """:func:`published_cells` and, row by row, the database's ``"i:j"`` cell ids."""
     frame = views.incident_hex_counts(
         engine,
         community,
@@ -289,8 +301,9 @@ def published_cells(
         filters.types,
         filters.min_severity,
     ).rename_geometry("geometry")
+    keys = [str(k) for k in frame["cell_id"]]
     frame["cell_id"] = _flat_cell_ids(frame, community, cell_m)
-    return frame
+    return frame, keys
 
 
 def cell_centres(
@@ -373,6 +386,57 @@ def _published_over_time(
     if not frames:
         return gpd.GeoDataFrame({"cell_id": [], "occurred_at": []}, geometry=[], crs=WGS84)
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
+
+
+def _published_months(
+    engine: Engine,
+    community: Community,
+    cell_m: float,
+    threshold: int,
+    filters: RunFilters,
+    window: tuple[dt.datetime, dt.datetime],
+    published: tuple[gpd.GeoDataFrame, list[str]],
+) -> gpd.GeoDataFrame:
+    """:func:`_published_over_time` with monthly periods, from ONE database call
+    (``incident_hex_counts_monthly``: each month published exactly as a call for that month
+    alone) instead of one call per month.
+
+    ``published`` is :func:`_published_with_keys` of the window: its cells (geometry, ids) are
+    the cells of every month, since the cells listed depend on the area only.
+    """
+    frame, keys = published
+    periods = _periods(window, AGGREGATED_FREQ, community.timezone)
+    if not periods:
+        return gpd.GeoDataFrame({"cell_id": [], "occurred_at": []}, geometry=[], crs=WGS84)
+    monthly = views.incident_hex_counts_monthly(
+        engine,
+        community,
+        cell_m,
+        threshold,
+        window[0],
+        window[1],
+        filters.types,
+        filters.min_severity,
+    )
+    counts = monthly.pivot(index="month_start", columns="cell_id", values="count")
+    counts.index = pd.to_datetime(counts.index, utc=True)
+    if set(counts.columns) != set(keys):
+        raise RuntimeError("monthly counts list other cells than the window's")
+    # Centres found once; each month repeats them by its published counts (cell_centres).
+    centres = frame.geometry.to_crs(community.crs).centroid.to_crs(WGS84).values
+    ids = frame["cell_id"].to_numpy()
+    parts = []
+    for lo, _, middle in periods:
+        shown = counts.loc[pd.Timestamp(lo).tz_convert("UTC"), keys].fillna(0).astype(int)
+        repeats = shown.to_numpy()
+        part = gpd.GeoDataFrame(
+            {"cell_id": np.repeat(ids, repeats)},
+            geometry=gpd.GeoSeries(np.repeat(centres, repeats), crs=WGS84).values,
+            crs=WGS84,
+        )
+        part["occurred_at"] = middle
+        parts.append(part)
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=WGS84)
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,15 +560,14 @@ def aggregated_inputs(
         raise ValueError("aggregated runs take at most one incident type")
     cell = float(views.published_grid(engine, community)["analysis"])
     window = published_window(filters, community.timezone)
-    published = published_cells(engine, community, cell, threshold, filters, window)
+    keyed = _published_with_keys(engine, community, cell, threshold, filters, window)
+    published = keyed[0]
     analysed = cell_centres(published, community)
     hours, weekdays = views.incident_time_profile(
         engine, community, threshold, window[0], window[1], filters.types, filters.min_severity
     )
     empty = gpd.GeoDataFrame({"type_code": [], "occurred_at": []}, geometry=[], crs=WGS84)
-    over_time = _published_over_time(
-        engine, community, cell, threshold, filters, window, AGGREGATED_FREQ
-    )
+    over_time = _published_months(engine, community, cell, threshold, filters, window, keyed)
     return Inputs(
         analysed=analysed,
         over_time=over_time,
