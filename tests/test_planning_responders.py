@@ -278,3 +278,21 @@ def test_osm_import_writes_each_feature_once(loaded_engine):
         )
     assert after - before == 105
     assert set(kinds) == {"point", "point_on_surface"}
+
+
+@pytest.mark.db
+def test_bootstrap_loads_the_real_responders_once_and_the_demo_ones_are_labelled(loaded_engine):
+    from geo.planning.response.bundled import load_bundled_responders, seed_demo_responders
+
+    assert load_bundled_responders(loaded_engine) == {"pata-rat": 105}
+    assert load_bundled_responders(loaded_engine) == {"pata-rat": 0}
+    pata_rat = Community.load(loaded_engine, "pata-rat")
+    assert seed_demo_responders(loaded_engine, pata_rat) == 6
+    assert seed_demo_responders(loaded_engine, pata_rat) == 0
+    seen = r.load_responders(loaded_engine, pata_rat)
+    demo = seen[seen["is_demo"]]
+    assert set(demo["kind"]) == {"community_focal_point", "mediator", "police", "fire", "ambulance"}
+    assert demo["name"].str.startswith("DEMO").all()
+    assert (demo.loc[demo["kind"] == "community_focal_point", "at_home"]).all()
+    real = seen[~seen["is_demo"]]
+    assert set(real["kind"]) == {"hospital", "clinic"} and (real["source"] == "osm").all()
