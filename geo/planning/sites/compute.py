@@ -171,8 +171,8 @@ def _settlement_distance(walk, sites, context: SiteContext, out: CriteriaValues)
     out.values["settlement_network_m"] = _finite(seconds.min(axis=1) * net.WALK_SPEED_MS)
 
 
-def residential_lines(community, highways: tuple[str, ...]) -> shapely.Geometry:  # noqa: ANN001
-    """The residential streets of the community's street file, merged, in its metric CRS.
+def residential_lines(community, highways: tuple[str, ...]) -> tuple[np.ndarray, shapely.STRtree]:  # noqa: ANN001
+    """The residential streets of the community's street file, in its metric CRS, indexed.
 
     Parameters
     ----------
@@ -182,24 +182,27 @@ def residential_lines(community, highways: tuple[str, ...]) -> shapely.Geometry:
 
     Returns
     -------
-    shapely geometry
-        Each street once (the two directions of a two-way street are merged).
+    parts : numpy.ndarray of LineString
+        Each street once (the two directions of a two-way street are merged, then split into
+        their simple parts).
+    tree : shapely.STRtree
     """
     graph = net.graph_for(community, "drive")
     key = (graph.graph.get("harta_source_sha256"), community.crs.to_wkt(), highways)
     if key not in _RESIDENTIAL:
         streets = net.streets_gdf(graph)
         streets = streets[streets["highway"].isin(highways)]
-        metric = streets.geometry.to_crs(community.crs)
-        _RESIDENTIAL[key] = shapely.union_all(metric.values)
+        merged = shapely.union_all(streets.geometry.to_crs(community.crs).values)
+        parts = shapely.get_parts(merged)
+        _RESIDENTIAL[key] = (parts, shapely.STRtree(parts))
     return _RESIDENTIAL[key]
 
 
 def residential_density(
-    community,
+    community,  # noqa: ANN001
     geoms: gpd.GeoSeries,
     radius_m: float,
-    highways: tuple[str, ...],  # noqa: ANN001
+    highways: tuple[str, ...],
 ) -> np.ndarray:
     """Kilometres of residential street per km² within ``radius_m`` of each site's point.
 
@@ -207,7 +210,7 @@ def residential_density(
     ----------
     community : Community
     geoms : GeoSeries
-        Sites, EPSG:4326.
+        Sites (or grid cells), EPSG:4326.
     radius_m : float
     highways : tuple of str
 
@@ -215,11 +218,33 @@ def residential_density(
     -------
     numpy.ndarray
     """
-    lines = residential_lines(community, highways)
     points = geoms.to_crs(community.crs).representative_point()
-    circles = points.buffer(radius_m, quad_segs=32)
-    length_km = shapely.length(shapely.intersection(lines, circles.values)) / 1000.0
-    return length_km / (circles.area.to_numpy() / 1e6)
+    return density_at(community, points.values, radius_m, highways)
+
+
+def density_at(
+    community, points: np.ndarray, radius_m: float, highways: tuple[str, ...]
+) -> np.ndarray:  # noqa: ANN001
+    """:func:`residential_density` at metric points.
+
+    Parameters
+    ----------
+    community : Community
+    points : numpy.ndarray of shapely.Point
+        In the community's metric CRS.
+    radius_m : float
+    highways : tuple of str
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    parts, tree = residential_lines(community, highways)
+    circles = shapely.buffer(points, radius_m, quad_segs=32)
+    which, part = tree.query(circles, predicate="intersects")
+    clipped = shapely.length(shapely.intersection(parts[part], circles[which]))
+    length_km = np.bincount(which, weights=clipped, minlength=len(circles)) / 1000.0
+    return length_km / (shapely.area(circles) / 1e6)
 
 
 def _hazard_criteria(sites, context: SiteContext, params: dict, out: CriteriaValues) -> None:  # noqa: ANN001
