@@ -398,7 +398,7 @@ class _Checker:
             self.add(row_no, "deliver_to", "mobile.problem.deliver_missing", kind=kind)
         if kind in CARRYING and passengers is not None and passengers < 1:
             self.add(row_no, "passengers", "mobile.problem.no_passengers", kind=kind)
-        if kind not in CARRYING and (deliver_to or (passengers or 0) > 0):
+        if kind in DESTINATIONS and (deliver_to or (passengers or 0) > 0):
             self.add(row_no, "deliver_to", "mobile.problem.not_carrying", kind=kind)
         try:
             days = parse_days(row.get("days", ""))
