@@ -28,6 +28,7 @@ PACKAGES=(
   "leaflet-draw@1.0.2"
   "leaflet.fullscreen@3.0.0"
   "leaflet-measure@2.1.7"
+  "leaflet.markercluster@1.5.3"
 )
 # Expected integrity per package (filled from `npm view <pkg>@<ver> dist.integrity`).
 declare -A INTEGRITY=(
@@ -40,6 +41,7 @@ declare -A INTEGRITY=(
   ["leaflet-draw@1.0.2"]="sha512-iCcbXE9okhwznoTXjxVjoGFoKeiWGsgmWPKrPAeHUvtWZWK4t6YF6815D13wZoMxX2UM6tOmD7/VofCxx3S0+w=="
   ["leaflet.fullscreen@3.0.0"]="sha512-81wWSUXz1ZtdneR0v5eJDWXUSx+Zo5J50WXWeydG/UcILfIEAgz/iOjZSi3p00Z9MJ/FC/P5i3CgdYuEAos0yQ=="
   ["leaflet-measure@2.1.7"]="sha512-IvoHIoVTIQSXUgaNnAMF17qXFB+dF5ICdwmY8BHyq/Hh33/xeGqQUUYlz0pRMzFN9NUcjsT6JBhCr1ia0CG5ug=="
+  ["leaflet.markercluster@1.5.3"]="sha512-vPTw/Bndq7eQHjLBVlWpnGeLa3t+3zGiuM7fJwCkiMFq+nmRuG3RI3f7f4N4TDX7T4NpbAXpR2+NTRSEGfCSeA=="
 )
 
 log() { printf '%s\n' "$*" >&2; }
@@ -165,6 +167,14 @@ for f in "$p"/dist/images/*.png; do
 done
 put "$p/LICENSE" leaflet-measure/LICENSE
 
+# --- Leaflet.markercluster (MIT): points grouped into counted clusters -----------------------
+p="$(fetch leaflet.markercluster@1.5.3)"
+put "$p/dist/leaflet.markercluster.js" markercluster/leaflet.markercluster.js
+put "$p/dist/MarkerCluster.css" markercluster/MarkerCluster.css
+put "$p/dist/MarkerCluster.Default.css" markercluster/MarkerCluster.Default.css
+put "$p/MIT-LICENCE.txt" markercluster/LICENSE
+strip_sourcemap "$DEST/markercluster/leaflet.markercluster.js"
+
 # --- Licence summary -------------------------------------------------------------------------
 cat >"$DEST/LICENSES.md" <<'EOF'
 # Vendored browser assets
@@ -186,6 +196,7 @@ Do not edit by hand: change the script and run it again.
 | `leaflet-draw/` | leaflet-draw | 1.0.2 | MIT (per its `package.json`; the npm tarball ships no licence file; © 2012–2017 Jon West, Jacob Toye, and Leaflet) | `leaflet.draw.js`, `leaflet.draw.css`, `images/spritesheet*` |
 | `leaflet-fullscreen/` | leaflet.fullscreen | 3.0.0 | MIT (`leaflet-fullscreen/LICENSE`) | `Control.FullScreen.js`, `Control.FullScreen.css`, `icon-fullscreen.svg` |
 | `leaflet-measure/` | leaflet-measure | 2.1.7 | MIT (`leaflet-measure/LICENSE`) | `leaflet-measure.min.js`, `leaflet-measure.css`, `images/*.png` |
+| `markercluster/` | leaflet.markercluster | 1.5.3 | MIT (`markercluster/LICENSE`) | `leaflet.markercluster.js`, `MarkerCluster.css`, `MarkerCluster.Default.css` |
 
 `sourceMappingURL` comments are removed because source maps are not shipped.
 EOF

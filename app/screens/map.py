@@ -4,14 +4,16 @@ them, facilities and bus stops."""
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
 from geo import maps, views
+from geo.analysis.map_data import map_incidents
+from geo.maps.aggregates import add_incident_clusters
 from geo.privacy import (
     DEFAULT_PRIVACY_CELL_M,
     EXACT_POINT_ROLES,
     VisibleIncidents,
-    visible_incidents,
 )
 from geo.settings import get_settings
 from harta_ui import Context, context, record_view_once
@@ -25,12 +27,11 @@ boundary = gpd.GeoDataFrame(
     {"name": [community.name]}, geometry=[community.geometry], crs=4326
 )
 crs = community.crs
-streets = views.streets(ctx.engine, ctx.community)
 zones = views.risk_zones(ctx.engine, ctx.community)
 facilities = views.facilities(ctx.engine, ctx.community)
 
 
-def _incidents(ctx: Context) -> VisibleIncidents:
+def _incidents(ctx: Context) -> tuple[VisibleIncidents, pd.DataFrame | None]:
     """Exact points for police and mediators (the database hides what a mediator may not
     read); for every other role the database's own hexagon counts -- they cannot read points."""
     threshold = get_settings().suppression_threshold
@@ -38,17 +39,19 @@ def _incidents(ctx: Context) -> VisibleIncidents:
         cells = views.incident_hex_counts(
             ctx.engine, ctx.community, DEFAULT_PRIVACY_CELL_M, threshold
         )
-        return VisibleIncidents(ctx.role, points=cells.iloc[0:0], cells=cells, n_withheld=1)
-    incidents = views.incident_points(ctx.engine, ctx.community)
-    seen = visible_incidents(incidents, ctx.role, boundary, crs, threshold=threshold)
-    if len(seen.points):
-        record_view_once(ctx, "view_exact", page="map", count=len(seen.points))
-    return seen
+        return VisibleIncidents(ctx.role, points=cells.iloc[0:0], cells=cells, n_withheld=1), None
+    # At most MAX_MAP_POINTS points reach the page; beyond, clusters counted in the database.
+    seen, clusters = map_incidents(ctx.engine, ctx.community, ctx.role, threshold)
+    shown = len(seen.points) if clusters is None else int(clusters["n"].sum())
+    if shown:
+        record_view_once(ctx, "view_exact", page="map", count=shown)
+    return seen, clusters
 
 
-seen = _incidents(ctx)
+seen, clusters = _incidents(ctx)
 
-m = maps.base_map(community, online=ctx.online, streets=streets, lang=ctx.lang)
+# The offline basemap (streets with names, places, land cover) comes as tiles from the app.
+m = maps.base_map(community, online=ctx.online, lang=ctx.lang)
 maps.add_boundary(m, community, ctx.lang, name=community.name)
 settlements = views.settlements(ctx.engine, ctx.community)
 if not settlements.empty:
@@ -60,18 +63,17 @@ if not zones.empty:
     maps.add_risk_zones(m, zones, ctx.lang)
 if not seen.points.empty:
     maps.add_incident_points(m, seen.points, ctx.lang, include_sensitive=ctx.role == "police")
+if clusters is not None:
+    add_incident_clusters(m, clusters, ctx.lang)
 stops = facilities[facilities["kind"] == "bus_stop"]
 others = facilities[facilities["kind"] != "bus_stop"]
 if not others.empty:
     maps.add_facilities(m, others, ctx.lang)
 if not stops.empty:
     maps.add_bus_stops(m, stops, ctx.lang)
-legend = maps.severity_legend_entries(ctx.lang)
-if not zones.empty:
-    legend += maps.icon_legend_entries("hazard", sorted(zones["hazard_code"].unique()), ctx.lang)
-has_demo = bool(zones["is_demo"].any()) if len(zones) else False
-# Collapsed so that it does not hide the settlements; one tap opens it.
-maps.add_legend(m, legend, ctx.lang, demo=has_demo, collapsed=True)
+# Exactly what the layers above drew (each registered its section); it starts closed on a
+# narrow screen and closes itself when a popup opens.
+maps.add_legend(m, lang=ctx.lang)
 maps.add_layer_control(m)
 
 st_folium(m, height=640, use_container_width=True, returned_objects=[], key="community_map")

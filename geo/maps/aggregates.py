@@ -1,5 +1,6 @@
-"""Incident aggregates on a map: hexagon counts (small counts suppressed), Getis-Ord Gi* classes
-and the density surface as an embedded image."""
+"""Incident aggregates on a map: hexagon counts (small counts suppressed), Getis-Ord Gi* classes,
+the density surface as an embedded image, and point clusters for maps that would otherwise carry
+more pictograms than a page can send (issue 11 item 11)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from typing import Any
 
 import folium
 import numpy as np
+import pandas as pd
+import shapely
 
+from geo import crs as geocrs
+from geo import taxonomy
 from geo.i18n import t
 from geo.maps.data import bounds as fit_bounds
 from geo.maps.data import (
@@ -21,7 +26,7 @@ from geo.maps.data import (
     truthy,
 )
 from geo.maps.html import demo_badge, esc, tip
-from geo.maps.layers import geojson
+from geo.maps.layers import add_incident_points, geojson
 from geo.maps.legend import LegendEntry, LegendSection, register_legend
 from geo.settings import get_settings
 
@@ -274,3 +279,162 @@ def add_density_overlay(
         )
         register_legend(m, LegendSection(layer_name, [entry], demo=demo))
     return overlay
+
+
+#: Most incident pictograms one map carries (each costs about 0.85 kB of page): above it the
+#: incidents are drawn as cluster counts, and points only at street zoom (issue 11 item 11).
+MAX_MAP_POINTS = 1500
+#: Leaflet zoom from which a map may show incident points (a few streets on the screen).
+STREET_ZOOM = 17
+#: Radii (px) of cluster circles by count: up to 9, 49, 199, 999, more.
+_CLUSTER_RADII = ((10, 7), (50, 10), (200, 13), (1000, 17))
+_CLUSTER_LARGEST = 21
+
+
+def cluster_cell_m(area_m2: float) -> float:
+    """Side of the square cluster cells of an area: about 40 cells across it, at least 25 m.
+
+    Parameters
+    ----------
+    area_m2 : float
+        The area's size in square metres.
+
+    Returns
+    -------
+    float
+        Metres.
+    """
+    return max(25.0, float(np.sqrt(max(area_m2, 0.0))) / 40.0)
+
+
+def grid_clusters(points: Any, metric_crs: Any, cell_m: float) -> pd.DataFrame:
+    """Points grouped per square cell of ``cell_m`` metres in ``metric_crs`` (as
+    :func:`geo.views.incident_clusters` does in the database, for points already in memory).
+
+    Parameters
+    ----------
+    points : GeoDataFrame
+        Points, any CRS, optional ``is_demo``.
+    metric_crs : CRS-like
+        The community's metric CRS.
+    cell_m : float
+
+    Returns
+    -------
+    DataFrame
+        ``n``, ``lon``, ``lat`` (mean position of the cell's points), ``is_demo`` (any).
+    """
+    pts = to_wgs84(points)
+    lon, lat = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+    x, y = geocrs.transformer(4326, metric_crs).transform(lon, lat)
+    demo = np.asarray(demo_rows(pts, False), dtype=bool)
+    frame = pd.DataFrame(
+        {
+            "i": np.floor(np.asarray(x) / cell_m),
+            "j": np.floor(np.asarray(y) / cell_m),
+            "lon": lon,
+            "lat": lat,
+            "is_demo": demo,
+        }
+    )
+    grouped = frame.groupby(["i", "j"], sort=True).agg(
+        n=("lon", "size"), lon=("lon", "mean"), lat=("lat", "mean"), is_demo=("is_demo", "any")
+    )
+    return grouped.reset_index(drop=True)[["n", "lon", "lat", "is_demo"]]
+
+
+def _cluster_class(n: int) -> str:
+    for k, (below, _) in enumerate(_CLUSTER_RADII):
+        if n < below:
+            return str(k)
+    return str(len(_CLUSTER_RADII))
+
+
+def add_incident_clusters(
+    m: folium.Map, clusters: pd.DataFrame, lang: str = "ro", *, name: str | None = None
+) -> folium.GeoJson:
+    """Incident clusters as circles sized by their count, the count in the tooltip.
+
+    Only police and mediator maps draw clusters (every other role sees published hexagon
+    counts): a cluster is a group of points the role may see one by one at street zoom.
+
+    Parameters
+    ----------
+    m : folium.Map
+    clusters : DataFrame
+        ``n``, ``lon``, ``lat`` and optional ``is_demo`` (:func:`grid_clusters`,
+        :func:`geo.views.incident_clusters`).
+    lang : str
+    name : str, optional
+        Layer name; escaped.
+
+    Returns
+    -------
+    folium.GeoJson
+    """
+    layer_name = name or t("maps.layer.incidents", lang)
+    colour = styles()["hex_counts"]["colours"][-1]
+    demos = demo_rows(clusters, False)
+    props = []
+    for is_demo, n in zip(demos, clusters["n"], strict=True):
+        text = esc(t("maps.hex.count", lang, count=int(n)))
+        parts = [f"<span>{text}</span>"] + ([demo_badge(lang)] if is_demo else [])
+        props.append({"tip": tip(parts), "pop": "", "s": _cluster_class(int(n))})
+    radii = [r for _, r in _CLUSTER_RADII] + [_CLUSTER_LARGEST]
+    base = {"color": "#ffffff", "weight": 1.5, "fillColor": colour, "fillOpacity": 0.75}
+    style = {str(k): {**base, "radius": r} for k, r in enumerate(radii)}
+    register_legend(
+        m,
+        LegendSection(
+            layer_name,
+            [LegendEntry(t("maps.layer.incidents", lang), colour=colour, shape="circle")],
+            demo=any(demos),
+        ),
+    )
+    geoms = shapely.points(clusters["lon"].to_numpy(), clusters["lat"].to_numpy())
+    data = feature_collection(geoms, props)
+    marker = folium.CircleMarker(radius=radii[0])
+    return geojson(m, data, name=layer_name, style=style, marker=marker, popup=False)
+
+
+def add_incidents_at_scale(
+    m: folium.Map,
+    points: Any,
+    lang: str,
+    *,
+    metric_crs: Any,
+    area_m2: float,
+    include_sensitive: bool,
+    max_points: int = MAX_MAP_POINTS,
+) -> folium.GeoJson:
+    """Incident pictograms (:func:`~geo.maps.layers.add_incident_points`) when there are at
+    most ``max_points`` of them, else their clusters (:func:`grid_clusters`): a page carries
+    what the screen can show, never 100,000 markers.
+
+    Parameters
+    ----------
+    m : folium.Map
+    points : GeoDataFrame
+        Incidents the role may see, with a type column (``type_code`` or ``type``).
+    lang : str
+    metric_crs : CRS-like
+        The community's metric CRS (cluster cells).
+    area_m2 : float
+        The community's area (cluster cell size, :func:`cluster_cell_m`).
+    include_sensitive : bool
+        From the role, as for :func:`~geo.maps.layers.add_incident_points`.
+    max_points : int
+
+    Returns
+    -------
+    folium.GeoJson
+        The layer added.
+    """
+    kept = points
+    type_col = column(points, "type_code", "type", "incident_type")
+    if not include_sensitive and type_col is not None:
+        kept = points[[not taxonomy.is_sensitive(str(v)) for v in points[type_col]]]
+    if len(kept) <= max_points:
+        return add_incident_points(m, kept, lang, include_sensitive=include_sensitive)
+    clusters = grid_clusters(kept, metric_crs, cluster_cell_m(area_m2))
+    return add_incident_clusters(m, clusters, lang)

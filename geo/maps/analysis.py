@@ -19,11 +19,16 @@ import geopandas as gpd
 
 from geo.communities.model import Community
 from geo.i18n import t
-from geo.maps.aggregates import add_density_overlay, add_hex_counts, add_hotspots
+from geo.maps.aggregates import (
+    add_density_overlay,
+    add_hex_counts,
+    add_hotspots,
+    add_incidents_at_scale,
+)
 from geo.maps.base import add_layer_control, base_map
-from geo.maps.data import styles
+from geo.maps.data import area_frame, styles
 from geo.maps.html import esc
-from geo.maps.layers import add_boundary, add_incident_points
+from geo.maps.layers import add_boundary
 from geo.maps.legend import LegendEntry, LegendSection, add_legend
 from geo.roles import may
 
@@ -154,7 +159,7 @@ def density_legend_text(run: AnalysisRun, lang: str) -> str | None:
     )
 
 
-def _add_points(m: folium.Map, run: AnalysisRun, lang: str) -> None:
+def _add_points(m: folium.Map, run: AnalysisRun, community: Community, lang: str) -> None:
     points = run.visible.points
     if not len(points):
         return
@@ -169,7 +174,20 @@ def _add_points(m: folium.Map, run: AnalysisRun, lang: str) -> None:
         crs=points.crs,
     )
     sensitive = may(run.role, "incidents.read_sensitive")
-    layer = add_incident_points(m, shown, lang, include_sensitive=sensitive)
+    if isinstance(community, Community):
+        crs, area_m2 = community.crs, community.area_m2
+    else:  # a boundary frame (older callers)
+        crs = run.params["crs"]
+        area_m2 = float(area_frame(community).to_crs(crs).area.sum())
+    # Beyond MAX_MAP_POINTS the page would carry megabytes of pictograms: clusters instead.
+    layer = add_incidents_at_scale(
+        m,
+        shown,
+        lang,
+        metric_crs=crs,
+        area_m2=area_m2,
+        include_sensitive=sensitive,
+    )
     layer.show = False  # hundreds of pictograms would hide the hot spots; one click away
 
 
@@ -213,7 +231,7 @@ def analysis_map(
     if not run.hotspots.too_few:
         significant = run.hotspots.cells[run.hotspots.cells["gi_bin"] != 0]
         add_hotspots(m, significant[["gi_bin", significant.geometry.name]], lang)
-    _add_points(m, run, lang)
+    _add_points(m, run, community, lang)
     add_layer_control(m)
     # DEMO whenever demo incidents are among the inputs (aggregated maps have no points).
     add_legend(m, lang=lang, demo=bool(run.params.get("demo_inputs")))

@@ -48,6 +48,13 @@ _VENDORED: dict[type, dict[str, dict[str, str]]] = {
         "js": {"leaflet_measure_js": "leaflet-measure/leaflet-measure.min.js"},
         "css": {"leaflet_measure_css": "leaflet-measure/leaflet-measure.css"},
     },
+    folium.plugins.MarkerCluster: {
+        "js": {"markerclusterjs": "markercluster/leaflet.markercluster.js"},
+        "css": {
+            "markerclustercss": "markercluster/MarkerCluster.css",
+            "markerclusterdefaultcss": "markercluster/MarkerCluster.Default.css",
+        },
+    },
 }
 
 _EXTERNAL = re.compile(
@@ -76,8 +83,9 @@ def vendored_files() -> dict[str, Path]:
 def vendor_assets(prefix: str = VENDOR_URL_PREFIX) -> None:
     """Make folium load Leaflet, jQuery, Bootstrap, fonts and our plugins from ``prefix``.
 
-    Rewrites ``default_js``/``default_css`` of :class:`folium.Map`, ``Draw``, ``Fullscreen`` and
-    ``MeasureControl`` (class attributes, so it affects every map in the process).  Idempotent.
+    Rewrites ``default_js``/``default_css`` of :class:`folium.Map`, ``Draw``, ``Fullscreen``,
+    ``MeasureControl`` and ``MarkerCluster`` (class attributes, so it affects every map in the
+    process).  Idempotent.
 
     Parameters
     ----------

@@ -16,6 +16,7 @@ from geo.i18n import t
 from geo.maps.assets import VENDOR_URL_PREFIX, vendor_assets
 from geo.maps.data import bounds, column, feature_collection, is_missing, styles, to_wgs84
 from geo.maps.html import esc
+from geo.maps.legend import LegendEntry, LegendSection, register_legend
 from geo.maps.style import MapState
 from geo.maps.tiles.cache import tile_url_template
 from geo.maps.tiles.render import MAX_ZOOM as TILE_MAX_ZOOM
@@ -106,6 +107,7 @@ def base_map(
             control=False,
         ).add_to(m)
     elif basemap:
+        register_legend(m, basemap_legend(lang))
         folium.TileLayer(
             tiles=tile_url_template(lang),
             attr=esc(BASEMAP_ATTRIBUTION),
@@ -121,6 +123,56 @@ def base_map(
     _add_controls(m, lang, fullscreen=fullscreen, measure=measure)
     m.fit_bounds(fit)
     return m
+
+
+def basemap_legend(lang: str) -> LegendSection:
+    """The legend section of the offline basemap: what its colours mean.
+
+    Parameters
+    ----------
+    lang : str
+
+    Returns
+    -------
+    LegendSection
+        Streets, tree cover, grassland, and the railway and landfill (approximate sketches).
+    """
+    from geo.maps.tiles import style as tile_style
+
+    def hex_colour(rgb: tuple[int, int, int]) -> str:
+        return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+    entries = [
+        LegendEntry(
+            t("maps.basemap.streets", lang),
+            colour=hex_colour(tile_style.STREET_COLOURS["primary"][1]),
+            shape="line",
+            key="basemap:streets",
+        ),
+        LegendEntry(
+            t("maps.basemap.trees", lang),
+            colour=hex_colour(tile_style.LANDCOVER_COLOURS["tree"]),
+            key="basemap:trees",
+        ),
+        LegendEntry(
+            t("maps.basemap.grass", lang),
+            colour=hex_colour(tile_style.LANDCOVER_COLOURS["grass"]),
+            key="basemap:grass",
+        ),
+        LegendEntry(
+            t("maps.basemap.railway", lang),
+            colour=hex_colour(tile_style.RAIL_COLOURS_DARK),
+            shape="line",
+            dash=True,
+            key="basemap:railway",
+        ),
+        LegendEntry(
+            t("maps.basemap.landfill", lang),
+            colour=hex_colour(tile_style.LANDFILL_FILL),
+            key="basemap:landfill",
+        ),
+    ]
+    return LegendSection(t("maps.layer.basemap", lang), entries, last=True)
 
 
 def _add_controls(m: folium.Map, lang: str, *, fullscreen: bool, measure: bool) -> None:

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 import folium
+from folium.plugins import MarkerCluster
+from folium.utilities import JsCode
 
 from geo import taxonomy
 from geo.communities.model import Community
@@ -45,6 +47,7 @@ def geojson(
     marker: Any = None,
     show: bool = True,
     popup: bool = True,
+    control: bool = True,
 ) -> folium.GeoJson:
     """A GeoJson layer whose features carry ``tip``/``pop`` HTML and a style key ``s``.
 
@@ -60,6 +63,8 @@ def geojson(
     marker : folium marker, optional
         How points are drawn.
     show, popup : bool
+    control : bool
+        Listed in the layer control (False for parts of a grouped layer).
 
     Returns
     -------
@@ -79,8 +84,76 @@ def geojson(
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
         popup=folium.GeoJsonPopup(fields=["pop"], labels=False, max_width=320) if popup else None,
         show=show,
+        control=control,
     )
     layer.add_to(m)
+    return layer
+
+
+#: Each marker gets its own tooltip and popup: inside a cluster group the GeoJson layer is
+#: never on the map itself, so tooltips bound to the whole layer would never open.
+_BIND_EACH = JsCode(
+    """function (feature, layer) {
+        var p = feature.properties;
+        layer.bindTooltip(p.tip, {sticky: true});
+        if (p.pop) { layer.bindPopup(p.pop, {maxWidth: 320}); }
+    }"""
+)
+
+#: Clustering: counted bubbles until street zoom, every point apart from zoom 18.
+CLUSTER_OPTIONS = {
+    "showCoverageOnHover": False,
+    "maxClusterRadius": 45,
+    "disableClusteringAtZoom": 18,
+    "spiderfyOnMaxZoom": False,
+}
+
+
+def clustered_layer(
+    m: folium.Map,
+    data: dict[str, Any],
+    *,
+    name: str,
+    style: dict[str, dict[str, Any]],
+    marker: Any,
+    show: bool = True,
+) -> folium.GeoJson:
+    """Point features in a Leaflet.markercluster group (vendored, offline): nearby points
+    become one counted bubble until the reader zooms in.
+
+    Parameters
+    ----------
+    m : folium.Map
+    data : dict
+        Point features from :func:`geo.maps.data.feature_collection` (``tip``/``pop``/``s``).
+    name : str
+        Layer name as people read it; escaped here.
+    style : dict
+        Style key -> marker options (``html`` of the DivIcon).
+    marker : folium marker
+        How each point is drawn.
+    show : bool
+
+    Returns
+    -------
+    folium.GeoJson
+        The points' layer (its parent is the cluster group, which the layer control lists).
+    """
+    group = MarkerCluster(name=esc(name), show=show, options=dict(CLUSTER_OPTIONS))
+    group.add_to(m)
+
+    def style_function(feature: dict[str, Any]) -> dict[str, Any]:
+        return style.get(feature["properties"].get("s", ""), {})
+
+    layer = folium.GeoJson(
+        data,
+        name=esc(name),
+        style_function=style_function,
+        marker=marker,
+        on_each_feature=_BIND_EACH,
+        control=False,
+    )
+    layer.add_to(group)
     return layer
 
 
@@ -112,7 +185,9 @@ def add_boundary(
         props.append({"tip": tip(parts), "pop": "", "s": "b"})
     data = feature_collection(gdf.geometry, props)
     style = {"b": dict(styles()["community_boundary"])}
-    line = LegendEntry(layer_name, colour=style["b"]["color"], shape="line", dash=True)
+    line = LegendEntry(
+        layer_name, colour=style["b"]["color"], shape="line", dash=True, key="boundary"
+    )
     register_legend(m, LegendSection(layer_name, [line]))
     return geojson(m, data, name=layer_name, style=style, popup=False)
 
@@ -141,7 +216,7 @@ def add_settlements(m: folium.Map, gdf: Any, lang: str = "ro") -> folium.GeoJson
         parts = [f"<span>{esc(label)}</span>"] + ([demo_badge(lang)] if demo else [])
         props.append({"tip": tip(parts), "pop": "", "s": "s"})
     cfg = styles()["settlements"]
-    entry = LegendEntry(layer_name, colour=cfg["fillColor"], demo=any(demos))
+    entry = LegendEntry(layer_name, colour=cfg["fillColor"], demo=any(demos), key="settlements")
     register_legend(m, LegendSection(layer_name, [entry], demo=any(demos)))
     data = feature_collection(gdf.geometry, props)
     return geojson(m, data, name=layer_name, style={"s": cfg}, popup=False)
@@ -178,7 +253,8 @@ def add_risk_zones(
     show_notes: bool = True,
     name: str | None = None,
 ) -> folium.GeoJson:
-    """Workshop risk zones coloured by severity (1 light yellow … 5 dark red).
+    """Workshop risk zones: translucent fills by severity (1 light yellow … 5 dark red) with
+    the hazard's pictogram at each zone's centre, so what lies underneath stays visible.
 
     Parameters
     ----------
@@ -198,7 +274,9 @@ def add_risk_zones(
     Returns
     -------
     folium.GeoJson
-        Tooltip: pictogram + hazard + severity.  Popup adds when, season and note.
+        The zones (inside one layer-control entry with their pictograms).  Tooltip:
+        pictogram + hazard + severity.  Popup adds when, season and note.  The legend section
+        lists only the severities and hazards present.
     """
     gdf = to_wgs84(gdf)
     layer_name = name or t("maps.layer.risk_zones", lang)
@@ -212,9 +290,11 @@ def add_risk_zones(
     demos = demo_rows(gdf, demo)
     props = []
     hazards_seen: dict[str, None] = {}
+    severities_seen: set[int] = set()
     for is_demo, (_, r) in zip(demos, gdf.iterrows(), strict=True):
         hazard, sev = str(r[hazard_col]), int(r["severity"])
         hazards_seen[hazard] = None
+        severities_seen.add(sev)
         parts = [icon_html(m, "hazard", hazard)]
         parts += [f"<span>{esc(taxonomy.label('hazard', hazard, lang))}</span>"]
         parts += [severity_chip(sev, lang)] + ([demo_badge(lang)] if is_demo else [])
@@ -234,22 +314,62 @@ def add_risk_zones(
     marker = None
     if any(f["geometry"]["type"] in ("Point", "MultiPoint") for f in data["features"]):
         # Zones marked as a single point: a disc in the severity colour, not a blue pin.
-        marker = folium.CircleMarker(radius=12, fill=True)
+        marker = folium.CircleMarker(radius=16, fill=True)
     entries = [
         LegendEntry(
             f"{n} · {taxonomy.label('severity', n, lang)}",
             colour=taxonomy.severity_colour(n),
-            opacity=cfg["fillOpacity"] + 0.3,
+            opacity=cfg["fillOpacity"],
+            key=f"severity:{n}",
         )
         for n in taxonomy.severities()
+        if n in severities_seen
     ]
     entries += [
-        LegendEntry(taxonomy.label("hazard", h, lang), icon=("hazard", h))
+        LegendEntry(taxonomy.label("hazard", h, lang), icon=("hazard", h), key=f"hazard:{h}")
         for h in taxonomy.hazards()
         if h in hazards_seen
     ]
     register_legend(m, LegendSection(layer_name, entries, demo=any(demos)))
-    return geojson(m, data, name=layer_name, style=style, marker=marker)
+    group = folium.FeatureGroup(name=esc(layer_name)).add_to(m)
+    layer = geojson(group, data, name=layer_name, style=style, marker=marker, control=False)
+    _zone_pictograms(m, group, gdf, props, hazard_col, cfg.get("icon_size", 28))
+    return layer
+
+
+def _zone_pictograms(
+    m: folium.Map, group: Any, gdf: Any, props: list[dict], hazard_col: str, size: int
+) -> folium.GeoJson:
+    """The hazard's pictogram at each zone's centre (inside the zone), ringed in the severity
+    colour, with the zone's tooltip and popup."""
+    icon_props, style = [], {}
+    for (_, r), p in zip(gdf.iterrows(), props, strict=True):
+        hazard, sev = str(r[hazard_col]), int(r["severity"])
+        key = f"{hazard}:{sev}"
+        style[key] = {
+            "html": (
+                f'<div class="harta-zone-ico" style="border-color:'
+                f'{taxonomy.severity_colour(sev)}"><div class="harta-ico '
+                f'{icon_class("hazard", hazard)}"></div></div>'
+            )
+        }
+        icon_props.append({**p, "s": key})
+    centres = [
+        None
+        if g is None or g.is_empty
+        else (g if g.geom_type == "Point" else g.representative_point())
+        for g in gdf.geometry
+    ]
+    marker = folium.Marker(
+        icon=folium.DivIcon(
+            html="",
+            icon_size=(size, size),
+            icon_anchor=(size // 2, size // 2),
+            class_name="harta-marker",
+        )
+    )
+    data = feature_collection(centres, icon_props)
+    return geojson(group, data, name="", style=style, marker=marker, control=False)
 
 
 def add_consensus_zones(
@@ -300,8 +420,15 @@ def add_consensus_zones(
             parts.append(demo_badge(lang))
         props.append({"tip": tip(parts), "pop": "", "s": key})
     entries = [
-        LegendEntry(t("maps.consensus.low", lang), colour=cfg["fillColor"], opacity=lo),
-        LegendEntry(t("maps.consensus.high", lang), colour=cfg["fillColor"], opacity=hi),
+        LegendEntry(
+            t("maps.consensus.low", lang), colour=cfg["fillColor"], opacity=lo, key="consensus:low"
+        ),
+        LegendEntry(
+            t("maps.consensus.high", lang),
+            colour=cfg["fillColor"],
+            opacity=hi,
+            key="consensus:high",
+        ),
     ]
     register_legend(m, LegendSection(layer_name, entries, demo=any(demos)))
     data = feature_collection(gdf.geometry, props)
@@ -323,6 +450,7 @@ def point_layer(
     demos: list[bool],
     extra_rows: RowsFn | None = None,
     popup: bool = True,
+    cluster: bool = True,
 ) -> folium.GeoJson:
     """Pictogram markers (one DivIcon per code) for points; polygons use their centroid.
 
@@ -345,6 +473,8 @@ def point_layer(
     extra_rows : callable, optional
         ``row -> (popup HTML, extra tooltip parts)``, already escaped.
     popup : bool
+    cluster : bool
+        Group nearby points into counted clusters (:func:`clustered_layer`).
 
     Returns
     -------
@@ -385,11 +515,13 @@ def point_layer(
     )
     data = feature_collection(geoms, props)
     entries = [
-        LegendEntry(taxonomy.label(kind, code, lang), icon=(kind, code))
+        LegendEntry(taxonomy.label(kind, code, lang), icon=(kind, code), key=f"{kind}:{code}")
         for code in taxonomy.codes(kind)
         if code in codes_seen
     ]
     register_legend(m, LegendSection(name, entries, demo=any(demos)))
+    if cluster:
+        return clustered_layer(m, data, name=name, style=style, marker=marker)
     return geojson(m, data, name=name, style=style, marker=marker, popup=popup)
 
 

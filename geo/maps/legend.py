@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,9 @@ class LegendEntry:
 
     ``icon`` is ``(kind, code)`` of a taxonomy pictogram; ``shape`` is ``box``, ``circle``,
     ``line`` or ``gradient`` (then ``gradient`` holds the colours, low to high, and ``label`` is
-    the low end, ``label_high`` the high end).
+    the low end, ``label_high`` the high end).  ``key`` names the symbol kind the entry
+    explains (``severity:5``, ``hazard:flooding``, ``facility_kind:police``, ``boundary`` …);
+    it is written as ``data-k`` so tests and tools can compare the legend with the map.
     """
 
     label: str
@@ -35,6 +38,7 @@ class LegendEntry:
     demo: bool = False
     opacity: float = 1.0
     dash: bool = False
+    key: str = ""
 
 
 @dataclass
@@ -44,6 +48,8 @@ class LegendSection:
     title: str
     entries: list[LegendEntry] = field(default_factory=list)
     demo: bool = False
+    #: Listed after the data layers (the basemap: always there, least news).
+    last: bool = False
 
 
 def register_legend(m: folium.Map, section: LegendSection) -> None:
@@ -108,32 +114,45 @@ def _swatch(m: folium.Map, e: LegendEntry) -> str:
 
 def _entry_html(m: folium.Map, e: LegendEntry, lang: str) -> str:
     badge = demo_badge(lang) if e.demo else ""
+    key = f' data-k="{esc(e.key)}"' if e.key else ""
     if e.shape == "gradient" and e.icon is None:
         stops = ",".join(e.gradient)
         return (
-            f'<div class="harta-li"><span>{esc(e.label)}</span>'
+            f'<div class="harta-li"{key}><span>{esc(e.label)}</span>'
             f'<span class="harta-grad" style="background:linear-gradient(to right,{stops})">'
             f"</span><span>{esc(e.label_high)}</span>{badge}</div>"
         )
-    return f'<div class="harta-li">{_swatch(m, e)}<span>{esc(e.label)}</span>{badge}</div>'
+    return f'<div class="harta-li"{key}>{_swatch(m, e)}<span>{esc(e.label)}</span>{badge}</div>'
+
+
+#: Below this map width (pixels: tablets, phones, a narrow column) the legend starts closed.
+NARROW_MAP_PX = 900
 
 
 class Legend(MacroElement):
-    """A legend drawn as a Leaflet control (so it stays visible in full-screen mode)."""
+    """A legend drawn as a Leaflet control (so it stays visible in full-screen mode).
+
+    It is a ``<details>`` element: one tap opens or closes it.  It starts closed on a narrow
+    map (:data:`NARROW_MAP_PX`) and closes itself whenever a popup opens, so it never hides one.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function () {
+            var map = {{ this._parent.get_name() }};
             var legend = L.control({position: {{ this.position|tojson }}});
             legend.onAdd = function () {
                 var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
                 div.innerHTML = {{ this.content|tojson }};
+                var details = div.querySelector("details");
+                if (details && map.getSize().x < {{ this.narrow_px }}) { details.open = false; }
+                map.on("popupopen", function () { if (details) { details.open = false; } });
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
             };
-            legend.addTo({{ this._parent.get_name() }});
+            legend.addTo(map);
         })();
         {% endmacro %}
         """
@@ -144,7 +163,17 @@ class Legend(MacroElement):
         self._name = "Legend"
         self.content = content
         self.position = position
+        self.narrow_px = NARROW_MAP_PX
         self.css_class = "harta-legend large" if large else "harta-legend"
+
+    def keys(self) -> set[str]:
+        """The symbol kinds this legend explains (the ``key`` of each entry that has one).
+
+        Returns
+        -------
+        set of str
+        """
+        return set(re.findall(r'data-k="([^"]*)"', self.content))
 
 
 def _sections(entries: Sequence[LegendEntry | LegendSection | dict[str, Any]]) -> list:
@@ -202,6 +231,7 @@ def add_legend(
     """
     st = state(m)
     sections = list(st.legend) if entries is None else _sections(entries)
+    sections = [s for s in sections if not s.last] + [s for s in sections if s.last]
     any_demo = demo or any(s.demo or any(e.demo for e in s.entries) for s in sections)
     head = esc(title or t("maps.legend.title", lang))
     if any_demo:

@@ -31,8 +31,8 @@ color:#111}
 font-weight:700}
 .harta-demo{display:inline-block;background:#ffeb3b;color:#000;border:2px solid #000;
 border-radius:4px;padding:0 5px;font-weight:800;font-size:12px;letter-spacing:.05em}
-.harta-legend{background:#fff;color:#111;border:2px solid #333;border-radius:6px;
-padding:6px 10px;max-height:55vh;max-width:min(360px,55vw);overflow:auto;
+.harta-legend{background:rgba(255,255,255,.95);color:#111;border:2px solid #333;border-radius:6px;
+padding:6px 10px;max-height:45vh;max-width:min(320px,45vw);overflow:auto;
 font:15px/1.3 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 .harta-legend summary{font-weight:800;cursor:pointer}
 .harta-legend h4{font-size:1em;font-weight:700;margin:8px 0 3px}
@@ -46,6 +46,9 @@ font:15px/1.3 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 .harta-legend.large .harta-sw{width:36px;height:26px}
 .harta-legend.large .harta-sw.circle{width:26px}
 .harta-legend.large .harta-grad{width:200px;height:24px}
+.harta-zone-ico{width:100%;height:100%;box-sizing:border-box;border:3px solid #000;
+border-radius:50%;background:#fff;padding:2px;box-shadow:0 0 0 1px #000}
+.harta-zone-ico .harta-ico{width:100%;height:100%}
 .harta-projector .harta-tip,.harta-projector .harta-pop{font-size:22px}
 .harta-projector .harta-pop .harta-head{font-size:26px}
 """

@@ -240,8 +240,10 @@ def street_text(name: str) -> str:
 
 
 def _street_candidates(src: BasemapSource, frame: _Frame) -> list[tuple]:
-    """``(priority, -length, name, class, centre, angle)``: the longest straight piece of every
-    named street in the tile, major streets and long pieces first."""
+    """``(priority, -length, name, class, spots)`` per piece of named street in the tile:
+    ``spots`` are ``(centre, angle, room)`` on its three longest straight segments (middle
+    first, then towards the ends), so a name pushed off one spot by another label finds
+    another.  Major streets and long pieces come first."""
     z = frame.z
     out = []
     rank = {c: k for k, c in enumerate(CLASSES)}
@@ -257,10 +259,13 @@ def _street_candidates(src: BasemapSource, frame: _Frame) -> list[tuple]:
             coords = np.asarray(part.coords)
             seg = np.diff(coords, axis=0)
             lengths = np.hypot(seg[:, 0], seg[:, 1])
-            k = int(np.argmax(lengths))
-            mid = (coords[k] + coords[k + 1]) / 2
-            angle = upright(-math.degrees(math.atan2(seg[k, 1], seg[k, 0])))
-            out.append((-rank[cls], -float(lengths[k]), name, cls, mid, angle))
+            spots = []
+            for k in np.argsort(-lengths)[:3]:
+                angle = upright(-math.degrees(math.atan2(seg[k, 1], seg[k, 0])))
+                for f in (0.5, 0.3, 0.7):
+                    room = 2 * min(f, 1 - f) * float(lengths[k])
+                    spots.append((coords[k] + f * seg[k], angle, room))
+            out.append((-rank[cls], -float(lengths.max()), name, cls, spots))
     out.sort(key=lambda c: (c[0], c[1]))
     return out
 
@@ -270,20 +275,25 @@ def _street_labels(
 ) -> list[Label]:
     labels: list[Label] = []
     named: set[str] = set()
-    for _, neg_len, name, cls, mid, angle in _street_candidates(src, frame):
+    for _, _, name, cls, spots in _street_candidates(src, frame):
         size = style.label_size(cls, frame.z)
         text = street_text(name)
-        if name in named or -neg_len < text_width(text, size) + 10:
+        need = text_width(text, size) + 10
+        if name in named:
             continue
-        img = patch(text, size, False, style.TEXT, 2, round(angle))
-        bx = box_of(img, mid[0], mid[1], shrink=2.0)
-        inside = bx[0] >= 1 and bx[1] >= 1 and bx[2] <= TILE - 1 and bx[3] <= TILE - 1
-        if not inside or overlaps(bx, taken):
-            continue
-        paste(canvas, img, mid[0], mid[1])
-        taken.append(bx)
-        named.add(name)
-        labels.append(Label("street", text, float(mid[0]), float(mid[1]), float(round(angle))))
+        for mid, angle, room in spots:
+            if room < need:
+                continue
+            img = patch(text, size, False, style.TEXT, 2, round(angle))
+            bx = box_of(img, mid[0], mid[1], shrink=2.0)
+            inside = bx[0] >= 1 and bx[1] >= 1 and bx[2] <= TILE - 1 and bx[3] <= TILE - 1
+            if not inside or overlaps(bx, taken):
+                continue
+            paste(canvas, img, mid[0], mid[1])
+            taken.append(bx)
+            named.add(name)
+            labels.append(Label("street", text, float(mid[0]), float(mid[1]), float(round(angle))))
+            break
     return labels
 
 
