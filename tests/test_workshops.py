@@ -250,12 +250,14 @@ def test_mark_outside_the_community_is_refused(loaded_engine, session, mediator)
     assert len(ws.session_marks(loaded_engine, session.id)) == 0
 
 
-def test_mark_straddling_the_boundary_is_refused_whole(loaded_engine, session, mediator):
-    # From the centre to 3 km east: partly inside.  Nothing half-saved.
+def test_mark_straddling_the_boundary_is_accepted_whole(loaded_engine, session, mediator):
+    # From the centre to 3 km east: partly inside.  The boundaries are sketches (issue 11
+    # item 5): a mark that overlaps the area is kept, whole.
     line = LineString([local(0, 0), local(3000, 0)])
-    with pytest.raises(ws.MarkError):
-        ws.save_mark(mediator, session.id, line, attrs())
-    assert len(ws.session_marks(loaded_engine, session.id)) == 0
+    saved = ws.save_mark(mediator, session.id, line, attrs())
+    marks = ws.session_marks(loaded_engine, session.id)
+    assert list(marks["id"]) == [saved.mark_id]
+    assert marks.geometry.iloc[0].equals_exact(line, 1e-9)
 
 
 def test_one_area_tolerance_for_marks(loaded_engine, session, mediator, pata_rat):

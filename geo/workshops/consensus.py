@@ -15,6 +15,11 @@ Everything is computed in PostGIS, in the community's metric CRS (:attr:`Communi
 
 Marks without a session (imports made outside any workshop) count as marks but not as sessions.
 
+**Demo apart.**  Demo marks (synthetic, ``is_demo``) and real marks are never merged into one
+zone and never counted against each other: clusters, the sessions in scope and the agreement are
+computed separately for demo and for real marks, so a real session's agreement is the share of
+*real* sessions, whatever ``include_demo`` says.
+
 Which marks belong to a community: :attr:`Community.family_ids` (its own and its settlements').
 When migration 0007's membership function lands, the ``_MEMBER`` condition below becomes that
 function (a parent-level mark inside a settlement's area then belongs to the settlement too).
@@ -76,10 +81,10 @@ WITH scope AS (
 ), clustered AS (
     SELECT s.*,
         ST_ClusterDBSCAN(s.g, eps => 0, minpoints => 1)
-            OVER (PARTITION BY s.hazard_code) AS cluster
+            OVER (PARTITION BY s.is_demo, s.hazard_code) AS cluster
     FROM scope s
 ), total AS (
-    SELECT count(DISTINCT workshop_id) AS n FROM scope
+    SELECT is_demo, count(DISTINCT workshop_id) AS n FROM scope GROUP BY is_demo
 ), zones AS (
     SELECT c.hazard_code, c.cluster,
         count(DISTINCT c.id) AS marks,
@@ -90,13 +95,14 @@ WITH scope AS (
         max(c.severity) AS max_severity,
         round(avg(c.severity), 2)::float AS mean_severity,
         COALESCE(count(DISTINCT c.workshop_id)::float / NULLIF(max(total.n), 0), 0) AS agreement,
-        bool_and(c.is_demo) AS is_demo,
+        c.is_demo,
         ST_Union(c.g) AS g
-    FROM clustered c, total
-    GROUP BY c.hazard_code, c.cluster
+    FROM clustered c JOIN total ON total.is_demo = c.is_demo
+    GROUP BY c.is_demo, c.hazard_code, c.cluster
 )
 SELECT hazard_code, cluster, marks, sessions, session_ids, mark_ids, max_severity,
-    mean_severity, agreement, marks::float / max(marks) OVER () AS relative_marks,
+    mean_severity, agreement,
+    marks::float / max(marks) OVER (PARTITION BY is_demo) AS relative_marks,
     ST_Area(g) AS area_m2, is_demo, ST_Transform(g, 4326) AS geom
 FROM zones
 ORDER BY sessions DESC, marks DESC, max_severity DESC, hazard_code, cluster
@@ -126,7 +132,8 @@ def consensus_zones(
     hazards : sequence of str, optional
         Only these hazard codes.
     include_demo : bool
-        Include DEMO marks.
+        Include DEMO marks (as zones of their own: never merged with or counted against real
+        marks).
     line_buffer_m, point_buffer_m : float
         Half-width of a line mark and radius of a point mark, in metres.
 

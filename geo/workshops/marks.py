@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
-from geo.communities.model import AREA_TOLERANCE_M
+from geo.communities.model import AREA_TOLERANCE_M, Community
 from geo.workshops import paper
 from geo.workshops.errors import MarkError
 from geo.workshops.sessions import (
@@ -77,29 +77,84 @@ FROM area, mark
 """
 
 
-def _fit_to_area(
-    conn: Connection, community_id: int, geom: BaseGeometry, *, clip: bool
-) -> BaseGeometry:
-    """Refuse a mark outside the community's area (or, with ``clip``, cut it to the area).
+def _clip_to_area(conn: Connection, community_id: int, geom: BaseGeometry) -> BaseGeometry:
+    """Cut a paper grid square to the community's area (refused when nothing is left).
 
     The area is the community's own outline together with its parent's, so a settlement's
-    workshop may mark the landfill next to it; a mark may stray :data:`AREA_TOLERANCE_M` outside
-    it (the one area tolerance of Harta).
+    workshop may mark the landfill next to it.
     """
     row = conn.execute(
         text(_AREA_SQL), {"c": community_id, "g": geom.wkt, "tol": AREA_TOLERANCE_M}
     ).one()
-    covered, touches, clipped = row
-    if clip:
-        if not touches or clipped is None:
-            raise MarkError("workshop.error.outside")
-        clipped_geom = _polygonal_part(shapely.make_valid(shapely.from_wkt(clipped)))
-        if clipped_geom is None or clipped_geom.is_empty:
-            raise MarkError("workshop.error.outside")
-        return clipped_geom
-    if not covered:
+    _covered, touches, clipped = row
+    if not touches or clipped is None:
+        raise MarkError("workshop.error.outside")
+    clipped_geom = _polygonal_part(shapely.make_valid(shapely.from_wkt(clipped)))
+    if clipped_geom is None or clipped_geom.is_empty:
+        raise MarkError("workshop.error.outside")
+    return clipped_geom
+
+
+def overlaps_area(community: Community, parent: Community | None, geom: BaseGeometry) -> bool:
+    """THE rule for where a mark may be: it overlaps the area (:meth:`Community.contains`).
+
+    Workshop boundaries are sketches, so a mark that touches the community's area -- or its
+    parent's, so a settlement's workshop may mark the landfill next to it -- within the one area
+    tolerance (:data:`AREA_TOLERANCE_M`) is accepted whole; only a mark wholly outside is refused.
+
+    Parameters
+    ----------
+    community : Community
+        The session's community.
+    parent : Community or None
+        Its parent community, if any.
+    geom : shapely geometry
+        The mark, EPSG:4326.
+
+    Returns
+    -------
+    bool
+    """
+    return community.contains(geom) or (parent is not None and parent.contains(geom))
+
+
+def _check_in_area(conn: Connection, session: Session, geom: BaseGeometry) -> None:
+    community = session_community(conn, session)
+    parent = Community.load(conn, community.parent_slug) if community.parent_slug else None
+    if not overlaps_area(community, parent, geom):
         raise MarkError("workshop.error.outside", tolerance=int(AREA_TOLERANCE_M))
-    return geom
+
+
+def check_drawing(
+    engine: Engine, workshop_id: int, drawing: BaseGeometry | dict | str
+) -> tuple[BaseGeometry, tuple[Notice, ...]]:
+    """Check a drawing as soon as it is drawn, before anyone describes it (nothing is written).
+
+    The same checks :func:`save_mark` makes on the shape: it can be read and repaired, and it
+    overlaps the session's area (:func:`overlaps_area`).
+
+    Parameters
+    ----------
+    engine : Engine
+        Any role that may read the session.
+    workshop_id : int
+    drawing : shapely geometry, GeoJSON dict (geometry or Feature) or WKT
+        EPSG:4326.
+
+    Returns
+    -------
+    (geometry, tuple of Notice)
+        The repaired shape and what was done to it.
+
+    Raises
+    ------
+    MarkError
+        ``workshop.error.outside`` and the shape errors of :func:`prepare_geometry`.
+    """
+    geom, notices = prepare_geometry(drawing)
+    with engine.connect() as conn:
+        _check_in_area(conn, get_session(conn, workshop_id), geom)
+    return geom, notices
 
 
 def _row_hash(workshop_id: int, geom: BaseGeometry, attrs: MarkAttributes, source: str) -> str:
@@ -196,7 +251,7 @@ def save_mark(
     with engine.begin() as conn:
         role = acting_role(conn)
         session = writable_session(conn, workshop_id)
-        geom = _fit_to_area(conn, session.community_id, geom, clip=False)
+        _check_in_area(conn, session, geom)
         mark_id, duplicate = _insert_mark(
             conn, session, geom, attributes, role=role, source="workshop"
         )
@@ -245,7 +300,7 @@ def save_paper_mark(
     with engine.begin() as conn:
         role = acting_role(conn)
         session = writable_session(conn, workshop_id)
-        geom = _fit_to_area(conn, session.community_id, square, clip=True)
+        geom = _clip_to_area(conn, session.community_id, square)
         mark_id, duplicate = _insert_mark(
             conn, session, geom, attributes, role=role, source="paper", grid_ref=ref
         )
@@ -298,7 +353,7 @@ def update_mark(
         acting_role(conn)
         session = _session_of_mark(conn, mark_id)
         if geom is not None:
-            geom = _fit_to_area(conn, session.community_id, geom, clip=False)
+            _check_in_area(conn, session, geom)
         conn.execute(
             text(
                 "UPDATE risk_zones SET hazard_code = :h, severity = :s, time_of_day = :t,"
