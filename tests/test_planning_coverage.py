@@ -299,3 +299,10 @@ def test_a_public_reader_runs_coverage_from_the_published_cell(
             )
         ).one()
     assert focal.geometry.iloc[0].distance(Point(x, y)) > 0
+
+
+def test_a_run_with_nobody_available_has_an_empty_translated_table(line):
+    result = _model(line, kinds=("mediator",), when="Sat 22:00").solve()
+    assert result.too_few
+    assert list(result.settlement_table("en").columns)[0] == "Settlement"
+    assert len(result.settlement_table("en")) == 0

@@ -116,6 +116,8 @@ class CoverageResult(Result):
         pandas.DataFrame
         """
         frame = pd.DataFrame(self.settlements.drop(columns="geometry", errors="ignore"))
+        if frame.empty:  # not run (too few): the headers alone
+            frame = pd.DataFrame({c: [] for c in SETTLEMENT_COLUMNS})
         out = pd.DataFrame(
             {
                 t("response.coverage.col.settlement", lang): frame["name"],
