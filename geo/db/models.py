@@ -562,3 +562,25 @@ class Responder(Provenance, Base):
         UniqueConstraint("community_id", "row_hash", name="responders_row_once"),
         Index("responders_community_idx", "community_id"),
     )
+
+
+class MobilePlan(Base):
+    """A stored Mobile Unit plan with its stops and vehicles (homes: row security, 0010)."""
+
+    __tablename__ = "mobile_plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("analysis_runs.id", ondelete="CASCADE"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    plan_date: Mapped[dt.date] = mapped_column(Date)
+    stops: Mapped[list] = mapped_column(JSONB)
+    vehicles: Mapped[list] = mapped_column(JSONB)
+    plan: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    __table_args__ = (
+        UniqueConstraint("run_id", name="mobile_plans_run_once"),
+        CheckConstraint("jsonb_typeof(stops) = 'array'", name="mobile_plans_stops_array"),
+        CheckConstraint("jsonb_typeof(vehicles) = 'array'", name="mobile_plans_vehicles_array"),
+        Index("mobile_plans_community_idx", "community_id", "plan_date"),
+    )
