@@ -205,7 +205,8 @@ def _in_box(bounds: Sequence[float] | None) -> tuple[str, dict]:
         return "", {}
     west, south, east, north = (float(v) for v in bounds)
     return (
-        " WHERE t.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326)",
+        # ST_Intersects, not &&: index boxes are rounded outwards (float4).
+        " WHERE ST_Intersects(t.geom, ST_MakeEnvelope(:west, :south, :east, :north, 4326))",
         {"west": west, "south": south, "east": east, "north": north},
     )
 
