@@ -296,3 +296,28 @@ def test_bootstrap_loads_the_real_responders_once_and_the_demo_ones_are_labelled
     assert (demo.loc[demo["kind"] == "community_focal_point", "at_home"]).all()
     real = seen[~seen["is_demo"]]
     assert set(real["kind"]) == {"hospital", "clinic"} and (real["source"] == "osm").all()
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("role", ["police", "mediator"])
+def test_police_and_mediators_of_another_community_see_only_the_cell(home, loaded_engine, role):
+    """Rights to the house follow the account's communities, not the role alone."""
+    from geo.accounts import create_user
+    from tests.factories import insert_community
+
+    with loaded_engine.begin() as conn:
+        other = insert_community(conn, "elsewhere", name="Elsewhere")
+    account = create_user(loaded_engine, f"far-{role}", "Far-away-pass-2026!", role, [other])
+    eng = role_engine(home["url"], role, account.id)
+    try:
+        with eng.connect() as conn:
+            table_rows = conn.execute(
+                text("SELECT count(*) FROM responders WHERE id = :i"), {"i": home["id"]}
+            ).scalar_one()
+            exact, name = conn.execute(
+                text("SELECT exact, name FROM harta_responders(:c) WHERE id = :i"),
+                {"c": Community.load(loaded_engine, "dallas").id, "i": home["id"]},
+            ).one()
+    finally:
+        eng.dispose()
+    assert table_rows == 0 and exact is False and name is None
