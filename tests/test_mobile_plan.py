@@ -245,7 +245,7 @@ def test_exports_csv_gpx_and_comparison(city):
     csv_text = itinerary_csv(a)
     assert csv_text.splitlines()[0].startswith("vehicle_id,order,stop_id,kind,arrival")
     legs = leg_geometries(a, city["net"], city["community"])
-    gpx = plan_gpx(a, {v: [r.geometry for r in routes] for v, routes in legs.items()})
+    gpx = plan_gpx(a, {v: [r.geometry for r in routes if r] for v, routes in legs.items()})
     assert gpx.count("<rte>") == sum(1 for r in a.routes.values() if r)
     assert "<trkpt" in gpx
     # Each leg's street geometry takes the time the plan drives it.

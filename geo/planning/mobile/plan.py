@@ -336,7 +336,7 @@ def plan_gpx(plan: Plan, geometries: dict[str, list] | None = None) -> str:
         legs = (geometries or {}).get(vehicle_id) or []
         if legs:
             out.append(f"<trk><name>{escape(vehicle_id)}</name><trkseg>")
-            for line in legs:
+            for line in (leg for leg in legs if leg is not None):
                 out.extend(f'<trkpt lat="{y:.6f}" lon="{x:.6f}"/>' for x, y in line.coords)
             out.append("</trkseg></trk>")
     out.append("</gpx>")
@@ -355,7 +355,8 @@ def leg_geometries(plan: Plan, network: Network, community: Community) -> dict[s
     Returns
     -------
     dict of str to list of geo.network.Route
-        Vehicle id -> one route per leg between different places (None where unreachable).
+        Vehicle id -> one route per leg between two different places, in order (None where no
+        street leads).
     """
     from geo.network.routes import route
 
@@ -364,9 +365,7 @@ def leg_geometries(plan: Plan, network: Network, community: Community) -> dict[s
         legs = []
         for a, b in zip(stops[:-1], stops[1:], strict=True):
             if (a.lon, a.lat) != (b.lon, b.lat):
-                found = route(network, community, (a.lon, a.lat), (b.lon, b.lat))
-                if found is not None:
-                    legs.append(found)
+                legs.append(route(network, community, (a.lon, a.lat), (b.lon, b.lat)))
         out[vehicle_id] = legs
     return out
 
