@@ -24,10 +24,8 @@ from geo.maps.tiles.render import MIN_ZOOM as TILE_MIN_ZOOM
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
 #: Attribution of the offline basemap (streets and places from OSM, land cover from ESA).
-BASEMAP_ATTRIBUTION = (
-    "© OpenStreetMap contributors, ODbL · land cover © ESA WorldCover 2020 (CC BY 4.0) · "
-    "railway and landfill: approximate sketches"
-)
+#: (The railway and landfill sketches say "approximate" on the map and in the legend.)
+BASEMAP_ATTRIBUTION = "© OpenStreetMap contributors, ODbL · © ESA WorldCover 2020, CC BY 4.0"
 
 
 def base_map(

@@ -35,7 +35,7 @@ from geo.maps.data import (
 )
 from geo.maps.html import demo_badge, esc, row, severity_chip, tip
 from geo.maps.legend import LegendEntry, LegendSection, register_legend
-from geo.maps.style import icon_class, icon_html
+from geo.maps.style import icon_class, icon_html, state
 
 
 def geojson(
@@ -99,6 +99,9 @@ _BIND_EACH = JsCode(
         if (p.pop) { layer.bindPopup(p.pop, {maxWidth: 320}); }
     }"""
 )
+
+#: Colour of the cluster bubbles (style.py): neutral, unlike the severity and hotspot ramps.
+CLUSTER_COLOUR = "#263238"
 
 #: Clustering: counted bubbles until street zoom, every point apart from zoom 18.
 CLUSTER_OPTIONS = {
@@ -519,6 +522,14 @@ def point_layer(
         for code in taxonomy.codes(kind)
         if code in codes_seen
     ]
+    st = state(m)
+    if cluster and not st.clustered:
+        st.clustered = True
+        entries.append(
+            LegendEntry(
+                t("maps.cluster", lang), colour=CLUSTER_COLOUR, shape="circle", key="cluster"
+            )
+        )
     register_legend(m, LegendSection(name, entries, demo=any(demos)))
     if cluster:
         return clustered_layer(m, data, name=name, style=style, marker=marker)

@@ -126,7 +126,7 @@ def _entry_html(m: folium.Map, e: LegendEntry, lang: str) -> str:
 
 
 #: Below this map width (pixels: tablets, phones, a narrow column) the legend starts closed.
-NARROW_MAP_PX = 900
+NARROW_MAP_PX = 800
 
 
 class Legend(MacroElement):

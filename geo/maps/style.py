@@ -49,6 +49,9 @@ font:15px/1.3 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 .harta-zone-ico{width:100%;height:100%;box-sizing:border-box;border:3px solid #000;
 border-radius:50%;background:#fff;padding:2px;box-shadow:0 0 0 1px #000}
 .harta-zone-ico .harta-ico{width:100%;height:100%}
+.marker-cluster-small,.marker-cluster-medium,.marker-cluster-large{background-color:rgba(38,50,56,.3)}
+.marker-cluster-small div,.marker-cluster-medium div,.marker-cluster-large div{
+background-color:rgba(38,50,56,.88);color:#fff;font-weight:800}
 .harta-projector .harta-tip,.harta-projector .harta-pop{font-size:22px}
 .harta-projector .harta-pop .harta-head{font-size:26px}
 """
@@ -97,6 +100,8 @@ class MapState(MacroElement):
         # LegendSection objects the layers registered (geo.maps.legend.register_legend).
         self.legend: list[Any] = []
         self.lang = "ro"
+        # Whether a layer's points are clustered (the legend explains the cluster symbol once).
+        self.clustered = False
         # Leaflet guesses the default marker image folder from CSS that streamlit-folium may
         # not have applied yet, and then asks for ".../leafletmarker-icon.png": say it.
         self.icon_image_path: str | None = None
