@@ -23,6 +23,7 @@ mean time after each.  Runs are stored as kind ``response_locate`` (:func:`run_l
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -198,14 +199,16 @@ def solve_mclp(
     """
     from spopt.locate import MCLP
 
-    model = MCLP.from_cost_matrix(
-        np.where(np.isfinite(cost), cost, UNREACHABLE_S),
-        np.asarray(weights, dtype=float),
-        service_radius=float(limit),
-        p_facilities=int(fixed.sum() + add),
-        predefined_facilities_arr=fixed.astype(int) if fixed.any() else None,
-    )
-    model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=int(time_limit)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model = MCLP.from_cost_matrix(
+            np.where(np.isfinite(cost), cost, UNREACHABLE_S),
+            np.asarray(weights, dtype=float),
+            service_radius=float(limit),
+            p_facilities=int(fixed.sum() + add),
+            predefined_facilities_arr=fixed.astype(int) if fixed.any() else None,
+        )
+    _solve(model, time_limit)
     chosen = np.array([(v.value() or 0) > 0.5 for v in model.fac_vars], dtype=bool)
     return chosen, float(pulp.value(model.problem.objective) or 0.0), _status(model)
 
@@ -234,15 +237,25 @@ def solve_pmedian(
     """
     from spopt.locate import PMedian
 
-    model = PMedian.from_cost_matrix(
-        np.where(np.isfinite(cost), cost, UNREACHABLE_S),
-        np.asarray(weights, dtype=float),
-        p_facilities=int(fixed.sum() + add),
-        predefined_facilities_arr=fixed.astype(int) if fixed.any() else None,
-    )
-    model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=int(time_limit)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model = PMedian.from_cost_matrix(
+            np.where(np.isfinite(cost), cost, UNREACHABLE_S),
+            np.asarray(weights, dtype=float),
+            p_facilities=int(fixed.sum() + add),
+            predefined_facilities_arr=fixed.astype(int) if fixed.any() else None,
+        )
+    _solve(model, time_limit)
     chosen = np.array([(v.value() or 0) > 0.5 for v in model.fac_vars], dtype=bool)
     return chosen, float(pulp.value(model.problem.objective) or 0.0), _status(model)
+
+
+def _solve(model: Any, time_limit: int) -> None:
+    """CBC, quiet, under ``time_limit`` seconds (PuLP's 4.0 deprecation notices silenced: the
+    pinned PuLP 3.3 and spopt 0.7 build the model the way they do)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=int(time_limit)))
 
 
 def _status(model: Any) -> str:

@@ -104,7 +104,9 @@ def parse_when(value: str | When | dt.datetime | None) -> When | None:
     Parameters
     ----------
     value : str, When, datetime or None
-        None means "any time" (every responder counts).
+        A datetime is read as the community's local time (convert an aware one with
+        ``value.astimezone(community.tz)`` first).  None means "any time" (every responder
+        counts).
 
     Returns
     -------
