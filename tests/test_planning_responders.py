@@ -115,6 +115,12 @@ def _home_in_dallas(engine) -> tuple[float, float]:
     return back.transform(x0 + INSIDE[0], y0 + INSIDE[1])
 
 
+def _no_responders(engine) -> None:
+    """Start from no responder (the bootstrap may one day load the bundled ones)."""
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM responders"))
+
+
 @pytest.fixture
 def home(loaded_engine, loaded_db_url, users):
     """A focal point placed by the operator in Dallas, named after the resident."""
@@ -268,6 +274,7 @@ def test_a_mediator_places_a_focal_point_by_hand_and_it_is_a_home(home, loaded_e
 @pytest.mark.db
 def test_osm_import_writes_each_feature_once(loaded_engine):
     pata_rat = Community.load(loaded_engine, "pata-rat")
+    _no_responders(loaded_engine)
     with loaded_engine.connect() as conn:
         before = conn.execute(text("SELECT count(*) FROM responders")).scalar_one()
     first = r.import_osm_responders(loaded_engine, pata_rat, HEALTHCARE)
@@ -291,6 +298,7 @@ def test_osm_import_writes_each_feature_once(loaded_engine):
 def test_bootstrap_loads_the_real_responders_once_and_the_demo_ones_are_labelled(loaded_engine):
     from geo.planning.response.bundled import load_bundled_responders, seed_demo_responders
 
+    _no_responders(loaded_engine)
     assert load_bundled_responders(loaded_engine) == {"pata-rat": 105}
     assert load_bundled_responders(loaded_engine) == {"pata-rat": 0}
     pata_rat = Community.load(loaded_engine, "pata-rat")
