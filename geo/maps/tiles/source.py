@@ -38,7 +38,7 @@ from geo.files import make_private
 from geo.settings import DATA_SOURCES_DIR, get_settings
 
 #: Bump when the source format or the data change: old caches are then ignored.
-SOURCE_VERSION = 4
+SOURCE_VERSION = 5
 
 OSM_DIR = DATA_SOURCES_DIR / "osm"
 LANDCOVER_DIR = DATA_SOURCES_DIR / "landcover"
@@ -117,6 +117,19 @@ class Landcover:
     west: float
     north: float
     res: float  # degrees per cell (square cells)
+
+    def __getstate__(self) -> dict:
+        # One bit per cell on disk: the cache stays small (the masks are 0/1).
+        state = dict(self.__dict__)
+        state["shape"] = self.mask.shape
+        state["mask"] = np.packbits(self.mask.astype(bool), axis=None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        shape = state.pop("shape")
+        bits = np.unpackbits(state["mask"], count=int(np.prod(shape)))
+        state["mask"] = bits.reshape(shape)
+        self.__dict__.update(state)
 
 
 @dataclass
