@@ -194,6 +194,21 @@ def test_tile_route_serves_tiles_and_passes_everything_else(monkeypatch, tmp_pat
         assert _get(app, other)[2] == b"streamlit"
 
 
+def test_tiles_outside_the_data_are_never_written(monkeypatch, tmp_path):
+    """An attacker asking for every tile of the world at street zoom must not fill the disk:
+    outside the city's data the route answers one shared empty tile and writes nothing."""
+    monkeypatch.setattr(cache, "cache_root", lambda: tmp_path)
+    app = TileRoute(_streamlit)
+    far = [tile_of(lon, 46.77, 18)[1:3] for lon in (-70.0, 0.0, 120.0)]  # not Cluj
+    bodies = {_get(app, f"/harta-tiles/ro/18/{x}/{y}.png")[2] for x, y in far}
+    assert len(bodies) == 1 and next(iter(bodies))[:4] == b"\x89PNG"
+    assert not any(tmp_path.rglob("*.png"))
+    # ... while a tile over Pata Rât is drawn and cached.
+    _, x, y, _, _ = tile_of(23.69, 46.776, 16)
+    assert _get(app, f"/harta-tiles/ro/16/{x}/{y}.png")[2] not in bodies
+    assert (tmp_path / "ro" / "16" / str(x) / f"{y}.png").exists()
+
+
 def test_offline_map_uses_local_tiles_only():
     from geo.maps import base_map, external_urls, render
 

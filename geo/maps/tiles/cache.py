@@ -9,16 +9,21 @@ never from the internet.  :func:`prerender` fills the cache ahead of time (``scr
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from geo.i18n import LANGUAGES
 from geo.maps.tiles.render import MAX_ZOOM, MIN_ZOOM, render_tile
-from geo.maps.tiles.source import cache_root, lonlat_to_world
+from geo.maps.tiles.source import cache_root, load_source, lonlat_to_world
+from geo.maps.tiles.style import BACKGROUND
 
 #: URL folder of the tiles (served by :class:`TileRoute`).
 TILE_PREFIX = "/harta-tiles"
@@ -77,6 +82,10 @@ def cached_tile(lang: str, z: int, x: int, y: int) -> bytes:
     """
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
+    if not covers_data(z, x, y):
+        # Nothing of ours there: one shared empty tile, never written to disk, so requests
+        # for the rest of the world cannot fill the disk (or keep the renderer busy).
+        return empty_tile()
     path = tile_file(lang, z, x, y)
     if path.exists():
         return path.read_bytes()
@@ -86,6 +95,37 @@ def cached_tile(lang: str, z: int, x: int, y: int) -> bytes:
     tmp.write_bytes(png)
     tmp.replace(path)  # atomic: a concurrent reader sees the old state or the whole file
     return png
+
+
+def covers_data(z: int, x: int, y: int) -> bool:
+    """Whether tile ``z/x/y`` overlaps the basemap's data (the city and its margin).
+
+    Parameters
+    ----------
+    z, x, y : int
+
+    Returns
+    -------
+    bool
+    """
+    west, south, east, north = load_source().extent
+    (x0, x1), (y0, y1) = lonlat_to_world([west, east], [north, south])
+    s = 256 / 2**z
+    return x * s <= x1 and (x + 1) * s >= x0 and y * s <= y1 and (y + 1) * s >= y0
+
+
+@lru_cache(maxsize=1)
+def empty_tile() -> bytes:
+    """A tile of plain background (for the world outside the bundled data).
+
+    Returns
+    -------
+    bytes
+        PNG.
+    """
+    out = io.BytesIO()
+    Image.new("RGB", (256, 256), BACKGROUND).save(out, "PNG")
+    return out.getvalue()
 
 
 def tiles_covering(
@@ -175,7 +215,7 @@ class TileRoute:
 
 def _locked_tile(lang: str, z: int, x: int, y: int) -> bytes:
     path = tile_file(lang, z, x, y)
-    if path.exists():
+    if covers_data(z, x, y) and path.exists():
         return path.read_bytes()
     with _LOCK:
         return cached_tile(lang, z, x, y)
