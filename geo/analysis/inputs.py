@@ -425,18 +425,24 @@ def _published_months(
     # Centres found once; each month repeats them by its published counts (cell_centres).
     centres = frame.geometry.to_crs(community.crs).centroid.to_crs(WGS84).values
     ids = frame["cell_id"].to_numpy()
-    parts = []
-    for lo, _, middle in periods:
-        shown = counts.loc[pd.Timestamp(lo).tz_convert("UTC"), keys].fillna(0).astype(int)
-        repeats = shown.to_numpy()
-        part = gpd.GeoDataFrame(
-            {"cell_id": np.repeat(ids, repeats)},
-            geometry=gpd.GeoSeries(np.repeat(centres, repeats), crs=WGS84).values,
-            crs=WGS84,
-        )
-        part["occurred_at"] = middle
-        parts.append(part)
-    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=WGS84)
+    # One frame for all months (a column set month by month costs seconds at 100,000 rows).
+    repeats = np.stack(
+        [
+            counts.loc[pd.Timestamp(lo).tz_convert("UTC"), keys].fillna(0).astype(int).to_numpy()
+            for lo, _, _ in periods
+        ]
+    )
+    per_month = repeats.sum(axis=1)
+    out = gpd.GeoDataFrame(
+        {"cell_id": np.repeat(np.tile(ids, len(periods)), repeats.ravel())},
+        geometry=gpd.GeoSeries(
+            np.repeat(np.tile(centres, len(periods)), repeats.ravel()), crs=WGS84
+        ).values,
+        crs=WGS84,
+    )
+    middles = pd.DatetimeIndex([middle for _, _, middle in periods])
+    out["occurred_at"] = middles.repeat(per_month)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

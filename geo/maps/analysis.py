@@ -226,11 +226,13 @@ def analysis_map(
     if run.density is not None:
         overlay = run.density.to_overlay(colors=tuple(styles()["density"]["ramp"]))
         add_density_overlay(m, overlay.image, overlay.bounds, lang, opacity=0.8)
-    if run.visible.cells is not None:
+    # An empty layer is left out: folium cannot render a tooltip over no features.
+    if run.visible.cells is not None and not run.visible.cells.empty:
         add_hex_counts(m, run.visible.cells, lang)
     if not run.hotspots.too_few:
         significant = run.hotspots.cells[run.hotspots.cells["gi_bin"] != 0]
-        add_hotspots(m, significant[["gi_bin", significant.geometry.name]], lang)
+        if not significant.empty:
+            add_hotspots(m, significant[["gi_bin", significant.geometry.name]], lang)
     _add_points(m, run, community, lang)
     add_layer_control(m)
     # DEMO whenever demo incidents are among the inputs (aggregated maps have no points).
