@@ -25,10 +25,19 @@ MODE_ICONS = {
     "history": ":material/history:",
 }
 
+# Participants draw with a finger on a tablet: the top padding is small and the introduction is
+# one tap away, so the map starts near the top; the drawing map folds the sidebar away on narrow
+# screens (geo.maps.draw.FoldSidebar: Streamlit's "auto" folds it only below 768 px).
 st.set_page_config(layout="wide")
+st.markdown(
+    "<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem;padding-bottom:2rem}"
+    "[data-testid='stMainBlockContainer'] h1{padding-top:0;padding-bottom:.25rem}"
+    "[data-testid='stPopover'] button p{white-space:normal!important;overflow:visible!important;"
+    "text-overflow:clip!important;line-height:1.2}</style>",
+    unsafe_allow_html=True,
+)
 ctx = context()
-st.title(ctx.t("workshop.title"))
-st.caption(ctx.t("workshop.intro"))
+st.title(ctx.t("workshop.title"), help=ctx.t("workshop.intro"))
 if ctx.role not in VIEW_ROLES:
     st.info(ctx.t("workshop.role_needed"))
     st.stop()

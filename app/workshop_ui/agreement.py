@@ -38,7 +38,7 @@ def agreement_mode(ctx: Context, session: ws.Session) -> None:
         ctx.engine,
         community_of(ctx),
         workshop_ids=[session.id] if one else None,
-        include_demo=one and session.is_demo or not one,
+        include_demo=session.is_demo,  # a real session is never compared with demo ones
     )
     if zones.empty:
         st.info(ctx.t("workshop.agreement.none"))
@@ -50,7 +50,7 @@ def agreement_mode(ctx: Context, session: ws.Session) -> None:
     maps.add_legend(m, lang=ctx.lang)
     st_folium(m, height=560, use_container_width=True, returned_objects=[], key="ws_consensus")
     st.dataframe(
-        consensus.consensus_table(zones, ctx.lang), hide_index=True, use_container_width=True
+        consensus.consensus_table(zones, ctx.lang), hide_index=True, width="stretch"
     )
 
 
@@ -82,4 +82,4 @@ def history_mode(ctx: Context, session: ws.Session) -> None:
             ],
         }
     )
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")

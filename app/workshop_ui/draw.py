@@ -71,7 +71,7 @@ def _picker(ctx: Context) -> None:
                 key=f"hz_{code}",
                 on_click=_choose,
                 args=("ws_hazard", code),
-                use_container_width=True,
+                width="stretch",
             )
     st.markdown(f"#### {ctx.t('workshop.picker.how_bad')}")
     cols = st.columns(5)
@@ -81,7 +81,7 @@ def _picker(ctx: Context) -> None:
             key=f"sev_{n}",
             on_click=_choose,
             args=("ws_severity", n),
-            use_container_width=True,
+            width="stretch",
         )
         col.caption(taxonomy.label("severity", n, ctx.lang))
     cols = st.columns(2)
@@ -164,80 +164,116 @@ def _picker_dialog(ctx: Context, session: ws.Session, pending: dict) -> None:
     _picker(ctx)
     cols = st.columns([2, 1])
     if cols[0].button(
-        ctx.t("workshop.save"), type="primary", key="ws_save", use_container_width=True
+        ctx.t("workshop.save"), type="primary", key="ws_save", width="stretch"
     ):
         _save(ctx, session, pending, ws.drawing_key(pending))
     if cols[1].button(
         ctx.t("workshop.discard"),
         icon=":material/close:",
         key="ws_discard",
-        use_container_width=True,
+        width="stretch",
     ):
         _discard(pending)
         st.rerun()
 
 
-def _take_new_drawing(drawing: dict | None) -> bool:
-    """Remember a drawing not seen before as the pending mark; True if it is new."""
+def _take_new_drawing(ctx: Context, session: ws.Session, drawing: dict | None) -> bool:
+    """Check a drawing not seen before and keep it as the pending mark; True if it is new.
+
+    The shape is checked at once (:func:`geo.workshops.check_drawing`: readable, repairable,
+    overlapping the area), BEFORE the picker opens: a refused drawing is taken off the map with
+    the reason, so nobody describes a mark that cannot be saved.
+    """
     key = ws.drawing_key(drawing)
     if key is None or key in st.session_state.get("ws_handled", set()):
         return False
     if key == ws.drawing_key(st.session_state.get("ws_pending")):
         return False
+    try:
+        ws.check_drawing(ctx.engine, session.id, drawing)
+    except ws.WorkshopError as exc:
+        st.session_state.setdefault("ws_handled", set()).add(key)
+        st.session_state.pop("ws_pending", None)
+        flash("error", exc.message(ctx.lang))
+        refresh_map()
+        return True
     st.session_state["ws_pending"] = drawing
     return True
 
 
+#: Height of the drawing map: most of a tablet's screen, a laptop's too.
+MAP_HEIGHT = 680
+
+
+def _map_css() -> str:
+    # The map takes the page's width; the picker is a dialog over it, so nothing sits beside it.
+    # Undo is whole on any screen: its label wraps instead of being cut off ("Anulați ulti...").
+    return (
+        "<style>.st-key-ws_undo button{min-height:48px}"
+        ".st-key-ws_undo button p{white-space:normal!important;overflow:visible!important;"
+        "text-overflow:clip!important;line-height:1.2}</style>"
+    )
+
+
+def _status_row(ctx: Context, session: ws.Session, writable: bool, pending: dict | None) -> None:
+    """One row above the map: what to do now, and Undo (always whole, never cut off)."""
+    if not writable:
+        st.caption(ctx.t("workshop.draw.help"))
+        return
+    text_col, undo_col = st.columns([5, 2], vertical_alignment="center")
+    with text_col:
+        st.caption(ctx.t("workshop.draw.help"))
+        if pending:
+            st.success(ctx.t("workshop.draw.new_mark"))
+    undo_col.button(
+        ctx.t("workshop.undo"),
+        icon=":material/undo:",
+        key="ws_undo",
+        on_click=_undo,
+        args=(ctx, session),
+        width="stretch",
+    )
+
+
 def draw_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
     marks = ws.session_marks(ctx.engine, session.id)
-    left, right = st.columns([3, 2], gap="medium")
-    with left:
-        st.caption(ctx.t("workshop.draw.help"))
-        m = base(ctx, height=640)
-        if len(marks):
-            maps.add_risk_zones(m, zones_for_map(marks), ctx.lang, demo=session.is_demo)
-        if writable:
-            maps.add_draw(m, ctx.lang, polygon=True, marker=True, polyline=True)
-        maps.add_legend(m, lang=ctx.lang, collapsed=True)
-        version = st.session_state.get("ws_map_version", 0)
-        map_key = f"ws_map_{session.id}_{version}"
-        _take_new_drawing((st.session_state.get(map_key) or {}).get("last_active_drawing"))
-        pending = st.session_state.get("ws_pending")
-        if pending:
-            # Keep the new drawing on screen while its picker is open (a rerun redraws the map).
-            folium.GeoJson(
-                pending.get("geometry", pending),
-                style_function=lambda _: PENDING_STYLE,
-                marker=folium.CircleMarker(radius=14, **PENDING_STYLE),
-            ).add_to(m)
-        out = st_folium(
-            m,
-            height=640,
-            use_container_width=True,
-            returned_objects=["last_active_drawing"],
-            key=map_key,
-        )
-    if _take_new_drawing((out or {}).get("last_active_drawing")):
+    st.markdown(_map_css(), unsafe_allow_html=True)
+    version = st.session_state.get("ws_map_version", 0)
+    map_key = f"ws_map_{session.id}_{version}"
+    if _take_new_drawing(
+        ctx, session, (st.session_state.get(map_key) or {}).get("last_active_drawing")
+    ):
         st.rerun()
-    with right:
-        if not writable:
-            pass
-        elif pending:
-            st.success(ctx.t("workshop.draw.new_mark"))
-            st.dialog(ctx.t("workshop.draw.new_mark"), width="large")(_picker_dialog)(
-                ctx, session, pending
-            )
-        else:
-            st.info(ctx.t("workshop.draw.waiting"))
-        if writable:
-            st.button(
-                ctx.t("workshop.undo"),
-                icon=":material/undo:",
-                key="ws_undo",
-                on_click=_undo,
-                args=(ctx, session),
-                use_container_width=True,
-            )
+    pending = st.session_state.get("ws_pending")
+    _status_row(ctx, session, writable, pending)
+    m = base(ctx, height=MAP_HEIGHT)
+    if len(marks):
+        maps.add_risk_zones(m, zones_for_map(marks), ctx.lang, demo=session.is_demo)
+    if writable:
+        maps.add_draw(m, ctx.lang, polygon=True, marker=True, polyline=True)
+    maps.add_legend(m, lang=ctx.lang, collapsed=True)
+    if pending:
+        # Keep the new drawing on screen while its picker is open (a rerun redraws the map).
+        folium.GeoJson(
+            pending.get("geometry", pending),
+            style_function=lambda _: PENDING_STYLE,
+            marker=folium.CircleMarker(radius=14, **PENDING_STYLE),
+        ).add_to(m)
+    out = st_folium(
+        m,
+        height=MAP_HEIGHT,
+        use_container_width=True,
+        returned_objects=["last_active_drawing"],
+        key=map_key,
+    )
+    if _take_new_drawing(ctx, session, (out or {}).get("last_active_drawing")):
+        st.rerun()
+    if writable and pending:
+        st.dialog(ctx.t("workshop.draw.new_mark"), width="large")(_picker_dialog)(
+            ctx, session, pending
+        )
+    elif writable:
+        st.info(ctx.t("workshop.draw.waiting"))
     _marks_section(ctx, session, marks, writable)
 
 
@@ -246,7 +282,7 @@ def _marks_section(ctx: Context, session: ws.Session, marks: gpd.GeoDataFrame, w
     if marks.empty:
         st.caption(ctx.t("workshop.marks.none"))
         return
-    st.dataframe(ws.marks_table(marks, ctx.lang), hide_index=True, use_container_width=True)
+    st.dataframe(ws.marks_table(marks, ctx.lang), hide_index=True, width="stretch")
     if not writable:
         return
     by_id = marks.set_index("id")

@@ -29,7 +29,7 @@ def paper_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
             mime="application/pdf",
             icon=":material/print:",
             key=f"ws_pdf_{size}",
-            use_container_width=True,
+            width="stretch",
         )
     grid = paper.session_grid(ctx.engine, session.id)
     st.caption(ctx.t("workshop.paper.grid_help", last=grid.last_ref, cell=int(grid.cell_m)))

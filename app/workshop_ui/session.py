@@ -14,7 +14,14 @@ from workshop_ui.common import WRITE_ROLES, community_of, flash
 
 
 def new_session_form(ctx: Context, expanded: bool) -> None:
-    with st.expander(ctx.t("workshop.session.new"), expanded=expanded):
+    """The form that opens a session: inline while there is no real session, else one tap away
+    (a popover beside the session picker), so the map starts near the top of the screen."""
+    holder = (
+        st.expander(ctx.t("workshop.session.new"), expanded=True)
+        if expanded
+        else st.popover(ctx.t("workshop.session.new"), icon=":material/add:", width="stretch")
+    )
+    with holder:
         with st.form("ws_new_session", border=False):
             cols = st.columns(3)
             held_on = cols[0].date_input(ctx.t("workshop.session.date"), value=dt.date.today())
@@ -52,11 +59,13 @@ def new_session_form(ctx: Context, expanded: bool) -> None:
 
 
 def session_picker(ctx: Context) -> ws.Session | None:
+    """The session row: which session (and a new one, for facilitators)."""
     sessions = ws.list_sessions(ctx.engine, community_of(ctx))
     real = [s for s in sessions if not s.is_demo]
-    if ctx.role in WRITE_ROLES:
-        new_session_form(ctx, expanded=not real)
-    else:
+    writer = ctx.role in WRITE_ROLES
+    if writer and not real:
+        new_session_form(ctx, expanded=True)
+    elif not writer:
         st.caption(ctx.t("account.workshop_read_only"))
     if not sessions:
         st.info(ctx.t("workshop.session.none"))
@@ -64,13 +73,24 @@ def session_picker(ctx: Context) -> ws.Session | None:
     by_id = {s.id: s for s in sessions}
     if st.session_state.get("ws_session") not in by_id:
         st.session_state["ws_session"] = (real or sessions)[0].id
-    chosen = st.selectbox(
+    pick_col, new_col = (
+        st.columns([3, 1], vertical_alignment="bottom")
+        if writer and real
+        else (
+            st.container(),
+            None,
+        )
+    )
+    chosen = pick_col.selectbox(
         ctx.t("workshop.session.choose"),
         list(by_id),
         format_func=lambda i: by_id[i].label(ctx.lang) + ("  · DEMO" if by_id[i].is_demo else ""),
         key="ws_session",
         on_change=lambda: st.session_state.pop("ws_pending", None),
     )
+    if new_col is not None:
+        with new_col:
+            new_session_form(ctx, expanded=False)
     return by_id[chosen]
 
 

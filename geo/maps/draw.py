@@ -1,66 +1,201 @@
-"""The Leaflet.draw toolbar (vendored) with its texts in the reader's language."""
+"""The Leaflet.draw toolbar (vendored), sized for fingers, with every text in the reader's language.
+
+Participants draw with a finger on a tablet: the draw and edit buttons, their actions ("Finish",
+"Remove last point", "Cancel") and the zoom buttons are at least :data:`TOUCH_PX` pixels
+(:class:`TouchControls`), and every string Leaflet.draw shows -- buttons, tooltips, "No layers
+to edit" -- comes from the catalogues (:class:`DrawStrings`).
+"""
 
 from __future__ import annotations
 
 import folium
 import folium.plugins
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.template import Template
 
 from geo import taxonomy
 from geo.i18n import t
 
+#: Smallest side of a control a finger must hit (pixels; 48 is the usual touch target).
+TOUCH_PX = 48
+
 
 class DrawStrings(MacroElement):
-    """Translate Leaflet.draw's main strings (runs before the Draw control is built)."""
+    """Translate every string of ``L.drawLocal`` (runs before the Draw control is built)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function (d) {
+        (function (d, s) {
             if (!d) { return; }
-            var s = {{ this.strings|tojson }};
-            var b = d.draw.toolbar.buttons, a = d.draw.toolbar.actions;
-            b.polygon = s.polygon; b.polyline = s.polyline; b.rectangle = s.rectangle;
-            b.circle = s.circle; b.marker = s.marker;
-            a.title = s.cancel; a.text = s.cancel;
-            d.draw.toolbar.finish.title = s.finish; d.draw.toolbar.finish.text = s.finish;
-            d.draw.toolbar.undo.title = s.undo; d.draw.toolbar.undo.text = s.undo;
-            var p = d.draw.handlers.polygon.tooltip;
-            p.start = s.polygon_start; p.cont = s.polygon_cont; p.end = s.polygon_end;
-            d.draw.handlers.marker.tooltip.start = s.marker_start;
-            d.edit.toolbar.buttons.edit = s.edit; d.edit.toolbar.buttons.remove = s.remove;
-            d.edit.toolbar.actions.save.title = s.save; d.edit.toolbar.actions.save.text = s.save;
-            d.edit.toolbar.actions.cancel.title = s.cancel;
-            d.edit.toolbar.actions.cancel.text = s.cancel;
-        })(window.L && L.drawLocal);
+            function merge(into, from) {
+                Object.keys(from).forEach(function (k) {
+                    if (from[k] && typeof from[k] === "object" && into[k]) {
+                        merge(into[k], from[k]);
+                    } else {
+                        into[k] = from[k];
+                    }
+                });
+            }
+            merge(d, s);
+        })(window.L && L.drawLocal, {{ this.strings|tojson }});
         {% endmacro %}
         """
-    )
-
-    #: i18n keys ``maps.draw.<key>``.
-    KEYS = (
-        "polygon",
-        "polyline",
-        "rectangle",
-        "circle",
-        "marker",
-        "finish",
-        "cancel",
-        "undo",
-        "polygon_start",
-        "polygon_cont",
-        "polygon_end",
-        "marker_start",
-        "edit",
-        "remove",
-        "save",
     )
 
     def __init__(self, lang: str):
         super().__init__()
         self._name = "DrawLocal"
-        self.strings = {k: t(f"maps.draw.{k}", lang) for k in self.KEYS}
+        self.strings = draw_strings(lang)
+
+
+def draw_strings(lang: str) -> dict:
+    """``L.drawLocal`` in ``lang``: the same nesting as Leaflet.draw's own (English) table.
+
+    Parameters
+    ----------
+    lang : str
+
+    Returns
+    -------
+    dict
+        Every leaf a translated string.
+    """
+
+    def m(key: str) -> str:
+        return t(f"maps.draw.{key}", lang)
+
+    def w(key: str) -> str:
+        return t(f"workshop.leaflet.{key}", lang)
+
+    def action(text: str) -> dict:
+        return {"title": text, "text": text}
+
+    return {
+        "draw": {
+            "toolbar": {
+                "actions": action(m("cancel")),
+                "finish": action(m("finish")),
+                "undo": action(m("undo")),
+                "buttons": {
+                    "polyline": m("polyline"),
+                    "polygon": m("polygon"),
+                    "rectangle": m("rectangle"),
+                    "circle": m("circle"),
+                    "marker": m("marker"),
+                    "circlemarker": w("circlemarker"),
+                },
+            },
+            "handlers": {
+                "circle": {"tooltip": {"start": w("circle_start")}, "radius": w("circle_radius")},
+                "circlemarker": {"tooltip": {"start": w("circlemarker_start")}},
+                "marker": {"tooltip": {"start": m("marker_start")}},
+                "polygon": {
+                    "tooltip": {
+                        "start": m("polygon_start"),
+                        "cont": m("polygon_cont"),
+                        "end": m("polygon_end"),
+                    }
+                },
+                "polyline": {
+                    "error": w("polyline_error"),
+                    "tooltip": {
+                        "start": w("polyline_start"),
+                        "cont": w("polyline_cont"),
+                        "end": w("polyline_end"),
+                    },
+                },
+                "rectangle": {"tooltip": {"start": w("rectangle_start")}},
+                "simpleshape": {"tooltip": {"end": w("simpleshape_end")}},
+            },
+        },
+        "edit": {
+            "toolbar": {
+                "actions": {
+                    "save": action(m("save")),
+                    "cancel": action(m("cancel")),
+                    "clearAll": action(w("clear_all")),
+                },
+                "buttons": {
+                    "edit": m("edit"),
+                    "editDisabled": w("edit_disabled"),
+                    "remove": m("remove"),
+                    "removeDisabled": w("remove_disabled"),
+                },
+            },
+            "handlers": {
+                "edit": {"tooltip": {"text": w("edit_text"), "subtext": w("edit_subtext")}},
+                "remove": {"tooltip": {"text": w("remove_text")}},
+            },
+        },
+    }
+
+
+def touch_css(px: int = TOUCH_PX) -> str:
+    """CSS making the draw, edit, action and zoom controls at least ``px`` pixels.
+
+    Parameters
+    ----------
+    px : int
+
+    Returns
+    -------
+    str
+        A ``<style>`` element.
+    """
+    zoom = px / 30
+    return (
+        "<style>"
+        # The sprite buttons: CSS zoom scales the box and its sprite together.
+        f".leaflet-draw-toolbar a{{zoom:{zoom:.3f}}}"
+        f".leaflet-draw-actions{{left:{px + 2}px}}"
+        ".leaflet-touch .leaflet-draw-actions{left:" + str(px + 2) + "px}"
+        f".leaflet-draw-actions a,.leaflet-touch .leaflet-draw-actions a{{height:{px}px;"
+        f"line-height:{px}px;font-size:16px;padding:0 14px;min-width:{px}px}}"
+        f".leaflet-control-zoom a,.leaflet-touch .leaflet-control-zoom a{{width:{px}px;"
+        f"height:{px}px;line-height:{px}px;font-size:26px}}"
+        "</style>"
+    )
+
+
+class FoldSidebar(MacroElement):
+    """Fold the app's sidebar away once on a narrow screen, so the drawing map gets the width.
+
+    Streamlit's ``initial_sidebar_state="auto"`` folds the sidebar only below 768 px; an 800 px
+    tablet kept it open and the drawing map got 238 px.  The page cannot know the screen's
+    width; the map frame (same origin as the app) can.  Once per browser tab: a person who opens
+    the sidebar again keeps it open.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (maxWidth) {
+            try {
+                var top = window.parent;
+                if (!top || top === window || top.__hartaSidebarFolded) { return; }
+                if (top.innerWidth > maxWidth) { return; }
+                var doc = top.document;
+                var open = doc.querySelector('[data-testid="stSidebar"][data-collapsed="false"]');
+                var fold = doc.querySelector('[data-testid="stSidebarCollapseButton"] button');
+                if (open && fold) { top.__hartaSidebarFolded = true; fold.click(); }
+            } catch (e) { /* another origin: leave the page as it is */ }
+        })({{ this.max_width }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, max_width: int = 1100):
+        super().__init__()
+        self._name = "FoldSidebar"
+        self.max_width = int(max_width)
+
+
+class TouchControls(Element):
+    """The :func:`touch_css` rules in the map's page."""
+
+    def __init__(self, px: int = TOUCH_PX):
+        super().__init__(touch_css(px))
 
 
 def add_draw(
@@ -90,6 +225,8 @@ def add_draw(
     folium.plugins.Draw
     """
     DrawStrings(lang).add_to(m)
+    m.get_root().header.add_child(TouchControls(), name="harta_touch_controls")
+    FoldSidebar().add_to(m)
     colour = taxonomy.severity_colour(4)
     shape = {"color": "#000", "weight": 3, "fillColor": colour, "fillOpacity": 0.45}
     draw = folium.plugins.Draw(
