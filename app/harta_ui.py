@@ -39,7 +39,7 @@ from geo.accounts import (
     session_expired,
 )
 from geo.communities import Community
-from geo.i18n import LANGUAGES, t
+from geo.i18n import DEFAULT_LANGUAGE, LANGUAGES, community_name, number, t
 from geo.settings import get_settings
 
 ROLES = roles.ROLES
@@ -51,6 +51,18 @@ EXPIRED_KEY = "harta_auth_expired"
 NOTICE_KEY = "harta_auth_notice"
 #: Roles that see every community whatever their scope.
 UNSCOPED_ROLES = frozenset(ROLES) - roles.SCOPED_ROLES
+#: Session-state keys of the chosen language and community.  Plain values, not widget keys:
+#: Streamlit forgets a page's widget state when another page opens, so the pickers write here
+#: (``on_change``) and every page reads from here.
+LANG_KEY = "lang"
+COMMUNITY_KEY = "community"
+#: The pickers' own widget keys.
+_LANG_WIDGET = "_harta_lang_picker"
+_COMMUNITY_WIDGET = "_harta_community_picker"
+#: Query parameters that carry the choices in the address (``?lang=hu&community=dallas``): a
+#: reload, a bookmark or a shared link opens with them.  Never anything secret.
+URL_LANG = "lang"
+URL_COMMUNITY = "community"
 
 
 def db_down(error: BaseException) -> bool:
@@ -165,9 +177,9 @@ def sign_in(user: User, method: str = "password") -> None:
     st.session_state[AUTH_KEY] = session_record(user, method)
     st.session_state.pop(EXPIRED_KEY, None)
     st.session_state.pop(NOTICE_KEY, None)
-    # Cached runs and picks of the previous role must not survive into this one.
-    for key in ("hs_run", "community"):
-        st.session_state.pop(key, None)
+    # Cached runs of the previous role must not survive into this one.  The community choice
+    # stays: context() drops it when the new account may not see it.
+    st.session_state.pop("hs_run", None)
 
 
 def sign_out() -> None:
@@ -175,8 +187,7 @@ def sign_out() -> None:
     auth = st.session_state.pop(AUTH_KEY, None)
     if auth and auth.get("method") == "sso" and sso_configured():
         st.logout()
-    for key in ("hs_run", "community"):
-        st.session_state.pop(key, None)
+    st.session_state.pop("hs_run", None)
 
 
 def sso_configured() -> bool:
@@ -224,7 +235,7 @@ def _current_account(user_id: int, now: dt.datetime) -> User | None:
     except DBAPIError as error:
         if not db_down(error):
             raise
-        database_unavailable(st.session_state.get("lang", get_settings().language))
+        database_unavailable(chosen_language())
         raise  # not reached: database_unavailable stops the page
 
 
@@ -286,19 +297,135 @@ def _community(url: str, slug: str) -> Community:
     return Community.load(_role_engine(url, "public"), slug)
 
 
+def _url_param(name: str) -> str | None:
+    try:
+        value = st.query_params.get(name)
+    except Exception:  # noqa: BLE001 - no script context (bare import)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def chosen_language() -> str:
+    """The session's language: the one picked in this session, else the address's ``?lang=``,
+    else ``HARTA_LANGUAGE``.  Remembered in the session, so every page opens in it.
+
+    Returns
+    -------
+    str
+        A code of :data:`geo.i18n.LANGUAGES`.
+    """
+    remembered = st.session_state.get(LANG_KEY)
+    if remembered in LANGUAGES:
+        return remembered
+    for candidate in (_url_param(URL_LANG), get_settings().language, DEFAULT_LANGUAGE):
+        if candidate in LANGUAGES:
+            st.session_state[LANG_KEY] = candidate
+            return candidate
+    raise AssertionError("DEFAULT_LANGUAGE is not in LANGUAGES")  # pragma: no cover
+
+
+def _remember(widget_key: str, key: str) -> None:
+    # on_change runs before the rerun, so Home.py's menu titles already use the new choice.
+    st.session_state[key] = st.session_state[widget_key]
+
+
+def _show_choice(widget_key: str, value: str) -> None:
+    """Make a picker show ``value``: drop a widget value left over from another page."""
+    if widget_key in st.session_state and st.session_state[widget_key] != value:
+        del st.session_state[widget_key]
+
+
 def _language_picker() -> str:
-    settings = get_settings()
-    default = st.session_state.get("lang", settings.language)
+    lang = chosen_language()
     codes = list(LANGUAGES)
-    lang = st.sidebar.selectbox(
+    _show_choice(_LANG_WIDGET, lang)
+    st.sidebar.selectbox(
         # Readable whatever the current language is, and with no emoji font too.
-        "🌐 Limba · Nyelv · Language",
+        ":material/language: Limba · Nyelv · Language",
         codes,
-        index=codes.index(default) if default in codes else 0,
+        index=codes.index(lang),
         format_func=LANGUAGES.__getitem__,
-        key="lang",
+        key=_LANG_WIDGET,
+        on_change=_remember,
+        args=(_LANG_WIDGET, LANG_KEY),
     )
-    return lang
+    return st.session_state[LANG_KEY]
+
+
+def _chosen_community(slugs: list[str]) -> str:
+    """The community picked in this session, else the address's ``?community=``, else
+    ``HARTA_COMMUNITY``, else the first one this role may see."""
+    remembered = st.session_state.get(COMMUNITY_KEY)
+    for candidate in (remembered, _url_param(URL_COMMUNITY), get_settings().community):
+        if candidate in slugs:
+            st.session_state[COMMUNITY_KEY] = candidate
+            return candidate
+    st.session_state[COMMUNITY_KEY] = slugs[0]
+    return slugs[0]
+
+
+def _community_picker(communities: list[tuple[int, str, str, int | None]], lang: str) -> str:
+    slugs = [slug for _, slug, _, _ in communities]
+    # Settlements are indented under their parent; names in the page's language where the
+    # catalogue has one ("Rampa (groapa de gunoi)"), else as the data spells them.
+    names = {
+        slug: ("" if parent is None else "· ") + community_name(slug, name, lang)
+        for _, slug, name, parent in communities
+    }
+    slug = _chosen_community(slugs)
+    _show_choice(_COMMUNITY_WIDGET, slug)
+    st.sidebar.selectbox(
+        t("app.community", lang),
+        slugs,
+        index=slugs.index(slug),
+        format_func=names.__getitem__,
+        key=_COMMUNITY_WIDGET,
+        on_change=_remember,
+        args=(_COMMUNITY_WIDGET, COMMUNITY_KEY),
+    )
+    return st.session_state[COMMUNITY_KEY]
+
+
+def _sync_address(lang: str, slug: str) -> None:
+    """Write the choices into the address bar (``?lang=..&community=..``), so a reload or a
+    shared link opens the same way.  Only these two public values ever go there."""
+    try:
+        params = st.query_params
+        if params.get(URL_LANG) != lang:
+            params[URL_LANG] = lang
+        if params.get(URL_COMMUNITY) != slug:
+            params[URL_COMMUNITY] = slug
+    except Exception:  # noqa: BLE001 - no browser behind the run (bare script)
+        pass
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal (quotes, backslashes and line breaks escaped)."""
+    escaped = "".join(c if c.isalnum() or c in " .,;:()·–-" else f"\\{ord(c):06x}" for c in text)
+    return f'"{escaped}"'
+
+
+def _uploader_texts(lang: str) -> None:
+    """Streamlit's file uploader in the page's language.
+
+    ``st.file_uploader`` has no locale: its button ("Upload"), size note ("20MB per file") and
+    drop hint are English words drawn by Streamlit's frontend.  This style sheet hides those
+    words and draws the catalogue's instead (CSS ``content``: text only, no markup), on every
+    uploader of the page.  The file types stay listed in each uploader's own caption."""
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    limit = t("app.upload.limit", lang, limit=get_settings().max_upload_mb)
+    rules = (
+        f'{zone} button [data-testid="stMarkdownContainer"] p{{font-size:0}}'
+        f'{zone} button [data-testid="stMarkdownContainer"] p::after'
+        f"{{content:{_css_string(t('app.upload.button', lang))};font-size:.875rem}}"
+        f'[data-testid="stFileUploaderDropzoneInstructions"] span{{font-size:0}}'
+        f'[data-testid="stFileUploaderDropzoneInstructions"] span::after'
+        f"{{content:{_css_string(limit)};font-size:.875rem}}"
+        f"{zone} > div:not([data-testid]) span{{font-size:0}}"
+        f"{zone} > div:not([data-testid]) span::after"
+        f"{{content:{_css_string(t('app.upload.drop', lang))};font-size:1rem}}"
+    )
+    st.sidebar.html(f"<style>{rules}</style>")
 
 
 def database_unavailable(lang: str) -> None:
@@ -314,7 +441,9 @@ def _account_box(auth: dict | None, lang: str) -> None:
     box = st.sidebar.container(border=True)
     if auth is None:
         box.caption(t("account.sidebar.public", lang))
-        box.page_link("screens/account.py", label=t("account.sidebar.sign_in", lang), icon="👤")
+        box.page_link(
+            "screens/account.py", label=t("account.sidebar.sign_in", lang), icon=":material/person:"
+        )
         return
     box.markdown(
         t(
@@ -336,6 +465,7 @@ def context() -> Context:
     next rerun tries again, so the app recovers by itself when the database returns.
     """
     lang = _language_picker()
+    _uploader_texts(lang)
     auth = signed_in()
     if st.session_state.get(EXPIRED_KEY):
         st.warning(t("security.session.expired", lang))
@@ -357,18 +487,8 @@ def context() -> Context:
     if not communities:
         st.warning(t("app.no_communities" if scope is None else "account.no_scope", lang))
         st.stop()
-    slugs = [slug for _, slug, _, _ in communities]
-    names = {slug: name if parent is None else f"· {name}" for _, slug, name, parent in communities}
-    default = st.session_state.get("community", get_settings().community)
-    if default not in slugs:
-        st.session_state.pop("community", None)
-    slug = st.sidebar.selectbox(
-        t("app.community", lang),
-        slugs,
-        index=slugs.index(default) if default in slugs else 0,
-        format_func=names.__getitem__,
-        key="community",
-    )
+    slug = _community_picker(communities, lang)
+    _sync_address(lang, slug)
     st.sidebar.caption(t("app.attribution", lang))
     user_id = auth["user_id"] if auth else None
     try:
@@ -415,5 +535,6 @@ def upload_too_large(ctx: Context, upload) -> bool:  # noqa: ANN001
     limit = get_settings().max_upload_mb
     if upload.size <= limit * 1024 * 1024:
         return False
-    st.error(ctx.t("app.upload_too_large", limit=limit, size=round(upload.size / 1024 / 1024, 1)))
+    size = number(upload.size / 1024 / 1024, ctx.lang, 1)
+    st.error(ctx.t("app.upload_too_large", limit=limit, size=size))
     return True

@@ -80,6 +80,30 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: object) -> str:
     return message
 
 
+def community_name(slug: str, name: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A community's name as ``lang`` writes it.
+
+    Names come from the data (``data/communities/*/community.json``, or whoever added the
+    community), in one language; a name that needs translating ("Rampa (the landfill)") has a
+    catalogue entry ``app.community_name.<slug>``.  Every other name is shown as it is.
+
+    Parameters
+    ----------
+    slug : str
+        The community's slug.
+    name : str
+        Its name as stored.
+    lang : str
+        Language code.
+
+    Returns
+    -------
+    str
+    """
+    key = f"app.community_name.{slug}"
+    return catalogue(lang).get(key) or catalogue(FALLBACK_LANGUAGE).get(key) or name
+
+
 def missing_keys(lang: str) -> set[str]:
     """Keys present in the fallback catalogue but absent from ``lang``'s."""
     return set(catalogue(FALLBACK_LANGUAGE)) - set(catalogue(lang))

@@ -451,6 +451,7 @@ facility_points AS (
     SELECT DISTINCT ON (f.name, f.kind) 'facility' AS kind, f.name, f.kind AS detail, f.geom
     FROM facilities f, area
     WHERE (f.id IN {_members('facilities')} OR f.community_id IS NULL)
+      AND NOT f.is_demo  -- invented facilities are never offered as real landmarks
       AND f.name IS NOT NULL AND f.name <> '' AND ST_Intersects(f.geom, area.geom)
     ORDER BY f.name, f.kind, f.id
 ),

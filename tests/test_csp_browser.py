@@ -184,7 +184,7 @@ def test_policy_stops_what_escaping_missed(loaded_db_url, users):
 
 def _pick_language(page, name: str) -> None:  # noqa: ANN001
     box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
-    box.filter(has=page.get_by_text("🌐", exact=False)).first.click()
+    box.filter(has=page.get_by_text("Limba · Nyelv", exact=False)).first.click()
     page.locator('[role="option"]').filter(has_text=re.compile(f"^{name}$")).first.click()
     page.wait_for_timeout(1500)
 

@@ -110,7 +110,7 @@ def test_public_hotspots_page_offers_published_periods(loaded_db_url, lang):
                 page.wait_for_selector("h1", timeout=90000)
                 open_page(page, "hotspots")
                 if lang != "ro":
-                    pick(page, "🌐", LANGUAGE_NAMES[lang], exact=False)
+                    pick(page, "Limba · Nyelv", LANGUAGE_NAMES[lang], exact=False)
                 sidebar = page.locator('[data-testid="stSidebar"]')
                 sidebar.get_by_text(t("analysis.period.label", lang), exact=True).first.wait_for(
                     timeout=120000

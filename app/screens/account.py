@@ -15,6 +15,7 @@ import streamlit as st
 
 from geo import escape
 from geo.accounts import AccountError, authenticate, get_user
+from geo.i18n import date
 from harta_ui import (
     Context,
     _database_url,
@@ -37,6 +38,9 @@ def _password_form(ctx: Context) -> None:
             ctx.t("account.password"), type="password", key="signin_password", max_chars=1024
         )
         submitted = st.form_submit_button(ctx.t("account.sign_in"), type="primary")
+        # Said before anyone signs in: a reload ends the sign-in (see harta_ui: no secret in
+        # the address, no safe cookie in Streamlit).
+        st.caption(ctx.t("app.signin.reload"))
     if not submitted:
         return
     if not username.strip() or not password:
@@ -90,8 +94,9 @@ def _who(ctx: Context, auth: dict) -> None:
         )
     )
     st.caption(ctx.t(f"account.role_help.{auth['role']}"))
-    since = auth["signed_in_at"].astimezone().strftime("%Y-%m-%d %H:%M")
+    since = date(auth["signed_in_at"].astimezone(), ctx.lang, with_time=True)
     st.caption(ctx.t("account.session_info", since=since, idle=30, hours=8))
+    st.caption(ctx.t("app.signin.reload"))
     if st.button(ctx.t("account.sign_out"), type="primary", key="sign_out"):
         sign_out()
         st.rerun()

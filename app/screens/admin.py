@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import accounts, escape, views
+from geo.i18n import community_name, date
 from geo.roles import ACCOUNT_ROLES
 from harta_ui import Context, context, sign_in_throttle
 
@@ -21,12 +22,15 @@ def _error(ctx: Context, error: accounts.AccountError) -> None:
 
 def _community_names(ctx: Context) -> dict[int, str]:
     frame = views.communities(ctx.engine)
-    return dict(zip(frame["id"].astype(int), frame["name"], strict=True))
+    return {
+        int(row.id): community_name(row.slug, row.name, ctx.lang)
+        for row in frame.itertuples(index=False)
+    }
 
 
 def _users_table(ctx: Context, users: list[accounts.User], names: dict[int, str]) -> None:
     def when(value) -> str:  # noqa: ANN001
-        return value.astimezone().strftime("%Y-%m-%d %H:%M") if value is not None else ""
+        return date(value.astimezone(), ctx.lang, with_time=True) if value is not None else ""
 
     st.dataframe(
         pd.DataFrame(
@@ -42,7 +46,7 @@ def _users_table(ctx: Context, users: list[accounts.User], names: dict[int, str]
             }
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from geo import escape, views
+from geo.i18n import community_name, number
 from geo.privacy import EXACT_POINT_ROLES
 from harta_ui import context
 
@@ -14,19 +15,26 @@ st.write(ctx.t("app.home.intro"))
 
 community = ctx.community
 # Names and descriptions are data (an admin typed them): text, never Markdown or HTML.
-st.subheader(escape.markdown(community.name))
+st.subheader(escape.markdown(community_name(community.slug, community.name, ctx.lang)))
 if community.description:
     # The description is data, written by whoever added the community, in their language.
     with st.expander(ctx.t("app.home.source_notes")):
         st.caption(escape.markdown(community.description))
 # Roles that may not read incidents get the sum of the published hexagon counts.
-counts = views.layer_counts(ctx.engine, ctx.community, exact=ctx.role in EXACT_POINT_ROLES)
+exact = ctx.role in EXACT_POINT_ROLES
+counts = views.layer_counts(ctx.engine, ctx.community, exact=exact)
+demo_layers = int(counts["risk_zones_demo"] + counts["facilities_demo"])
 cols = st.columns(4)
 for col, layer in zip(cols, ("risk_zones", "incidents", "facilities", "streets"), strict=True):
     demo = int(counts.get(f"{layer}_demo", 0))
-    col.metric(ctx.t(f"app.layers.{layer}"), int(counts[layer]) + demo)
+    col.metric(ctx.t(f"app.layers.{layer}"), number(int(counts[layer]) + demo, ctx.lang))
     if demo:
-        col.caption(ctx.t("app.home.of_which_demo", count=demo))
+        col.caption(ctx.t("app.home.of_which_demo", count=number(demo, ctx.lang)))
+    elif layer == "incidents" and not exact and demo_layers and counts[layer]:
+        # The published hexagon counts do not say which incidents are invented; where the
+        # demo layers were seeded (seed_demo adds demo incidents with them) say that the count
+        # may hold demo ones, rather than let it pass for real records.
+        col.caption(ctx.t("app.home.may_include_demo"))
 demo_rows = int(counts[["risk_zones_demo", "incidents_demo", "facilities_demo"]].sum())
 if demo_rows:
-    st.info(ctx.t("app.home.demo_notice", count=demo_rows))
+    st.info(ctx.t("app.home.demo_notice", count=number(demo_rows, ctx.lang)))

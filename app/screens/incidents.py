@@ -19,6 +19,7 @@ from import_wizard import import_wizard
 
 from geo import escape, roles, taxonomy, views
 from geo.communities import Community
+from geo.i18n import community_name, date, number
 from geo.incidents import (
     NARRATIVE_MAX_CHARS,
     NARRATIVE_ROLES,
@@ -46,6 +47,12 @@ PLACE_PRECISION = {"street": "street", "settlement": "area", "place": "area", "f
 WITHDRAW_ROLES = roles.holders("incidents.withdraw")
 #: Session key of the id just withdrawn, so the next run says so above the refreshed list.
 WITHDRAWN_KEY = "incident_withdrawn"
+#: Session key of the id just recorded: the next run says so above an empty form.
+SAVED_KEY = "incident_saved"
+#: Session key of the form's generation.  Every widget key of the form ends with it; recording
+#: an incident moves it on, so every field (and the map's last click) starts empty again and
+#: a second click cannot record the same incident twice.
+FORM_KEY = "incident_form"
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -57,6 +64,17 @@ def _streets(_engine, _community: Community, community_id: int) -> gpd.GeoDataFr
 @st.cache_data(ttl=300, show_spinner=False)
 def _places(_engine, _community: Community, community_id: int) -> gpd.GeoDataFrame:
     return named_places(_engine, _community)
+
+
+def _k(name: str) -> str:
+    """The widget key ``name`` of the form's current generation."""
+    return f"{name}_{st.session_state.get(FORM_KEY, 0)}"
+
+
+def _clear_form() -> None:
+    """Start a new, empty form (see :data:`FORM_KEY`)."""
+    st.session_state[FORM_KEY] = st.session_state.get(FORM_KEY, 0) + 1
+    st.session_state.pop("incident_pick", None)
 
 
 def _timezone(ctx: Context) -> str:
@@ -77,9 +95,7 @@ def _pick_on_map(ctx: Context) -> tuple[float, float] | None:
         picked=picked,
         online=ctx.online,
     )
-    out = st_folium(
-        m, height=460, use_container_width=True, returned_objects=["last_clicked"], key="pick"
-    )
+    out = st_folium(m, height=460, width=None, returned_objects=["last_clicked"], key=_k("pick"))
     clicked = (out or {}).get("last_clicked")
     if clicked:
         point = (float(clicked["lng"]), float(clicked["lat"]))
@@ -89,8 +105,28 @@ def _pick_on_map(ctx: Context) -> tuple[float, float] | None:
     if picked is None:
         st.caption(ctx.t("incidents.form.click_map"))
     else:
-        st.caption(ctx.t("incidents.form.picked", lon=f"{picked[0]:.5f}", lat=f"{picked[1]:.5f}"))
+        lon, lat = (number(v, ctx.lang, 5) for v in picked)
+        st.caption(ctx.t("incidents.form.picked", lon=lon, lat=lat))
     return picked
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _settlement_slugs(_engine, community_id: int) -> dict[str, str]:
+    frame = views.communities(_engine)
+    return dict(zip(frame["name"], frame["slug"], strict=True))
+
+
+def _translated(ctx: Context, row):  # noqa: ANN001, ANN202
+    """A named place with a settlement's name in the page's language ("Rampa (groapa de
+    gunoi)" on a Romanian page); other names are data and stay as they are."""
+    if row["kind"] != "settlement":
+        return row
+    slug = _settlement_slugs(ctx.engine, ctx.community.id).get(row["name"])
+    if slug is None:
+        return row
+    row = row.copy()
+    row["name"] = community_name(slug, row["name"], ctx.lang)
+    return row
 
 
 def _pick_named(ctx: Context) -> tuple[tuple[float, float] | None, str]:
@@ -101,8 +137,8 @@ def _pick_named(ctx: Context) -> tuple[tuple[float, float] | None, str]:
     choice = st.selectbox(
         ctx.t("incidents.form.place"),
         places.index,
-        format_func=lambda i: place_label(places.loc[i], ctx.lang),
-        key="incident_place",
+        format_func=lambda i: place_label(_translated(ctx, places.loc[i]), ctx.lang),
+        key=_k("incident_place"),
     )
     row = places.loc[choice]
     return (float(row["lon"]), float(row["lat"])), PLACE_PRECISION.get(row["kind"], "area")
@@ -113,13 +149,16 @@ def _when(ctx: Context) -> dt.datetime:
     now = dt.datetime.now(tz)
     col_date, col_time = st.columns(2)
     day = col_date.date_input(
-        ctx.t("incidents.form.date"), value=now.date(), max_value=now.date(), key="incident_date"
+        ctx.t("incidents.form.date"),
+        value=now.date(),
+        max_value=now.date(),
+        key=_k("incident_date"),
     )
     moment = col_time.time_input(
         ctx.t("incidents.form.time"),
         value=now.time().replace(second=0, microsecond=0),
         step=dt.timedelta(minutes=5),
-        key="incident_time",
+        key=_k("incident_time"),
     )
     return dt.datetime.combine(day, moment)  # naive: the community's local time
 
@@ -128,7 +167,7 @@ def _what(ctx: Context) -> tuple[str, int, str]:
     labels = taxonomy.labels("incident_type", ctx.lang)
     col_icon, col_type = st.columns([1, 9])
     type_code = col_type.selectbox(
-        ctx.t("incidents.form.type"), list(labels), format_func=labels.get, key="incident_type"
+        ctx.t("incidents.form.type"), list(labels), format_func=labels.get, key=_k("incident_type")
     )
     col_icon.markdown(_icon(type_code), unsafe_allow_html=True)
     severity = st.select_slider(
@@ -136,7 +175,7 @@ def _what(ctx: Context) -> tuple[str, int, str]:
         options=taxonomy.severities(),
         value=3,
         format_func=lambda n: f"{n} · {taxonomy.label('severity', n, ctx.lang)}",
-        key="incident_severity",
+        key=_k("incident_severity"),
     )
     floor = derive_sensitivity(type_code)
     options = [s for s in SENSITIVITIES if SENSITIVITIES.index(s) >= SENSITIVITIES.index(floor)]
@@ -144,7 +183,7 @@ def _what(ctx: Context) -> tuple[str, int, str]:
         ctx.t("incidents.form.sensitivity"),
         options,
         format_func=lambda s: ctx.t(f"incidents.sensitivity.{s}"),
-        key=f"incident_sensitivity_{floor}",
+        key=_k(f"incident_sensitivity_{floor}"),
     )
     if taxonomy.is_sensitive(type_code):
         st.caption(ctx.t("incidents.form.sensitive_type"))
@@ -152,12 +191,15 @@ def _what(ctx: Context) -> tuple[str, int, str]:
 
 
 def _record_form(ctx: Context) -> None:
+    saved = st.session_state.pop(SAVED_KEY, None)
+    if saved is not None:
+        st.success(ctx.t("incidents.form.saved", id=saved))
     method = st.radio(
         ctx.t("incidents.form.location"),
         ["map", "named"],
         format_func=lambda m: ctx.t(f"incidents.form.location.{m}"),
         horizontal=True,
-        key="incident_method",
+        key=_k("incident_method"),
     )
     if method == "map":
         point, precision = _pick_on_map(ctx), "exact"
@@ -168,7 +210,7 @@ def _record_form(ctx: Context) -> None:
         PRECISIONS,
         index=PRECISIONS.index(precision),
         format_func=lambda p: ctx.t(f"incidents.precision.{p}"),
-        key=f"incident_precision_{method}_{precision}",
+        key=_k(f"incident_precision_{method}_{precision}"),
     )
     occurred_at = _when(ctx)
     type_code, severity, sensitivity = _what(ctx)
@@ -177,7 +219,7 @@ def _record_form(ctx: Context) -> None:
         ROLES,
         index=ROLES.index(ctx.role),
         format_func=lambda r: ctx.t(f"app.roles.{r}"),
-        key="incident_reporter",
+        key=_k("incident_reporter"),
     )
     narrative = None
     if ctx.role in NARRATIVE_ROLES:
@@ -185,10 +227,10 @@ def _record_form(ctx: Context) -> None:
             ctx.t("incidents.form.narrative"),
             max_chars=NARRATIVE_MAX_CHARS,
             help=ctx.t("incidents.form.narrative_help"),
-            key="incident_narrative",
+            key=_k("incident_narrative"),
         )
     if point is None:
-        st.button(ctx.t("incidents.form.save"), disabled=True, key="incident_save_disabled")
+        st.button(ctx.t("incidents.form.save"), disabled=True, key=_k("incident_save_off"))
         return
     # Only roles that may read incidents can be shown possible duplicates.
     duplicates = []
@@ -212,9 +254,12 @@ def _record_form(ctx: Context) -> None:
                 minutes=round(nearest.minutes),
             )
         )
-        confirmed = st.checkbox(ctx.t("incidents.form.record_anyway"), key="incident_anyway")
+        confirmed = st.checkbox(ctx.t("incidents.form.record_anyway"), key=_k("incident_anyway"))
     if st.button(
-        ctx.t("incidents.form.save"), type="primary", disabled=not confirmed, key="incident_save"
+        ctx.t("incidents.form.save"),
+        type="primary",
+        disabled=not confirmed,
+        key=_k("incident_save"),
     ):
         try:
             saved = record_incident(
@@ -234,8 +279,9 @@ def _record_form(ctx: Context) -> None:
         except IncidentError as error:
             st.error(escape.markdown(error.message(ctx.lang)))
         else:
-            st.success(ctx.t("incidents.form.saved", id=saved.id))
-            st.session_state.pop("incident_pick", None)
+            st.session_state[SAVED_KEY] = saved.id
+            _clear_form()
+            st.rerun()
 
 
 def _bulk_import(ctx: Context) -> None:
@@ -251,7 +297,7 @@ def _withdrawable(ctx: Context):  # noqa: ANN202
 
 
 def _withdraw_label(ctx: Context, row, tz: ZoneInfo) -> str:  # noqa: ANN001
-    when = row.occurred_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    when = date(row.occurred_at.astimezone(tz), ctx.lang, with_time=True)
     kind = taxonomy.label("incident_type", row.type_code, ctx.lang)
     sensitivity = ctx.t(f"incidents.sensitivity.{row.sensitivity}")
     return f"#{row.id} · {when} · {kind} · {sensitivity}"

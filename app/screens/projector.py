@@ -77,7 +77,7 @@ def _legend_html(hazards: list[str], lang: str, agreement: bool) -> str:
     return "".join(parts)
 
 
-st.set_page_config(layout="wide", initial_sidebar_state="collapsed")
+# The sidebar starts folded on this page only: Home.py sets it (SIDEBAR_COLLAPSED) per page.
 ctx = context()
 st.markdown(CSS, unsafe_allow_html=True)
 community = community_of(ctx)
@@ -132,7 +132,7 @@ with left:
     elif len(marks):
         maps.add_risk_zones(m, marks.rename(columns={"hazard_code": "hazard"}), lang, demo=demo)
     maps.add_legend(m, lang=lang, large=True, position="bottomleft", collapsed=True)
-    st_folium(m, height=780, use_container_width=True, returned_objects=[], key="pj_map")
+    st_folium(m, height=780, width=None, returned_objects=[], key="pj_map")
 with right:
     shown = [h for h in taxonomy.hazards() if h in set(marks["hazard_code"])] or taxonomy.hazards()
     st.markdown(_legend_html(shown, lang, agreement), unsafe_allow_html=True)
