@@ -64,7 +64,8 @@ def test_home_page_speaks_the_chosen_language_and_flags_demo_rows(app_env, lang)
 def test_map_page_draws_pata_rat_streets_and_risk_zones(app_env):
     at = _run("map", lang="en")
     payload = _map_payload(at)
-    assert "Strada Cantonului" in payload
+    # Streets and their names come as the app's own basemap tiles (issue 11 item 2).
+    assert "/harta-tiles/en/{z}/{x}/{y}.png" in payload
     assert "/app/static/vendor/leaflet" in payload
     assert "unpkg.com" not in payload and "cdn.jsdelivr" not in payload
 
