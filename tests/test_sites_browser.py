@@ -36,6 +36,21 @@ def _open_housing(page, base: str, role: str, lang: str) -> None:
     page.wait_for_timeout(1500)
 
 
+def _wait_fresh(page, timeout_s: float = 120.0) -> None:
+    """Wait until no element is marked stale (every queued rerun of the page has ended)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        wait_idle(page, 60000)
+        if page.locator('[data-stale="true"]').count() == 0:
+            page.wait_for_timeout(1000)
+            if page.locator('[data-stale="true"]').count() == 0:
+                return
+        page.wait_for_timeout(500)
+    raise TimeoutError("the page kept rerunning")
+
+
 @pytest.mark.parametrize("lang", ["ro", "hu"])
 def test_planner_sees_the_ranking_map_and_exclusion(loaded_db_url, users, lang):
     DOCS.mkdir(parents=True, exist_ok=True)
@@ -51,6 +66,8 @@ def test_planner_sees_the_ranking_map_and_exclusion(loaded_db_url, users, lang):
                 frame = map_frame(page)
                 assert len(frame.query_selector_all("path.leaflet-interactive")) >= 8
                 main.get_by_text(t("sites.page.report", lang), exact=True).first.wait_for()
+                _wait_fresh(page)
+                page.locator("h1").first.scroll_into_view_if_needed()
                 page.screenshot(path=str(DOCS / f"housing_{lang}_{size}.png"), full_page=False)
 
 
@@ -62,14 +79,29 @@ def test_community_sets_its_own_weights_beside_the_planners(loaded_db_url, users
         main.get_by_text(t("sites.page.community_weights", "ro"), exact=False).first.wait_for()
         # With the planners' weights unchanged, both sets agree.
         main.get_by_text(t("sites.page.agree", "ro"), exact=True).first.wait_for(timeout=60000)
-        # The community cares most about distance from the settlements: drag that slider to 100.
+        # The community cares most about distance from the settlements: move that slider up.
         label = t("sites.page.view_community", "ro")
-        assert label
-        slider = main.get_by_role("slider").first
-        slider.focus()
+        code = "settlement_network_m"
+        from geo.planning.sites.criteria import load_criteria
+
+        name = load_criteria().get(code).label("ro")
+        box = main.locator('[data-testid="stSlider"]').filter(has_text=name)
+        thumb = box.get_by_role("slider")
+        thumb.focus()
         for _ in range(40):
-            slider.press("ArrowRight")
+            thumb.press("ArrowRight")
         wait_idle(page, 120000)
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(1500)
+        assert box.locator('[data-testid="stSliderThumbValue"]').inner_text() == "50"
+        assert label
+        # Both weight sets side by side: the weights table and the two rankings.
+        heading = main.get_by_text(t("sites.page.compare", "ro"), exact=True).first
+        heading.wait_for()
+        assert main.get_by_text(t("sites.page.community_weights", "ro"), exact=True).count() >= 1
+        assert page.locator('[data-testid="stDataFrame"]').count() >= 3
+        # The community cannot store a run (planners only).
         assert main.get_by_text(t("sites.page.store", "ro"), exact=True).count() == 0
-        page.screenshot(path=str(DOCS / "housing_community_ro_desktop.png"), full_page=True)
+        _wait_fresh(page)
+        page.locator('[data-testid="stDataFrame"]').nth(2).scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(DOCS / "housing_community_ro_desktop.png"))

@@ -140,7 +140,7 @@ def _ranked_table(ctx, result) -> pd.DataFrame:  # noqa: ANN001
     }
     return pd.DataFrame(
         {
-            ctx.t("sites.page.col.rank"): [int(r) if r else None for r in table["rank"]],
+            ctx.t("sites.page.col.rank"): [str(int(r)) if r else "–" for r in table["rank"]],
             ctx.t("sites.page.col.site"): [
                 f"{s} · {n}" for s, n in zip(table["site_id"], table["name"], strict=True)
             ],
@@ -195,20 +195,21 @@ def _weights_side_by_side(ctx, planners: dict, community: dict) -> None:  # noqa
 
 def _downloads(ctx, ranking, result) -> None:  # noqa: ANN001
     with tempfile.TemporaryDirectory() as folder:
-        paths = write_outputs(result, CRITERIA, Path(folder) / "ranked.csv")
-        csv = paths["csv"].read_bytes()
-        pdf = site_report_pdf(
-            result, CRITERIA, ctx.community, Path(folder) / "report.pdf", ctx.lang
-        ).read_bytes()
+        csv = write_outputs(result, CRITERIA, Path(folder) / "ranked.csv")["csv"].read_bytes()
     cols = st.columns(3)
     cols[0].download_button(ctx.t("sites.page.csv"), csv, "ranked.csv", "text/csv", key="hs_csv")
-    cols[1].download_button(
-        ctx.t("sites.page.report"),
-        pdf,
-        f"housing_sites_{ctx.lang}.pdf",
-        "application/pdf",
-        key="hs_pdf",
-    )
+    # The PDF takes a second or two: made on request, not on every rerun of the page.
+    if cols[1].button(ctx.t("sites.page.report"), key="hs_pdf_make"):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "report.pdf"
+            pdf = site_report_pdf(result, CRITERIA, ctx.community, path, ctx.lang).read_bytes()
+        cols[1].download_button(
+            "⬇ " + ctx.t("sites.page.report"),
+            pdf,
+            f"housing_sites_{ctx.lang}.pdf",
+            "application/pdf",
+            key="hs_pdf",
+        )
     if ctx.role in PLANNERS and cols[2].button(ctx.t("sites.page.store"), key="hs_store"):
         run_id = store_run(ctx.engine, ctx.community, ranking, result)
         st.success(ctx.t("sites.page.stored", run=run_id))
