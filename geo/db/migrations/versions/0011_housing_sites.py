@@ -1,4 +1,10 @@
-"""candidate social-housing sites (issue 14)
+"""candidate social-housing sites (issue 14): no schema change
+
+The housing-site evaluation stores each run in ``analysis_runs`` (kind ``housing_sites``, scope
+``aggregated``: it reads no incident) with its exports -- the candidate sites with every
+criterion (``ranked_sites.geojson``), ``ranked.csv`` and ``ranked.json`` -- in the run's folder
+(:func:`geo.runs.run_dir`).  Candidate sites are inputs a planner brings as a file, so they need
+no table of their own; this revision keeps its place in the chain and changes nothing.
 
 Revision ID: 0011
 Revises: 0010
@@ -16,8 +22,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    """Nothing to change (see the module docstring)."""
 
 
 def downgrade() -> None:
-    pass
+    """Nothing to undo."""
