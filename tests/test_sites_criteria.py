@@ -197,3 +197,19 @@ def test_a_site_inside_an_exclusion_is_excluded_with_its_reason(community, walk,
     paths = write_outputs(result, ranking.criteria, tmp_path / "ranked.csv")
     csv = pd.read_csv(paths["csv"])
     assert set(csv.loc[csv["excluded"], "site_id"]) == {"landfill", "hazard", "zone5"}
+
+
+def test_residential_street_density_equals_a_direct_clip_of_the_streets(community):
+    site = Point(23.6180, 46.7790)  # Mărăști
+    sites = normalise_sites(frame([site], site_id=["a"]), community)
+    values = compute_criteria(sites, context_for(community), load_criteria()).values
+    # Independently: each residential street once (its two directions are the same line once
+    # normalised), clipped to the 500 m circle in UTM 34N, length per km².
+    streets = network.streets_gdf(network.graph_for(community, "drive"))
+    streets = streets[streets["highway"].isin(["residential", "living_street"])].to_crs(32634)
+    unique = {shapely.normalize(g).wkb: g for g in streets.geometry}
+    circle = gpd.GeoSeries([site], crs=4326).to_crs(32634).iloc[0].buffer(500, quad_segs=32)
+    km = sum(g.intersection(circle).length for g in unique.values()) / 1000
+    assert values.loc["a", "residential_km_per_km2"] == pytest.approx(
+        km / (circle.area / 1e6), rel=1e-3
+    )
