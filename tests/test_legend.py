@@ -136,6 +136,28 @@ def test_legend_entries_equal_the_symbols_drawn(name):
     assert drawn_symbols(m) | ({"cluster"} if clusters else set()) == _expected(case) - BASEMAP
 
 
+def test_hexagon_map_lists_its_classes_and_nothing_else():
+    """A map of a role without exact points: basemap and hexagon counts only (no pictogram,
+    no severity, no cluster in its legend)."""
+    cells = gpd.GeoDataFrame(
+        {"count": [12, 40, None], "suppressed": [False, False, True]},
+        geometry=[
+            box(23.60, 46.78, 23.61, 46.79),
+            box(23.61, 46.78, 23.62, 46.79),
+            box(23.62, 46.78, 23.63, 46.79),
+        ],
+        crs=4326,
+    )
+    m = maps.base_map(BOUNDS, online=False, lang="en")
+    maps.add_hex_counts(m, cells, "en")
+    legend = maps.add_legend(m, lang="en")
+    assert legend.keys() == BASEMAP
+    assert maps.legend.t("maps.layer.hex", "en") in legend.content
+    assert "harta-i-" not in legend.content
+    for n in taxonomy.severities():
+        assert taxonomy.label("severity", n, "en") not in legend.content
+
+
 def test_no_hazard_or_severity_listed_that_is_not_drawn():
     m = _build(CASES["zones only"], "en")
     content = maps.add_legend(m, lang="en").content

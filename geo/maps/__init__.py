@@ -8,12 +8,19 @@ Every map Harta shows is built here, one concern per module:
 * :mod:`~geo.maps.data` -- rows to minimal GeoJSON (only what is shown reaches the page);
 * :mod:`~geo.maps.style` -- the per-map ``<style>``, pictogram CSS and collected legend;
 * :mod:`~geo.maps.base` -- :func:`base_map` fitted to a :class:`~geo.communities.Community`:
-  OSM tiles online, the bundled streets as vector lines offline; always the OSM attribution;
+  OSM tiles online, Harta's own basemap tiles offline; always the data's attribution;
+* :mod:`~geo.maps.tiles` -- the offline basemap: raster tiles drawn from the bundled data (every
+  street of the city by class with its name along it, settlement and neighbourhood names,
+  WorldCover land cover, the railway and landfill sketched and labelled approximate), cached
+  under the data folder and served by the app (``/harta-tiles/...``);
 * :mod:`~geo.maps.draw` -- the Leaflet.draw toolbar in the reader's language;
-* :mod:`~geo.maps.layers` -- boundary, settlements, risk and consensus zones, incidents,
-  facilities, bus stops;
+* :mod:`~geo.maps.layers` -- boundary, settlements, translucent risk zones with their hazard's
+  pictogram, consensus zones, incidents, facilities and bus stops (points clustered with the
+  vendored Leaflet.markercluster);
 * :mod:`~geo.maps.aggregates` -- hexagon counts (small counts suppressed), Gi* classes, density;
-* :mod:`~geo.maps.legend` -- the legend (large-text variant for a projector);
+* :mod:`~geo.maps.legend` -- the legend: exactly the sections the layers registered (what is
+  drawn), collapsible, closed on narrow maps and whenever a popup opens; large-text variant
+  for a projector;
 * :mod:`~geo.maps.analysis` -- the incident pages' maps (hot spot runs, the location picker).
 
 Safety rules kept here: every text from people or data is HTML-escaped before it reaches a
@@ -37,7 +44,13 @@ from geo.maps.analysis import (
     picker_map,
 )
 from geo.maps.assets import VENDOR_URL_PREFIX, external_urls, vendor_assets, vendored_files
-from geo.maps.base import OSM_ATTRIBUTION, add_layer_control, base_map
+from geo.maps.base import (
+    BASEMAP_ATTRIBUTION,
+    OSM_ATTRIBUTION,
+    add_layer_control,
+    base_map,
+    basemap_legend,
+)
 from geo.maps.draw import add_draw
 from geo.maps.html import render
 from geo.maps.layers import (
@@ -59,6 +72,7 @@ from geo.maps.legend import (
 )
 
 __all__ = [
+    "BASEMAP_ATTRIBUTION",
     "COMPARE_COLOURS",
     "EMERGING_COLOURS",
     "OSM_ATTRIBUTION",
@@ -82,6 +96,7 @@ __all__ = [
     "add_settlements",
     "analysis_map",
     "base_map",
+    "basemap_legend",
     "comparison_map",
     "density_legend_text",
     "density_to_rgba",
