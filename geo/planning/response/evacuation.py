@@ -49,7 +49,7 @@ from geo.communities.model import Community
 from geo.errors import HartaError
 from geo.i18n import t
 from geo.network.matrix import Network
-from geo.network.snap import metric_view, snap_points
+from geo.network.snap import WALK_SPEED_MS, metric_view, snap_points
 from geo.results import Result, not_run
 
 #: The kind of the stored runs.
@@ -58,6 +58,10 @@ KIND = "response_evacuation"
 SAFETY_DIR = Path(__file__).resolve().parents[3] / "data" / "safety"
 #: Half-width given to hazards marked as lines or points (a street, a crossing), metres.
 MARK_BUFFER_M = 25.0
+#: The cut keeps a street's open end this far (metres) from the hazard's edge.
+CUT_MARGIN_M = 1.0
+#: When choosing the way out of a hazard, a metre walked inside it counts this many times.
+INSIDE_PENALTY = 2.0
 #: Severity from which a risk zone of the scenario's hazard is itself a place to evacuate.
 HIGH_RISK_SEVERITY = 4
 #: Columns of the routes table.
@@ -236,7 +240,12 @@ def hazard_area(zones: gpd.GeoDataFrame, community: Community, chosen: Scenario)
 
 
 def close_streets(network: Network, community: Community, area: BaseGeometry) -> Network:
-    """The network without the street pieces that touch ``area``.
+    """The network with the hazard's streets closed at its edge.
+
+    A street piece (junction to junction) that enters ``area`` is removed; what lies outside
+    the area (widened by :data:`CUT_MARGIN_M`) at either end is kept as a dead-end stub from its
+    junction to a new node at the hazard's edge, so a place beside the hazard still reaches the
+    open part of its street -- and nobody is routed through the hazard.
 
     Parameters
     ----------
@@ -248,7 +257,8 @@ def close_streets(network: Network, community: Community, area: BaseGeometry) ->
     Returns
     -------
     Network
-        A new network (same nodes; the closed edges removed from the matrix and edge arrays).
+        A new network: the original nodes, then one new node per stub (negative ids); the
+        stubs' original node pairs in ``cache["stub_of"]`` (for the street names).
     """
     if area.is_empty:
         return network
@@ -257,32 +267,91 @@ def close_streets(network: Network, community: Community, area: BaseGeometry) ->
     touched = view.tree.query(metric_area, predicate="intersects")
     keep = np.ones(network.edge_u.size, dtype=bool)
     keep[touched] = False
-    return _with_edges(network, keep)
+    stubs = _stubs(network, community, view.edges, touched, metric_area.buffer(CUT_MARGIN_M))
+    closed = _rebuilt(network, community, keep, stubs)
+    closed.cache["closed_edges"] = int(touched.size)
+    return closed
 
 
-def _with_edges(network: Network, keep: np.ndarray) -> Network:
-    """A copy of ``network`` with only the edges where ``keep`` (CSR order is preserved)."""
+def _stubs(network, community, edges, touched, area) -> list[tuple]:  # noqa: ANN001
+    """(from row or None, to row or None, seconds, metres, metric line, edge) of each kept end:
+    ``None`` stands for the new node at the hazard's edge."""
+    out = []
+    for k in touched:
+        line = edges[k]
+        length = line.length
+        if length <= 0:
+            continue
+        outside = line.difference(area)
+        for piece in getattr(outside, "geoms", [outside]):
+            if piece.is_empty or piece.geom_type != "LineString":
+                continue
+            a = line.project(shapely.Point(piece.coords[0]))
+            b = line.project(shapely.Point(piece.coords[-1]))
+            share = piece.length / length
+            seconds = float(network.edge_time_s[k]) * share
+            metres = float(network.edge_length_m[k]) * share
+            if a <= 1e-6:  # the piece leaves the junction u
+                out.append((int(network.edge_u[k]), None, seconds, metres, piece, k))
+            elif b >= length - 1e-6:  # the piece reaches the junction v
+                out.append((None, int(network.edge_v[k]), seconds, metres, piece, k))
+    return out
+
+
+def _rebuilt(
+    network: Network, community: Community, keep: np.ndarray, stubs: list[tuple]
+) -> Network:
+    """``network`` with only the ``keep`` edges plus the stubs (sorted into CSR order)."""
     import scipy.sparse as sp
 
-    n = network.n_nodes
-    rows = network.edge_u[keep]
+    n0 = network.n_nodes
+    rows, cols = list(network.edge_u[keep]), list(network.edge_v[keep])
+    times, lengths = list(network.matrix.data[keep]), list(network.edge_length_m[keep])
+    geoms = list(network.edge_geometry[keep])
+    lon, lat, ids = list(network.lon), list(network.lat), list(network.node_ids)
+    stub_of = {}
+    back = crs_.transformer(community.crs, crs_.STORAGE) if stubs else None
+    for i, (u, v, seconds, metres, piece, k) in enumerate(stubs):
+        new = n0 + i
+        end = piece.coords[-1] if v is None else piece.coords[0]
+        x, y = back.transform(*end)
+        lon.append(x)
+        lat.append(y)
+        ids.append(-(i + 1))
+        u, v = (u, new) if v is None else (new, v)
+        rows.append(u)
+        cols.append(v)
+        times.append(seconds)
+        lengths.append(metres)
+        geoms.append(crs_.project(piece, community.crs, crs_.STORAGE))
+        original = (
+            int(network.node_ids[network.edge_u[k]]),
+            int(network.node_ids[network.edge_v[k]]),
+        )
+        stub_of[(int(ids[u]), int(ids[v]))] = original
+    rows_a, cols_a = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    order = np.lexsort((cols_a, rows_a))
+    n = len(ids)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    np.cumsum(np.bincount(rows_a, minlength=n), out=indptr[1:])
     matrix = sp.csr_matrix(
-        (network.matrix.data[keep], network.matrix.indices[keep], indptr), shape=(n, n)
+        (np.asarray(times, dtype=float)[order], cols_a[order].astype(np.int32), indptr),
+        shape=(n, n),
     )
-    return Network(
+    closed = Network(
         mode=network.mode,
-        node_ids=network.node_ids,
-        lon=network.lon,
-        lat=network.lat,
+        node_ids=np.asarray(ids, dtype=np.int64),
+        lon=np.asarray(lon, dtype=float),
+        lat=np.asarray(lat, dtype=float),
         matrix=matrix,
-        edge_u=rows,
-        edge_v=network.edge_v[keep],
-        edge_length_m=network.edge_length_m[keep],
-        edge_geometry=network.edge_geometry[keep],
+        edge_u=rows_a[order],
+        edge_v=cols_a[order],
+        edge_length_m=np.asarray(lengths, dtype=float)[order],
+        edge_geometry=np.asarray(geoms, dtype=object)[order],
         source_sha256=network.source_sha256,
     )
+    closed.cache["stub_of"] = stub_of
+    return closed
 
 
 def street_names(network: Network, community: Community) -> dict[tuple[int, int], str]:
@@ -318,7 +387,11 @@ def street_names(network: Network, community: Community) -> dict[tuple[int, int]
     return names
 
 
-def route_streets(node_ids: tuple[int, ...], names: dict[tuple[int, int], str]) -> list[str]:
+def route_streets(
+    node_ids: tuple[int, ...],
+    names: dict[tuple[int, int], str],
+    stub_of: dict[tuple[int, int], tuple[int, int]] | None = None,
+) -> list[str]:
     """The street names along a route, in order, each once per stretch.
 
     Parameters
@@ -327,14 +400,17 @@ def route_streets(node_ids: tuple[int, ...], names: dict[tuple[int, int], str]) 
         OSM nodes passed (:attr:`geo.network.Route.node_ids`).
     names : dict
         From :func:`street_names`.
+    stub_of : dict, optional
+        The open ends of closed streets -> their original node pairs (:func:`close_streets`).
 
     Returns
     -------
     list of str
     """
     out: list[str] = []
+    stub_of = stub_of or {}
     for u, v in zip(node_ids[:-1], node_ids[1:], strict=True):
-        name = names.get((u, v))
+        name = names.get(stub_of.get((u, v), (u, v)))
         if name and (not out or out[-1] != name):
             out.append(name)
     return out
@@ -406,7 +482,7 @@ def origins(
     ]
     for zone in high.itertuples():
         geom = zone.geom if hasattr(zone, "geom") else zone.geometry
-        rows.append((f"zone-{zone.id}", "zone", f"#{zone.id}", geom.representative_point()))
+        rows.append((f"zone-{zone.id}", "zone", str(zone.id), geom.representative_point()))
     return gpd.GeoDataFrame(
         {
             "origin_id": [r[0] for r in rows],
@@ -470,7 +546,7 @@ def evacuation_routes(
         routes=_routes_frame(rows),
         assembly=assembly.assign(status=status),
         hazard=hazard,
-        closed_edges=int(network.edge_u.size - closed.edge_u.size),
+        closed_edges=int(closed.cache.get("closed_edges", 0)),
     )
 
 
@@ -519,25 +595,59 @@ def _one_route(network, community, place, safe, area, names) -> dict:  # noqa: A
     if safe.empty or _walk_blocked(network, community, start, area):
         return row
     times = net.travel_times(network, community, [start], safe.geometry)[0]
+    exit_, walk_s = _best_exit(network, community, start, safe, area, times)
+    begin = start if exit_ is None else exit_
+    if exit_ is not None:
+        times = net.travel_times(network, community, [exit_], safe.geometry)[0] + walk_s
     best = int(np.argmin(times))
     if not np.isfinite(times[best]):
         return row
     end = safe.geometry.iloc[best]
-    found = net.route(network, community, start, end)
+    found = net.route(network, community, begin, end)
     if found is None:  # pragma: no cover - the times said reachable
         return row
-    metric_line = community.to_metric_geometry(found.geometry)
+    geometry = found.geometry
+    if exit_ is not None:  # the walk out of the hazard, then the streets
+        geometry = LineString([start.coords[0], *geometry.coords])
     row.update(
         assembly_id=safe["assembly_id"].iloc[best],
         reachable=True,
-        seconds=float(found.seconds),
-        length_m=float(metric_line.length),
+        seconds=float(times[best]),
+        length_m=float(community.to_metric_geometry(geometry).length),
         streets=" → ".join(
-            route_streets(_ends_added(network, community, start, end, found), names)
+            route_streets(
+                _ends_added(network, community, begin, end, found),
+                names,
+                network.cache.get("stub_of"),
+            )
         ),
-        geometry=found.geometry,
+        geometry=geometry,
     )
     return row
+
+
+def _best_exit(network, community, start, safe, area, direct) -> tuple:  # noqa: ANN001, PLR0913
+    """For a place inside the hazard: the open street end at the hazard's edge to walk to
+    (straight, at walking speed; the part inside the hazard counted :data:`INSIDE_PENALTY` times
+    when choosing), if that beats walking to the nearest open street.  ``(None, 0)`` otherwise.
+    """
+    ends = np.flatnonzero(network.node_ids < 0)  # the new nodes of close_streets
+    if area.is_empty or ends.size == 0 or not area.intersects(start):
+        return None, 0.0
+    points = [shapely.Point(network.lon[i], network.lat[i]) for i in ends]
+    metric_area = community.to_metric_geometry(area)
+    origin = community.to_metric_geometry(start)
+    walks = [LineString([origin, community.to_metric_geometry(p)]) for p in points]
+    inside = np.array([w.intersection(metric_area).length for w in walks])
+    length = np.array([w.length for w in walks])
+    walk_s = length / WALK_SPEED_MS
+    choose_s = (length + (INSIDE_PENALTY - 1) * inside) / WALK_SPEED_MS
+    onward = net.travel_times(network, community, points, safe.geometry).min(axis=1)
+    score = choose_s + onward
+    k = int(np.argmin(score))
+    if not np.isfinite(score[k]) or score[k] >= float(np.min(direct)):
+        return None, 0.0
+    return points[k], float(walk_s[k])
 
 
 def _ends_added(network: Network, community: Community, start, end, found) -> tuple[int, ...]:  # noqa: ANN001
@@ -578,21 +688,40 @@ def _routes_frame(rows: list[dict]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
 
 
-def no_route_text(row: Any, lang: str) -> str:
-    """The plain sentence for a place with no route, in ``lang``.
+def place_name(row: Any, lang: str) -> str:
+    """How a place of the routes table is named to people: a settlement by its name, a risk
+    zone as "Risk zone 12" in ``lang``.
 
     Parameters
     ----------
     row : mapping or namedtuple
-        A row of :attr:`EvacuationResult.routes` (``origin_name``).
+        With ``origin_kind`` and ``origin_name``.
     lang : str
 
     Returns
     -------
     str
     """
-    name = row["origin_name"] if isinstance(row, dict | pd.Series) else row.origin_name
-    return t("response.evac.no_route", lang, place=name)
+    get = row.get if isinstance(row, dict | pd.Series) else lambda k: getattr(row, k)
+    if get("origin_kind") == "zone":
+        return t("response.evac.zone", lang, id=get("origin_name"))
+    return str(get("origin_name"))
+
+
+def no_route_text(row: Any, lang: str) -> str:
+    """The plain sentence for a place with no route, in ``lang``.
+
+    Parameters
+    ----------
+    row : mapping or namedtuple
+        A row of :attr:`EvacuationResult.routes` (``origin_kind``, ``origin_name``).
+    lang : str
+
+    Returns
+    -------
+    str
+    """
+    return t("response.evac.no_route", lang, place=place_name(row, lang))
 
 
 def assembly_name(assembly: gpd.GeoDataFrame, assembly_id: object, lang: str) -> str:

@@ -1,0 +1,133 @@
+"""``harta evacuate`` and ``harta plan``: evacuation routes and the safety plan, from the CLI.
+
+``harta evacuate --community SLUG --scenario landfill_fire_smoke [--mode walk]``
+``[--assembly FILE] [--out FILE.gpkg]``
+    Routes from every settlement and high-risk zone to the nearest safe assembly point, with the
+    scenario's streets closed; prints one line per place (or, plainly, that no route exists) and
+    copies the run's GeoPackage to ``--out``.  The run is stored (``response_evacuation``).
+``harta plan --community SLUG [--lang ro|hu|en] [--coverage RUN] [--evacuation RUN ...]``
+``[--out FILE.pdf]``
+    Prints the community's next safety plan version from stored runs (default: the newest
+    aggregated coverage run and the newest evacuation run of each scenario), stores it
+    (``response_plan``) and copies the PDF (and the HTML beside it) to ``--out``.
+
+Both run as the operator (the CLI's own connection); a plan still refuses a coverage run made
+from focal points' houses (scope ``exact``, e.g. ``harta coverage``'s): see
+:mod:`geo.planning.response.plan`.  Offline.  The lead registers :func:`evacuate_command` and
+:func:`plan_command` on the main app (or mounts :data:`evac_app`).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from geo.errors import HartaError
+from geo.i18n import LANGUAGES, t
+from geo.settings import get_settings
+
+evac_app = typer.Typer(
+    help="Evacuation routes and the safety plan (offline).", no_args_is_help=True
+)
+console = Console(width=160)
+err = Console(stderr=True)
+
+
+def _community(slug: str):  # noqa: ANN202
+    from geo.communities.model import Community, UnknownCommunity
+    from geo.db.engine import get_engine
+
+    try:
+        return get_engine(), Community.load(get_engine(), slug)
+    except UnknownCommunity:
+        err.print(t("app.cli.unknown_community", get_settings().language, slug=slug))
+        raise typer.Exit(1) from None
+
+
+@evac_app.command("evacuate")
+def evacuate_command(
+    community: str = typer.Option(..., "--community", help="Community slug."),
+    scenario: str = typer.Option(..., "--scenario", help="Hazard code, e.g. landfill_fire_smoke."),
+    mode: str = typer.Option(None, "--mode", help="walk or drive (default: the scenario's)."),
+    assembly: Path = typer.Option(
+        None, "--assembly", exists=True, dir_okay=False, help="Assembly points file."
+    ),
+    out: Path = typer.Option(None, "--out", dir_okay=False, help="GeoPackage to write."),
+) -> None:
+    """Evacuation routes of one scenario; one line per place."""
+    from geo.planning.response import evacuation as evac
+
+    lang = get_settings().language
+    engine, place = _community(community)
+    try:
+        run = evac.run_evacuation(engine, place, scenario, mode=mode, assembly_file=assembly)
+    except HartaError as error:
+        err.print(error.message(lang))
+        raise typer.Exit(1) from None
+    result = run.result
+    if result.too_few:
+        err.print(result.message(lang))
+        raise typer.Exit(1)
+    table = Table(title=t("response.evac.cli.title", lang, run=run.id))
+    for key in ("place", "assembly", "time", "streets"):
+        table.add_column(t(f"response.plan.col.{key}", lang))
+    for row in result.routes.itertuples():
+        if row.reachable:
+            minutes = t("response.plan.minutes", lang, minutes=f"{row.seconds / 60:.1f}")
+            name = evac.assembly_name(result.assembly, row.assembly_id, lang)
+            table.add_row(evac.place_name(row, lang), name, minutes, row.streets)
+        else:
+            table.add_row(evac.place_name(row, lang), "", "", evac.no_route_text(row, lang))
+    console.print(table)
+    if out is not None:
+        from geo import runs
+
+        stored = runs.get_run(engine, run.id)
+        shutil.copyfile(stored.outputs["gpkg"], out)
+        console.print(t("response.evac.cli.written", lang, path=out, run=run.id))
+
+
+@evac_app.command("plan")
+def plan_command(
+    community: str = typer.Option(..., "--community", help="Community slug."),
+    lang: str = typer.Option(None, "--lang", help="ro, hu or en (default HARTA_LANGUAGE)."),
+    coverage: int = typer.Option(None, "--coverage", help="Coverage run id."),
+    evacuation: list[int] = typer.Option(None, "--evacuation", help="Evacuation run id."),
+    out: Path = typer.Option(None, "--out", dir_okay=False, help="PDF to write."),
+) -> None:
+    """Print and store the community's next safety plan version."""
+    from geo.reports.safety_plan import publish_plan
+
+    lang = lang or get_settings().language
+    if lang not in LANGUAGES:
+        err.print(t("response.plan.error.lang", "en", lang=lang))
+        raise typer.Exit(2)
+    engine, place = _community(community)
+    chosen = {}
+    if coverage is not None or evacuation:
+        chosen = {"coverage_run_id": coverage, "evacuation_run_ids": list(evacuation or [])}
+    try:
+        published = publish_plan(engine, place, lang, **chosen)
+    except HartaError as error:
+        err.print(error.message(lang))
+        raise typer.Exit(1) from None
+    pdf, html = published.pdf, published.html
+    if out is not None:
+        shutil.copyfile(published.pdf, out)
+        shutil.copyfile(published.html, out.with_suffix(".html"))
+        pdf, html = out, out.with_suffix(".html")
+    console.print(
+        t(
+            "response.plan.written",
+            lang,
+            version=published.version,
+            lang=lang,
+            pdf=pdf,
+            html=html,
+            run=published.run_id,
+        )
+    )
