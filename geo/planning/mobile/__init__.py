@@ -12,6 +12,10 @@ Modules, lowest first:
     Why each dropped stop was dropped, in words a coordinator understands.
 ``plan``
     The plan: itineraries, ``plan.json``, CSV, GPX, comparison of two plans.
+``directions``
+    Turn-by-turn steps with street names, for the driver sheet.
+``mapview``
+    Folium maps of the stops and of the routes (the page's).
 ``weekly``
     A week of plans for stops that recur on some days.
 ``store``
