@@ -23,6 +23,7 @@ from __future__ import annotations
 import bz2
 import json
 import math
+import os
 import pickle
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -403,7 +404,7 @@ def load_source() -> BasemapSource:
     source = build_source()
     make_private()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # one per process: servers may race
     with tmp.open("wb") as handle:
         pickle.dump(source, handle, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
