@@ -281,6 +281,7 @@ def _result(ctx: Context, stops) -> None:  # noqa: ANN001
     m = plan_map(plan, legs, ctx.community, online=ctx.online, lang=ctx.lang)
     st_folium(m, height=560, use_container_width=True, returned_objects=[], key="mu_routes")
     table = itinerary(plan).drop(columns=["lat", "lon"])
+    table.loc[table["kind"] == "depot", "stop_id"] = ctx.t("mobile.sheet.depot")
     table["kind"] = [ctx.t(f"mobile.kind.{k}") for k in table["kind"]]
     table.columns = [ctx.t(f"mobile.page.col.{c}") for c in table.columns]
     st.dataframe(table, hide_index=True, use_container_width=True)

@@ -15,7 +15,7 @@ from shapely.geometry import MultiPoint
 
 from geo import escape
 from geo.i18n import t
-from geo.maps.base import base_map
+from geo.maps.base import add_layer_control, base_map
 from geo.planning.mobile.inputs import Stop, Vehicle
 from geo.planning.mobile.plan import DEPOT, Plan
 
@@ -32,7 +32,7 @@ def _fit(community: Community, points: list[tuple[float, float]]) -> object:
     """The area to fit: the stops' bounds, padded (the community when there is none)."""
     if not points:
         return community
-    hull = MultiPoint(points).envelope.buffer(0.004)
+    hull = MultiPoint(points).envelope.buffer(0.002)
     return hull.bounds
 
 
@@ -89,6 +89,10 @@ def plan_map(
     folium.Map
     """
     points = [(s.lon, s.lat) for rows in plan.routes.values() for s in rows]
+    # Fit the streets driven too: a leg can swing well beyond the stops (a ring road).
+    points += [
+        xy for routes in legs.values() for leg in routes if leg for xy in leg.geometry.coords
+    ]
     m = base_map(_fit(community, points), online=online, lang=lang, height=560)
     for k, (vehicle_id, rows) in enumerate(plan.routes.items()):
         colour = COLOURS[k % len(COLOURS)]
@@ -97,7 +101,9 @@ def plan_map(
             if leg is None:
                 continue
             coords = [(y, x) for x, y in leg.geometry.coords]
-            folium.PolyLine(coords, color=colour, weight=5, opacity=0.8).add_to(group)
+            # Later vans thinner, so a street two vans share shows both colours.
+            weight = max(3, 8 - 2 * k)
+            folium.PolyLine(coords, color=colour, weight=weight, opacity=0.85).add_to(group)
         for order, row in enumerate(rows):
             if row.kind == DEPOT:
                 if order == 0:
@@ -111,7 +117,7 @@ def plan_map(
                 tooltip=escape.html(tip),
                 icon=folium.DivIcon(html=_badge(str(order), colour), icon_size=(22, 22)),
             ).add_to(group)
-    folium.LayerControl(collapsed=False).add_to(m)
+    add_layer_control(m, collapsed=False)
     return m
 
 
