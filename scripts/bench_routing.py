@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import time
 from pathlib import Path
 
@@ -192,6 +193,8 @@ def main() -> None:
     t0 = time.perf_counter()
     network = cached_network(CITY_OSM, "drive")
     print(f"network: {network.n_nodes} nodes, loaded in {time.perf_counter() - t0:.2f} s")
+    # Search time is wall time: on a shared machine the same 2 s explore less.
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     head = ("seed", "matrix s", "first s", "first", f"@{args.short:g}s", f"@{args.long:g}s",
             "gap %", "NN", "NN/long", "drop long", "drop NN")  # fmt: skip
     print(" ".join(f"{h:>10}" for h in head))
