@@ -1,5 +1,5 @@
-"""Benchmark the published aggregates (migration 0005) against migration 0003's, on 100,000
-synthetic incidents over Pata Rât.
+"""Benchmark the published aggregates (migrations 0005/0012) against migration 0003's and
+0007's, on 100,000 synthetic incidents over Pata Rât.
 
 A scratch database on the test PostGIS server (``HARTA_TEST_DATABASE_URL``, or the embedded
 cluster in ``.test-data/pg`` that the tests use) is migrated, given Pata Rât's boundary and
@@ -12,7 +12,10 @@ repeats after one warm-up call.  The scratch database is dropped at the end.
 Run: ``python scripts/bench_aggregates.py [--n 100000] [--repeats 5] [--baseline-repeats 1]``.
 The baseline at 100,000 incidents takes about a minute a call at 300 m; at the ~110 m analysis
 grid it is timed on ``--baseline-n`` (10,000) incidents only and its ratio is printed for that n.
-Target: the new SQL for 100,000 incidents ≤ 0.5 s.
+Target: the new SQL for 100,000 incidents ≤ 0.5 s.  At the full n it also prints 0012 (stored
+metric x/y, fine membership grid) against 0007 (``incident_hex_counts_0007``, the functions
+just before 0012) on both grids, and one ``incident_hex_counts_monthly`` call against the 24
+single-month calls an aggregated hot spot run made before.
 """
 
 from __future__ import annotations
@@ -61,6 +64,18 @@ def _baseline_sql() -> str:
     hex_only = module.FUNCTIONS.split("-- Incidents per local hour")[0]
     return hex_only.replace(
         "CREATE FUNCTION incident_hex_counts(", "CREATE FUNCTION incident_hex_counts_0003("
+    )
+
+
+def _previous_sql() -> str:
+    """0007's incident_hex_counts (before 0012 stored metric x/y), renamed: the second baseline."""
+    path = VERSIONS / "0007_membership.py"
+    spec = importlib.util.spec_from_file_location("harta_revision_0007", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    hex_only = module._aggregates().split("-- Incidents per local hour")[0]
+    return hex_only.replace(
+        "CREATE FUNCTION incident_hex_counts(", "CREATE FUNCTION incident_hex_counts_0007("
     )
 
 
@@ -116,6 +131,8 @@ def _load(engine, n: int) -> tuple[int, dt.datetime, dt.datetime]:
         )
         conn.execute(text(_baseline_sql()))
         conn.execute(text("GRANT EXECUTE ON FUNCTION incident_hex_counts_0003 TO harta_public"))
+        conn.connection.driver_connection.execute(_previous_sql())
+        conn.execute(text("GRANT EXECUTE ON FUNCTION incident_hex_counts_0007 TO harta_public"))
         conn.execute(text("ANALYZE incidents"))
     return cid, start, end
 
@@ -155,6 +172,55 @@ def _bench(engine, cid, start, end, sizes, repeats, baseline_repeats, label) -> 
             f"0005: {new:8.3f} s   0003 baseline: {old:8.3f} s   ratio {old / new:8.1f}x   "
             f"same published counts as the baseline: {'yes' if same else 'NO'}"
         )
+
+
+def _bench_0012(engine, cid, start, end, analysis, map_cell, repeats, n) -> None:
+    """0012 (stored metric x/y, fine membership grid) against 0007 on both grids, the monthly
+    call of an aggregated run against its 24 single-month calls, and the time profile."""
+    params = {"c": cid, "f": start, "t": end}
+    for name, size in (("analysis", analysis), ("map", map_cell)):
+        new, cells = _time(
+            engine, f"SELECT * FROM incident_hex_counts(:c, {size}, 5, :f, :t)", params, repeats
+        )
+        old, _ = _time(
+            engine,
+            f"SELECT * FROM incident_hex_counts_0007(:c, {size}, 5, :f, :t)",
+            params,
+            repeats,
+        )
+        print(
+            f"{n:>8} incidents  {name:>8} grid {size:6.0f} m  {cells:4d} cells   "
+            f"0012: {new:8.3f} s   0007 (before 0012): {old:8.3f} s   ratio {old / new:6.1f}x"
+        )
+    monthly, rows = _time(
+        engine,
+        f"SELECT * FROM incident_hex_counts_monthly(:c, {analysis}, 5, :f, :t)",
+        params,
+        repeats,
+    )
+    months = []
+    m = start
+    while m < end:
+        nxt = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        months.append((m, nxt))
+        m = nxt
+    single = sum(
+        _time(
+            engine,
+            f"SELECT * FROM incident_hex_counts_0007(:c, {analysis}, 5, :f, :t)",
+            {"c": cid, "f": lo, "t": hi},
+            1,
+        )[0]
+        for lo, hi in months
+    )
+    profile, _ = _time(
+        engine, "SELECT * FROM incident_time_profile(:c, 5, :f, :t)", params, repeats
+    )
+    print(
+        f"{n:>8} incidents  {len(months)} months, analysis grid: one monthly call {monthly:8.3f} s"
+        f" ({rows} rows)   {len(months)} single-month 0007 calls {single:8.3f} s"
+        f"   ratio {single / monthly:6.1f}x;  time profile {profile:.3f} s"
+    )
 
 
 def _same_counts(engine, cid, size, start, end) -> bool:
@@ -206,16 +272,7 @@ def main() -> None:
                 [("map", map_cell)] if n == args.n else [("analysis", analysis), ("map", map_cell)]
             )
             if n == args.n:
-                new, cells = _time(
-                    engine,
-                    f"SELECT * FROM incident_hex_counts(:c, {analysis}, 5, :f, :t)",
-                    {"c": cid, "f": start, "t": end},
-                    args.repeats,
-                )
-                print(
-                    f"{n:>8} incidents  analysis grid {analysis:6.0f} m  {cells:4d} cells   "
-                    f"0005: {new:8.3f} s   (0003 baseline: see the {args.baseline_n} line)"
-                )
+                _bench_0012(engine, cid, start, end, analysis, map_cell, args.repeats, n)
             _bench(engine, cid, start, end, sizes, args.repeats, args.baseline_repeats, str(n))
             engine.dispose()
     finally:

@@ -2,9 +2,11 @@
 the browser receives, per role, in real Chromium, at ``--n`` synthetic incidents -- this tree
 ("after") against the code of a named baseline commit ("before", default d394e6e).
 
-For each variant a scratch database on the test PostGIS server is migrated by that variant's own
-code, given Pata Rât's boundary and ``--n`` non-sensitive incidents over the 24 complete months
-before this one (loaded with ``COPY``), and one account per signed-in role scoped to Pata Rât.
+For each variant a scratch database on the test PostGIS server is migrated and loaded by that
+variant's own code as the app is served (bundled communities, streets and facilities, the demo
+layers), with one account per signed-in role scoped to Pata Rât; after a warm-up visit (the
+server's first imports), ``--n`` non-sensitive incidents over the 24 complete months before this
+one are added to Pata Rât with ``COPY``.
 The variant's app is served (``streamlit run`` through its ``app/serve.py``, offline) and driven
 by Debian's Chromium: for each role, sign in (``public``: nobody signed in), open the Map page,
 then the account page, then the Hotspots page from the menu.  For each page:
@@ -29,6 +31,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,9 +52,9 @@ def password(role: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Preparing a variant's database (runs under that variant's code: PYTHONPATH=<tree>)
 # --------------------------------------------------------------------------------------------
-def prepare(url: str, n: int) -> None:
-    """Migrate ``url`` with the importable ``geo``, load Pata Rât, ``n`` incidents (COPY) and
-    one account per signed-in role."""
+def prepare(url: str, n: int, phase: str) -> None:
+    """Phase ``schema``: migrate ``url`` with the importable ``geo``, add Pata Rât and one
+    account per signed-in role.  Phase ``incidents``: load ``n`` incidents (COPY)."""
     import datetime as dt
     from zoneinfo import ZoneInfo
 
@@ -60,15 +63,28 @@ def prepare(url: str, n: int) -> None:
     from sqlalchemy import create_engine, text
 
     from geo.accounts import create_user
-    from geo.communities import find_source, read_boundary
+    from geo.communities import bootstrap, find_source, read_boundary
     from geo.db.migrate import upgrade
+    from geo.demo import seed_demo
 
     engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    upgrade(engine)
     source = find_source("pata-rat")
     boundary = read_boundary(source.boundary_file)
+    if phase == "schema":
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        upgrade(engine)
+        # The app as it is served: bundled communities, streets, facilities, demo layers.
+        bootstrap(engine)
+        seed_demo(engine)
+        with engine.begin() as conn:
+            cid = conn.execute(
+                text("SELECT id FROM communities WHERE slug = 'pata-rat'")
+            ).scalar_one()
+        for role in ROLES[1:]:
+            create_user(engine, f"bench-{role}", password(role), role, [cid])
+        engine.dispose()
+        return
     zone = ZoneInfo(TZ)
     today = dt.datetime.now(zone).date()
     end = dt.datetime(today.year, today.month, 1, tzinfo=zone)
@@ -81,19 +97,11 @@ def prepare(url: str, n: int) -> None:
         xy = np.vstack([xy, cand[shapely.contains_xy(boundary, cand[:, 0], cand[:, 1])]])
     xy = xy[:n]
     seconds = rng.uniform(0, (end - start).total_seconds(), n)
-    types = rng.choice(["theft", "assault", "fire", "traffic", "harassment"], n)
+    types = rng.choice(["theft", "assault", "fire", "traffic_collision", "threat_harassment"], n)
     severity = rng.integers(1, 6, n)
     t0 = time.perf_counter()
     with engine.begin() as conn:
-        cid = conn.execute(
-            text(
-                "INSERT INTO communities (slug, name, country, timezone, metric_crs, kind, geom,"
-                " source, created_by_role, is_demo) VALUES ('pata-rat', 'Pata Rât', 'RO', :tz,"
-                " :crs, 'community', ST_Multi(ST_GeomFromText(:wkt, 4326)), 'import', 'system',"
-                " false) RETURNING id"
-            ),
-            {"tz": TZ, "crs": source.metric_crs, "wkt": boundary.wkt},
-        ).scalar_one()
+        cid = conn.execute(text("SELECT id FROM communities WHERE slug = 'pata-rat'")).scalar_one()
         buf = io.StringIO()
         for k in range(n):
             at = dt.datetime.fromtimestamp(start.timestamp() + seconds[k], dt.UTC).isoformat()
@@ -110,8 +118,6 @@ def prepare(url: str, n: int) -> None:
             copy.write(buf.getvalue())
     with engine.begin() as conn:
         conn.execute(text("ANALYZE incidents"))
-    for role in ROLES[1:]:
-        create_user(engine, f"bench-{role}", password(role), role, [cid])
     engine.dispose()
     print(json.dumps({"load_seconds": time.perf_counter() - t0}))
 
@@ -272,6 +278,31 @@ def _measure_role(base: str, role: str, timeout_s: float) -> dict[str, tuple[flo
     return out
 
 
+def _prepare(name: str, tree: Path, env: dict, url: str, n: int, phase: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__)), "--prepare", url, "--phase", phase, "--n", str(n)],
+        env=env, cwd=tree, capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(f"preparing {name} ({phase}) failed:\n{done.stderr[-3000:]}")
+    lines = done.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {}
+
+
+def _warm_up(base: str, timeout_s: float) -> None:
+    """Open both pages once, before any incident is loaded: the server imports its modules
+    (seconds, once per process), which no measured page should pay."""
+    sys.path.insert(0, str(ROOT))
+    from tests.browser import browser_page
+
+    with browser_page((1400, 900)) as page:
+        _sign_in(page, base, "public")
+        for path in PAGES:
+            _open(page, path)
+            page.wait_for_timeout(1000)
+            _idle(page, timeout_s)
+
+
 def _run_variant(name: str, tree: Path, server: str, args) -> dict:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
@@ -284,17 +315,7 @@ def _run_variant(name: str, tree: Path, server: str, args) -> dict:
     try:
         with tempfile.TemporaryDirectory(prefix=f"bench-pages-{name}-") as data_dir:
             env = _variant_env(tree, url, data_dir)
-            done = subprocess.run(
-                [sys.executable, str(Path(__file__)), "--prepare", url, "--n", str(args.n)],
-                env=env,
-                cwd=tree,
-                capture_output=True,
-                text=True,
-            )
-            if done.returncode:
-                raise RuntimeError(f"preparing {name} failed:\n{done.stderr[-3000:]}")
-            load = json.loads(done.stdout.strip().splitlines()[-1])["load_seconds"]
-            print(f"{name:>6}: loaded {args.n:,} incidents in {load:.1f} s (COPY)", flush=True)
+            _prepare(name, tree, env, url, args.n, "schema")
             if name == "before":
                 with admin.connect() as conn:
                     conn.execute(
@@ -306,6 +327,9 @@ def _run_variant(name: str, tree: Path, server: str, args) -> dict:
             figures = {}
             log = ROOT / ".test-data" / f"bench-pages-{name}-{os.getpid()}.log"
             with _serving(tree, env, log) as base:
+                _warm_up(base, args.timeout)
+                load = _prepare(name, tree, env, url, args.n, "incidents")["load_seconds"]
+                print(f"{name:>6}: loaded {args.n:,} incidents in {load:.1f} s (COPY)", flush=True)
                 for role in args.roles:
                     figures[role] = _measure_role(base, role, args.timeout)
                     for page, (seconds, size) in figures[role].items():
@@ -345,10 +369,13 @@ def main() -> None:
     parser.add_argument("--before-tree", type=Path, default=Path("/tmp/before"))
     parser.add_argument("--skip-before", action="store_true")
     parser.add_argument("--prepare", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=("schema", "incidents"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
-        prepare(args.prepare, args.n)
+        prepare(args.prepare, args.n, args.phase)
         return
+    # A terminated run still drops its databases and stops its apps (finally clauses).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server = _server_url()
     after = _run_variant("after", ROOT, server, args)
     before = {}
