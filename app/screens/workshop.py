@@ -27,14 +27,15 @@ MODE_ICONS = {
 
 # Participants draw with a finger on a tablet: the top padding is small and the introduction is
 # one tap away, so the map starts near the top; the drawing map folds the sidebar away on narrow
-# screens (geo.maps.draw.FoldSidebar: Streamlit's "auto" folds it only below 768 px).
+# screens up to a landscape tablet's 1280 px (geo.maps.draw.FoldSidebar: Streamlit's "auto"
+# folds it only below 768 px).
 st.set_page_config(layout="wide")
-st.markdown(
-    "<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem;padding-bottom:2rem}"
-    "[data-testid='stMainBlockContainer'] h1{padding-top:0;padding-bottom:.25rem}"
+st.html(  # only a <style>: Streamlit puts it outside the layout (no empty row)
+    "<style>[data-testid='stMainBlockContainer']{padding:3.3rem 1.5rem 2rem 1.5rem}"
+    "[data-testid='stMainBlockContainer'] h1{padding-top:0;padding-bottom:.1rem;"
+    "font-size:2.1rem}[data-testid='stButtonGroup']>div{flex-wrap:wrap;row-gap:4px}"
     "[data-testid='stPopover'] button p{white-space:normal!important;overflow:visible!important;"
-    "text-overflow:clip!important;line-height:1.2}</style>",
-    unsafe_allow_html=True,
+    f"text-overflow:clip!important;line-height:1.2}}{draw.touch_css()}</style>"
 )
 ctx = context()
 st.title(ctx.t("workshop.title"), help=ctx.t("workshop.intro"))
@@ -46,19 +47,21 @@ session = session_picker(ctx)
 if session is None:
     st.stop()
 writable = session_status(ctx, session)
-mode = (
-    st.segmented_control(
-        ctx.t("workshop.session.header"),
-        MODES,
-        default="draw",
-        format_func=lambda m: f"{MODE_ICONS[m]} {ctx.t(f'workshop.tab.{m}')}",
-        key="ws_mode",
-        label_visibility="collapsed",
+mode_col, action_col = st.columns([3, 1], vertical_alignment="center")
+with mode_col:
+    mode = (
+        st.segmented_control(
+            ctx.t("workshop.session.header"),
+            MODES,
+            default="draw",
+            format_func=lambda m: f"{MODE_ICONS[m]} {ctx.t(f'workshop.tab.{m}')}",
+            key="ws_mode",
+            label_visibility="collapsed",
+        )
+        or "draw"
     )
-    or "draw"
-)
 if mode == "draw":
-    draw.draw_mode(ctx, session, writable)
+    draw.draw_mode(ctx, session, writable, actions=action_col)
 elif mode == "paper":
     paper.paper_mode(ctx, session, writable)
 elif mode == "import":

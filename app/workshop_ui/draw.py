@@ -163,9 +163,7 @@ def _picker_dialog(ctx: Context, session: ws.Session, pending: dict) -> None:
     """The picker as a modal over the map: what, how bad, when, note; Save or discard."""
     _picker(ctx)
     cols = st.columns([2, 1])
-    if cols[0].button(
-        ctx.t("workshop.save"), type="primary", key="ws_save", width="stretch"
-    ):
+    if cols[0].button(ctx.t("workshop.save"), type="primary", key="ws_save", width="stretch"):
         _save(ctx, session, pending, ws.drawing_key(pending))
     if cols[1].button(
         ctx.t("workshop.discard"),
@@ -205,27 +203,20 @@ def _take_new_drawing(ctx: Context, session: ws.Session, drawing: dict | None) -
 MAP_HEIGHT = 680
 
 
-def _map_css() -> str:
-    # The map takes the page's width; the picker is a dialog over it, so nothing sits beside it.
+def touch_css() -> str:
+    """The draw mode's CSS (the page puts it in its one ``<style>``: every ``st.markdown`` adds
+    a row of space above the map)."""
     # Undo is whole on any screen: its label wraps instead of being cut off ("Anulați ulti...").
     return (
-        "<style>.st-key-ws_undo button{min-height:48px}"
+        ".st-key-ws_undo button{min-height:48px}"
         ".st-key-ws_undo button p{white-space:normal!important;overflow:visible!important;"
-        "text-overflow:clip!important;line-height:1.2}</style>"
+        "text-overflow:clip!important;line-height:1.2}"
     )
 
 
-def _status_row(ctx: Context, session: ws.Session, writable: bool, pending: dict | None) -> None:
-    """One row above the map: what to do now, and Undo (always whole, never cut off)."""
-    if not writable:
-        st.caption(ctx.t("workshop.draw.help"))
-        return
-    text_col, undo_col = st.columns([5, 2], vertical_alignment="center")
-    with text_col:
-        st.caption(ctx.t("workshop.draw.help"))
-        if pending:
-            st.success(ctx.t("workshop.draw.new_mark"))
-    undo_col.button(
+def undo_button(ctx: Context, session: ws.Session) -> None:
+    """Undo the session's last mark: whole and a finger high on any screen."""
+    st.button(
         ctx.t("workshop.undo"),
         icon=":material/undo:",
         key="ws_undo",
@@ -235,9 +226,10 @@ def _status_row(ctx: Context, session: ws.Session, writable: bool, pending: dict
     )
 
 
-def draw_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
+def draw_mode(ctx: Context, session: ws.Session, writable: bool, actions=None) -> None:  # noqa: ANN001
+    """The drawing map, the page's width, right under the mode row (Undo sits in ``actions``,
+    a column of that row, so nothing pushes the map down)."""
     marks = ws.session_marks(ctx.engine, session.id)
-    st.markdown(_map_css(), unsafe_allow_html=True)
     version = st.session_state.get("ws_map_version", 0)
     map_key = f"ws_map_{session.id}_{version}"
     if _take_new_drawing(
@@ -245,7 +237,9 @@ def draw_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
     ):
         st.rerun()
     pending = st.session_state.get("ws_pending")
-    _status_row(ctx, session, writable, pending)
+    if writable:
+        with actions if actions is not None else st.container():
+            undo_button(ctx, session)
     m = base(ctx, height=MAP_HEIGHT)
     if len(marks):
         maps.add_risk_zones(m, zones_for_map(marks), ctx.lang, demo=session.is_demo)
@@ -268,7 +262,9 @@ def draw_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
     )
     if _take_new_drawing(ctx, session, (out or {}).get("last_active_drawing")):
         st.rerun()
+    st.caption(ctx.t("workshop.draw.help"))
     if writable and pending:
+        st.success(ctx.t("workshop.draw.new_mark"))
         st.dialog(ctx.t("workshop.draw.new_mark"), width="large")(_picker_dialog)(
             ctx, session, pending
         )

@@ -87,6 +87,7 @@ def session_picker(ctx: Context) -> ws.Session | None:
         format_func=lambda i: by_id[i].label(ctx.lang) + ("  · DEMO" if by_id[i].is_demo else ""),
         key="ws_session",
         on_change=lambda: st.session_state.pop("ws_pending", None),
+        label_visibility="collapsed",  # "nr. 4 · 2026-11-23 · Pata Rât" says what it is
     )
     if new_col is not None:
         with new_col:

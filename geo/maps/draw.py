@@ -162,7 +162,8 @@ class FoldSidebar(MacroElement):
     """Fold the app's sidebar away once on a narrow screen, so the drawing map gets the width.
 
     Streamlit's ``initial_sidebar_state="auto"`` folds the sidebar only below 768 px; an 800 px
-    tablet kept it open and the drawing map got 238 px.  The page cannot know the screen's
+    tablet kept it open and the drawing map got 238 px.  Folded up to ``max_width`` (a landscape
+    tablet's 1280 px); wider screens keep it.  The page cannot know the screen's
     width; the map frame (same origin as the app) can.  Once per browser tab: a person who opens
     the sidebar again keeps it open.
     """
@@ -185,7 +186,7 @@ class FoldSidebar(MacroElement):
         """
     )
 
-    def __init__(self, max_width: int = 1100):
+    def __init__(self, max_width: int = 1280):
         super().__init__()
         self._name = "FoldSidebar"
         self.max_width = int(max_width)
