@@ -43,14 +43,50 @@ def hash_rows(rows: list, layer: Layer) -> None:
         return
     geometries = np.array([r.geom for r in rows], dtype=object)
     snapped = shapely.normalize(shapely.set_precision(geometries, HASH_GRID_DEG, mode="pointwise"))
-    wkb = shapely.to_wkb(snapped, hex=True, output_dimension=2)
+    wkb = shapely.to_wkb(snapped, hex=True, output_dimension=2).astype(object)
     # One encoder for all rows (json.dumps with options builds one per call); the same
     # options and key order as before, so stored hashes stay valid.
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
-    for row, geometry_hex in zip(rows, wkb, strict=True):
-        attributes = encode({name: _hashable(value) for name, value in row.values.items()})
-        payload = f"{layer.name}|{geometry_hex}|{attributes}"
+    names = sorted(rows[0].values)
+    if _same_keys(rows, names):
+        attributes = _attributes_by_column(rows, names, encode)
+    else:  # rows of different shapes (callers building rows by hand): one by one
+        attributes = np.array(
+            [encode({k: _hashable(v) for k, v in r.values.items()}) for r in rows], dtype=object
+        )
+    payloads = f"{layer.name}|" + wkb + "|" + attributes
+    for row, payload in zip(rows, payloads.tolist(), strict=True):
         row.row_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _same_keys(rows: list, names: list[str]) -> bool:
+    wanted = set(names)
+    return all(r.values.keys() == wanted for r in rows)
+
+
+def _attributes_by_column(rows: list, names: list[str], encode) -> np.ndarray:  # noqa: ANN001
+    """The JSON object of every row's values (keys sorted), built a column at a time: each
+    distinct value is encoded once, exactly as ``encode`` encodes it inside the object."""
+    attributes = np.full(len(rows), "{", dtype=object)
+    for position, name in enumerate(names):
+        prefix = ("," if position else "") + encode(name) + ":"
+        attributes = attributes + prefix + _encoded_column([r.values[name] for r in rows], encode)
+    return attributes + "}"
+
+
+def _encoded_column(values: list, encode) -> np.ndarray:  # noqa: ANN001
+    seen: dict = {}
+    out = np.empty(len(values), dtype=object)
+    for index, value in enumerate(values):
+        # The type is part of the key: True == 1 but they encode differently.
+        key = (value.__class__, value)
+        try:
+            out[index] = seen[key]
+        except KeyError:
+            out[index] = seen[key] = encode(_hashable(value))
+        except TypeError:  # unhashable value
+            out[index] = encode(_hashable(value))
+    return out
 
 
 def _hashable(value: object) -> object:

@@ -161,8 +161,11 @@ def _skip_withdrawn(
         return list(rows)
     withdrawn = set(
         conn.execute(
-            text("SELECT unnest(harta_withdrawn_hashes(:layer, :c, :h))"),
-            {"layer": layer.name, "c": target.community_id, "h": hashes},
+            # One text parameter split by the server (see _stored_hashes in geo.ingest).
+            text(
+                "SELECT unnest(harta_withdrawn_hashes(:layer, :c, string_to_array(:h, ',')))"
+            ),
+            {"layer": layer.name, "c": target.community_id, "h": ",".join(hashes)},
         ).scalars()
     )
     kept = []
