@@ -1,20 +1,26 @@
 """The ``harta`` command: every non-interactive job.
 
-Messages a person reads go through :mod:`geo.i18n` (``--lang`` or ``HARTA_LANGUAGE``).
+One language per run: ``harta --lang hu ...`` or ``HARTA_LANGUAGE``.  Messages go through
+:mod:`geo.i18n`, and so do the descriptions ``--help`` shows (:class:`LocalisedGroup`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
+import signal
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from typer import rich_utils
+from typer.core import TyperGroup
 
-from geo.i18n import t
+from geo.i18n import LANGUAGES, language_of_run, localise_commands, t
 from geo.ingest.cli import register as register_import
 from geo.network.cli import network_app
 from geo.settings import PROJECT_ROOT, STYLES_DIR, get_settings
@@ -24,7 +30,65 @@ OPERATOR = (
     " Operator command: needs the cluster owner's credentials (DATABASE_URL, or the embedded"
     " cluster's password file)."
 )
-app = typer.Typer(help="Harta: risk mapping and safety planning.", no_args_is_help=True)
+#: typer's own words in ``--help`` (panel titles), per run.
+_RICH_WORDS = {
+    "ARGUMENTS_PANEL_TITLE": "app.cli.panel.arguments",
+    "OPTIONS_PANEL_TITLE": "app.cli.panel.options",
+    "COMMANDS_PANEL_TITLE": "app.cli.panel.commands",
+}
+
+
+def _localise_help_options(command, text: str) -> None:  # noqa: ANN001
+    """Give ``--help`` of ``command`` and every sub-command the help ``text`` (typer's click
+    creates that option on demand, with English words)."""
+    original = command.get_help_option
+
+    def help_option(ctx):  # noqa: ANN001, ANN202
+        option = original(ctx)
+        if option is not None:
+            option.help = text
+        return option
+
+    command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        _localise_help_options(sub, text)
+
+
+class LocalisedGroup(TyperGroup):
+    """The ``harta`` group: one language per run, ``--help`` included.
+
+    Before click parses anything, the run's language is read from ``--lang`` or
+    ``HARTA_LANGUAGE`` (:func:`geo.i18n.language_of_run`); it is put in ``HARTA_LANGUAGE`` for
+    the run (every command, here or in a sub-package's ``cli.py``, reads
+    ``get_settings().language``) and the help texts of the whole command tree are replaced by
+    the catalogue's (:func:`geo.i18n.localise_commands`).  Both are undone when the run ends.
+    """
+
+    def main(self, args=None, *rest, **extra):  # noqa: ANN001, ANN002, ANN003, ANN201
+        """Run the command line in its one language (see the class)."""
+        argv = list(sys.argv[1:] if args is None else args)
+        previous = os.environ.get("HARTA_LANGUAGE")
+        lang = language_of_run(argv, previous)
+        words = {name: getattr(rich_utils, name) for name in _RICH_WORDS}
+        os.environ["HARTA_LANGUAGE"] = lang
+        for name, key in _RICH_WORDS.items():
+            setattr(rich_utils, name, t(key, lang))
+        localise_commands(self, lang)
+        _localise_help_options(self, t("app.cli.word.help", lang))
+        try:
+            return super().main(argv, *rest, **extra)
+        finally:
+            for name, word in words.items():
+                setattr(rich_utils, name, word)
+            if previous is None:
+                os.environ.pop("HARTA_LANGUAGE", None)
+            else:
+                os.environ["HARTA_LANGUAGE"] = previous
+
+
+app = typer.Typer(
+    cls=LocalisedGroup, help="Harta: risk mapping and safety planning.", no_args_is_help=True
+)
 db_app = typer.Typer(
     help="The database: embedded cluster or DATABASE_URL." + OPERATOR, no_args_is_help=True
 )
@@ -44,7 +108,14 @@ err = Console(stderr=True)
 
 
 @app.callback()
-def _private_files() -> None:
+def _private_files(
+    lang: str | None = typer.Option(
+        None, "--lang", help="Language of this run: ro, hu or en (default: HARTA_LANGUAGE)."
+    ),
+) -> None:
+    # LocalisedGroup.main already applied --lang; here it is only checked.
+    if lang is not None and lang not in LANGUAGES:
+        raise typer.BadParameter(", ".join(LANGUAGES), param_hint="--lang")
     from geo.files import make_private
 
     make_private()  # every file any command writes is 0600, the data folder 0700 (geo/files.py)
@@ -88,19 +159,78 @@ def db_stop() -> None:
 
 @db_app.command("status")
 def db_status() -> None:
-    """Say where the database is and whether it runs."""
-    from geo.db.local import LocalCluster
+    """Say where the database is, whether it runs, and how to open it with psql."""
+    from sqlalchemy.engine import make_url
 
-    settings = get_settings()
+    from geo.db.local import DATABASE_NAME, SUPERUSER, LocalCluster
+
+    settings, lang = get_settings(), _lang()
     if settings.database_url:
-        from sqlalchemy.engine import make_url
-
-        safe = make_url(settings.database_url).render_as_string(hide_password=True)
-        console.print(t("app.cli.db_external_at", _lang(), url=safe))
+        url = make_url(settings.database_url)
+        safe = url.render_as_string(hide_password=True)
+        console.print(t("app.cli.db_external_at", lang, url=safe), markup=False)
+        console.print(t("app.cli.db_names", lang, database=url.database, user=url.username))
+        command = psql_command(url.host, url.port, url.database, url.username)
+        console.print(command, markup=False, soft_wrap=True)  # one line, ready to paste
+        console.print(t("app.cli.db_psql_password", lang))
         return
     cluster = LocalCluster.from_settings(settings)
     key = "app.cli.db_running" if cluster.is_running() else "app.cli.db_not_running"
-    console.print(t(key, _lang(), where=str(cluster.directory), port=cluster.port))
+    console.print(t(key, lang, where=str(cluster.directory), port=cluster.port))
+    console.print(t("app.cli.db_names", lang, database=DATABASE_NAME, user=SUPERUSER))
+    if cluster.password_file.exists():
+        passfile = write_pgpass(cluster)
+        command = psql_command("127.0.0.1", cluster.port, DATABASE_NAME, SUPERUSER, passfile)
+        console.print(command, markup=False, soft_wrap=True)
+        console.print(t("app.cli.db_psql_passfile", lang, file=str(passfile)), markup=False)
+
+
+def psql_command(
+    host: str | None, port: int | None, database: str | None, user: str | None,
+    passfile: Path | None = None,
+) -> str:  # fmt: skip
+    """A ready ``psql`` command line for a database, without its password.
+
+    Parameters
+    ----------
+    host, port, database, user
+        Where to connect (None: psql's default).
+    passfile : Path, optional
+        A ``.pgpass`` file psql reads the password from (``PGPASSFILE``); without it psql
+        reads ``~/.pgpass`` or asks.
+
+    Returns
+    -------
+    str
+    """
+    parts = {"host": host, "port": port, "dbname": database, "user": user}
+    conninfo = " ".join(f"{k}={v}" for k, v in parts.items() if v not in (None, ""))
+    prefix = f"PGPASSFILE={shlex.quote(str(passfile))} " if passfile else ""
+    return f"{prefix}psql {shlex.quote(conninfo)}"
+
+
+def write_pgpass(cluster) -> Path:  # noqa: ANN001
+    """Write the embedded cluster's password, in psql's ``.pgpass`` format, to a 0600 file
+    beside the password file it comes from (``<cluster>/psql.pgpass``).
+
+    Parameters
+    ----------
+    cluster : geo.db.local.LocalCluster
+
+    Returns
+    -------
+    Path
+        The file, for ``PGPASSFILE``.
+    """
+    from geo.db.local import SUPERUSER
+    from geo.files import write_private_text
+
+    secret = cluster.password_file.read_text().strip()
+    escaped = secret.replace("\\", "\\\\").replace(":", "\\:")
+    lines = [
+        f"{host}:{cluster.port}:*:{SUPERUSER}:{escaped}" for host in ("127.0.0.1", "localhost")
+    ]
+    return write_private_text(cluster.directory / "psql.pgpass", "\n".join(lines) + "\n")
 
 
 @db_app.command("upgrade")
@@ -612,12 +742,73 @@ def streamlit_command(port: int, address: str) -> list[str]:
 def serve(
     port: int = typer.Option(8501),
     demo: bool = typer.Option(True, help="Seed the demo layers the first time."),
+    stop_db_on_exit: bool = typer.Option(
+        False, "--stop-db-on-exit", help="Stop the embedded PostgreSQL when the app stops."
+    ),
 ) -> None:
-    """Prepare the database and serve the app (http://localhost:PORT)."""
+    """Prepare the database and serve the app (http://localhost:PORT); Ctrl-C stops it."""
     prepare_database(demo=demo)
     args = streamlit_command(port, get_settings().address)
     console.print(t("app.cli.serving", _lang(), url=f"http://localhost:{port}"))
-    os.execv(sys.executable, args)
+    code = run_app(args)
+    after_serve(stop_db_on_exit)
+    raise typer.Exit(code)
+
+
+def run_app(args: list[str]) -> int:
+    """Run the app's server until it ends; Ctrl-C and SIGTERM stop it cleanly.
+
+    Parameters
+    ----------
+    args : list of str
+        :func:`streamlit_command`.
+
+    Returns
+    -------
+    int
+        The server's exit code.
+    """
+    proc = subprocess.Popen(args)
+    previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    try:
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                # A terminal's Ctrl-C reached the server too; a lone SIGINT to us is passed on.
+                proc.send_signal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def after_serve(stop_db: bool) -> None:
+    """Say what became of the database when the app stopped, and stop it if asked.
+
+    Parameters
+    ----------
+    stop_db : bool
+        ``--stop-db-on-exit``: stop the embedded cluster.  A server named by ``DATABASE_URL``
+        is never stopped (Harta did not start it).
+
+    Returns
+    -------
+    None
+    """
+    from geo.db.local import LocalCluster
+
+    settings, lang = get_settings(), _lang()
+    if settings.database_url:
+        console.print(t("app.cli.serve_external", lang))
+        return
+    cluster = LocalCluster.from_settings(settings)
+    if not cluster.is_running():
+        return
+    if stop_db:
+        cluster.stop()
+        console.print(t("app.cli.db_stopped", lang))
+        return
+    where, port = str(cluster.directory), cluster.port
+    console.print(t("app.cli.serve_db_running", lang, where=where, port=port), markup=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

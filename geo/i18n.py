@@ -160,3 +160,83 @@ def date(value: object, lang: str = DEFAULT_LANGUAGE, *, with_time: bool = False
     if with_time and hasattr(value, "hour"):
         return f"{day} {format_time(value, format='short', tzinfo=value.tzinfo, locale=locale)}"
     return day
+
+
+#: Catalogue key prefixes of the command line's help: ``app.cli.help.<command path>`` for a
+#: command's description (``app.cli.help`` for the top), ``app.cli.option.<path>.<option>``
+#: or ``app.cli.option.<option>`` for an option's help.
+HELP_KEY = "app.cli.help"
+OPTION_KEY = "app.cli.option"
+
+
+def language_of_run(args: list[str], default: str | None = None) -> str:
+    """The one language of a command-line run: ``--lang X`` (or ``--lang=X``) anywhere before
+    ``--``, else ``default`` (``HARTA_LANGUAGE``), else :data:`DEFAULT_LANGUAGE`.
+
+    Parameters
+    ----------
+    args : list of str
+        The command line after the program name.
+    default : str, optional
+        The configured language.
+
+    Returns
+    -------
+    str
+        A code of :data:`LANGUAGES` (an unknown one falls back to the default).
+    """
+    chosen = default
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            chosen = args[i + 1]
+        elif arg.startswith("--lang="):
+            chosen = arg.split("=", 1)[1]
+    if chosen in LANGUAGES:
+        return chosen
+    return default if default in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def localise_commands(command: object, lang: str, path: str = "") -> int:
+    """Put ``lang``'s help texts on a click command tree (typer builds one per run).
+
+    Each command's description comes from ``app.cli.help.<path>`` (``db.status``, ``import``
+    …) and each option's from ``app.cli.option.<path>.<name>`` or ``app.cli.option.<name>``
+    where the catalogue has them; the rest
+    keep the English written in the code.  Works on any object shaped like click's
+    ``Command``/``Group`` (``help``, ``short_help``, ``params``, ``commands``), so this module
+    needs no click.
+
+    Parameters
+    ----------
+    command : click.Command
+        The root of the tree.
+    lang : str
+        Language code.
+    path : str
+        Dotted path of ``command`` (empty for the root).
+
+    Returns
+    -------
+    int
+        How many texts were replaced.
+    """
+    texts = catalogue(lang)
+    replaced = 0
+    key = f"{HELP_KEY}.{path}" if path else HELP_KEY
+    if key in texts:
+        command.help = texts[key]
+        command.short_help = None
+        replaced += 1
+    for param in getattr(command, "params", ()):
+        # A command's own wording of an option first, then the option's usual one.
+        option = texts.get(f"{OPTION_KEY}.{path}.{param.name}") or texts.get(
+            f"{OPTION_KEY}.{param.name}"
+        )
+        if option and getattr(param, "help", None) is not None:
+            param.help = option
+            replaced += 1
+    for name, sub in getattr(command, "commands", {}).items():
+        replaced += localise_commands(sub, lang, f"{path}.{name}" if path else name)
+    return replaced
