@@ -215,3 +215,16 @@ def test_the_hotspot_map_of_100000_points_carries_clusters(big):
     )
     features, size = _features_and_bytes(m)
     assert len(layer.data["features"]) == features <= MAX_FEATURES and size <= MAX_BYTES
+
+
+def test_the_view_a_map_frame_returns_is_read_or_ignored():
+    returned = {
+        "zoom": 17,
+        "bounds": {
+            "_southWest": {"lat": 46.71, "lng": 23.61},
+            "_northEast": {"lat": 46.72, "lng": 23.63},
+        },
+    }
+    assert MapView.from_frame(returned) == MapView((23.61, 46.71, 23.63, 46.72), 17)
+    for nothing in (None, {}, {"zoom": 17}, {"zoom": None, "bounds": {}}, {"bounds": None}):
+        assert MapView.from_frame(nothing) is None
