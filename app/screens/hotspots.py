@@ -203,7 +203,7 @@ def _map_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
     if run.hotspots.too_few:
         st.warning(run.hotspots.message(ctx.lang))
     m = analysis_map(run, area, streets, ctx.lang, online=ctx.online)
-    st_folium(m, height=620, use_container_width=True, returned_objects=[], key="hs_map")
+    st_folium(m, height=620, width=None, returned_objects=[], key="hs_map")
     legend = density_legend_text(run, ctx.lang)
     if legend:
         st.caption(legend)
@@ -230,7 +230,7 @@ def _trends_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
         st.info(run.emerging.message(ctx.lang))
     else:
         m = emerging_map(run, area, streets, ctx.lang, online=ctx.online)
-        st_folium(m, height=480, use_container_width=True, returned_objects=[], key="hs_trend")
+        st_folium(m, height=480, width=None, returned_objects=[], key="hs_trend")
         categories = run.emerging.cells["category"].value_counts()
         st.dataframe(
             pd.DataFrame(
@@ -268,7 +268,7 @@ def _trends_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
 def _compare_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
     st.caption(ctx.t("incidents.hotspots.compare_help"))
     m = comparison_map(run, area, streets, ctx.lang, online=ctx.online)
-    st_folium(m, height=480, use_container_width=True, returned_objects=[], key="hs_compare")
+    st_folium(m, height=480, width=None, returned_objects=[], key="hs_compare")
     zones = run.comparison[run.comparison["source"] == "zone"]
     hazards = views.risk_zones(ctx.engine, ctx.community).set_index("id")["hazard_code"]
     table = pd.DataFrame(

@@ -76,7 +76,7 @@ if not stops.empty:
 maps.add_legend(m, lang=ctx.lang)
 maps.add_layer_control(m)
 
-st_folium(m, height=640, use_container_width=True, returned_objects=[], key="community_map")
+st_folium(m, height=640, width=None, returned_objects=[], key="community_map")
 
 left, right = st.columns(2)
 left.metric(ctx.t("app.layers.risk_zones"), len(zones))

@@ -48,7 +48,7 @@ def agreement_mode(ctx: Context, session: ws.Session) -> None:
         m, consensus.for_map(zones, by="relative_marks" if one else "agreement"), ctx.lang
     )
     maps.add_legend(m, lang=ctx.lang)
-    st_folium(m, height=560, use_container_width=True, returned_objects=[], key="ws_consensus")
+    st_folium(m, height=560, width=None, returned_objects=[], key="ws_consensus")
     st.dataframe(
         consensus.consensus_table(zones, ctx.lang), hide_index=True, width="stretch"
     )

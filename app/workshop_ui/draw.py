@@ -256,13 +256,14 @@ def draw_mode(ctx: Context, session: ws.Session, writable: bool, actions=None) -
     out = st_folium(
         m,
         height=MAP_HEIGHT,
-        use_container_width=True,
+        width=None,
         returned_objects=["last_active_drawing"],
         key=map_key,
     )
     if _take_new_drawing(ctx, session, (out or {}).get("last_active_drawing")):
         st.rerun()
-    st.caption(ctx.t("workshop.draw.help"))
+    if writable:  # a read-only viewer (planner, closed session) has no drawing tools
+        st.caption(ctx.t("workshop.draw.help"))
     if writable and pending:
         st.success(ctx.t("workshop.draw.new_mark"))
         st.dialog(ctx.t("workshop.draw.new_mark"), width="large")(_picker_dialog)(
