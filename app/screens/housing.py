@@ -158,20 +158,22 @@ def _comparison(ctx, result, names: dict) -> None:  # noqa: ANN001
     shown = pd.DataFrame(
         {
             ctx.t("sites.page.col.site"): [names[s] for s in table["site_id"]],
-            ctx.t("sites.page.col.rank_planners"): table["rank_a"].replace(0, None),
-            ctx.t("sites.page.col.rank_community"): table["rank_b"].replace(0, None),
+            ctx.t("sites.page.col.rank_planners"): table["rank_a"].replace(0, 99),
+            ctx.t("sites.page.col.rank_community"): [str(r) if r else "–" for r in table["rank_b"]],
             ctx.t("sites.page.col.change"): table["rank_change"],
             ctx.t("sites.page.col.disagree"): table["disagree"],
         }
     ).sort_values(ctx.t("sites.page.col.rank_planners"))
+    column = ctx.t("sites.page.col.rank_planners")
+    shown[column] = [str(r) if r != 99 else "–" for r in shown[column]]
     n = int(table["disagree"].sum())
     st.caption(ctx.t("sites.page.disagree", n=n) if n else ctx.t("sites.page.agree"))
     st.dataframe(shown, hide_index=True, use_container_width=True, key="hs_compare")
 
 
-def _weights_side_by_side(ctx, planners: dict, community: dict) -> None:  # noqa: ANN001
+def _weights_side_by_side(ctx, planners: dict, community: dict, available: set) -> None:  # noqa: ANN001
     codes = [
-        c.code for c in CRITERIA.criteria if planners.get(c.code, 0) or community.get(c.code, 0)
+        c for c in CRITERIA.codes if c in available and (planners.get(c, 0) or community.get(c, 0))
     ]
     total_a = sum(planners.get(c, 0) for c in codes) or 1.0
     total_b = sum(community.get(c, 0) for c in codes) or 1.0
@@ -389,7 +391,7 @@ def main() -> None:
     }
     st.subheader(ctx.t("sites.page.compare"))
     if result.comparison is not None:
-        _weights_side_by_side(ctx, weights, community_weights)
+        _weights_side_by_side(ctx, weights, community_weights, available)
         _comparison(ctx, result, names)
     else:
         st.caption(ctx.t("sites.page.compare_none"))

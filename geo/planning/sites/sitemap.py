@@ -132,6 +132,12 @@ def sites_map(
     }
     layer = t("sites.map.layer", lang)
     geojson(m, feature_collection(sites.geometry, props), name=layer, style=style, popup=False)
+    # Parcels are a few dozen metres across: a marker keeps each one visible at city zoom.
+    points = sites.geometry.representative_point()
+    geojson(
+        m, feature_collection(points, props), name=layer, style=style, popup=False,
+        marker=folium.CircleMarker(radius=7, fill=True), control=False,
+    )  # fmt: skip
     register_legend(
         m,
         LegendSection(
