@@ -80,3 +80,42 @@ def test_public_sees_nothing_of_the_stops_in_the_browser(loaded_db_url):
         content = page.content()
         assert "home-01" not in content and "school-darjan" not in content
         assert page.locator("iframe").count() == 0
+
+
+def test_planner_places_a_stop_on_the_map(loaded_db_url, users):
+    """A click on the map, the form, and the stop is in the table (one more marker)."""
+    with running_app(loaded_db_url) as base, browser_page() as page:
+        sign_in_browser(page, base, "planner")
+        open_page(page, "mobile-unit")
+        page.get_by_text(t("mobile.page.title", "ro"), exact=True).first.wait_for()
+        wait_idle(page)
+        page.get_by_text(t("mobile.page.place", "ro"), exact=True).first.click()
+        frame = _place_frame(page)
+        before = frame.locator("path.leaflet-interactive").count()
+        assert before == 22  # the demo's stops (the depot is a marker, not a path)
+        frame.locator(".leaflet-container").first.click(position={"x": 200, "y": 420})
+        page.get_by_text(t("mobile.page.add_stop", "ro"), exact=True).first.wait_for(timeout=60000)
+        page.get_by_label("stop_id", exact=True).fill("placed-1")
+        page.get_by_label("passengers", exact=True).fill("1")
+        page.get_by_label("deliver_to", exact=True).fill("school-darjan")
+        page.get_by_role("button", name=t("mobile.page.add_stop", "ro")).click()
+        wait_idle(page)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                if _place_frame(page, 5).locator("path.leaflet-interactive").count() == before + 1:
+                    break
+            time.sleep(0.5)
+        assert _place_frame(page, 5).locator("path.leaflet-interactive").count() == before + 1
+
+
+def _place_frame(page, timeout_s: float = 90):
+    """The frame of the map of stops (its paths are the stops' circles)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            with contextlib.suppress(Exception):
+                if frame.query_selector("path.leaflet-interactive"):
+                    return frame
+        time.sleep(0.5)
+    raise TimeoutError("no map of stops")

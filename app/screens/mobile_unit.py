@@ -168,7 +168,7 @@ def _show_problems(ctx: Context, error: MobileInputError) -> None:
             ]
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 
 
@@ -177,11 +177,11 @@ def _edit_and_check(ctx: Context, stops_df: pd.DataFrame, vehicles_df: pd.DataFr
     state = _state()
     st.subheader(ctx.t("mobile.page.stops"))
     stops_df = st.data_editor(
-        stops_df, num_rows="dynamic", use_container_width=True, key="mu_stops_ed"
+        stops_df, num_rows="dynamic", width="stretch", key="mu_stops_ed"
     )
     st.subheader(ctx.t("mobile.page.vehicles"))
     vehicles_df = st.data_editor(
-        vehicles_df, num_rows="dynamic", use_container_width=True, key="mu_veh_ed"
+        vehicles_df, num_rows="dynamic", width="stretch", key="mu_veh_ed"
     )
     try:
         stops = read_stops(stops_df.to_csv(index=False).encode(), "stops", community=ctx.community)
@@ -197,7 +197,7 @@ def _edit_and_check(ctx: Context, stops_df: pd.DataFrame, vehicles_df: pd.DataFr
         clicked = st_folium(
             m,
             height=520,
-            use_container_width=True,
+            width=None,
             returned_objects=["last_clicked"],
             key="mu_place",
         )
@@ -279,12 +279,12 @@ def _result(ctx: Context, stops) -> None:  # noqa: ANN001
     c.metric(ctx.t("mobile.page.drive_min"), round(data["params"].get("drive_s", 0) / 60))
     legs = leg_geometries(plan, _network(ctx.community, ctx.community.id), ctx.community)
     m = plan_map(plan, legs, ctx.community, online=ctx.online, lang=ctx.lang)
-    st_folium(m, height=560, use_container_width=True, returned_objects=[], key="mu_routes")
+    st_folium(m, height=560, width=None, returned_objects=[], key="mu_routes")
     table = itinerary(plan).drop(columns=["lat", "lon"])
     table.loc[table["kind"] == "depot", "stop_id"] = ctx.t("mobile.sheet.depot")
     table["kind"] = [ctx.t(f"mobile.kind.{k}") for k in table["kind"]]
     table.columns = [ctx.t(f"mobile.page.col.{c}") for c in table.columns]
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
     if data["dropped"]:
         st.warning(ctx.t("mobile.page.dropped_title"))
         for d in data["dropped"]:
@@ -369,7 +369,7 @@ def _compare(ctx: Context) -> None:
     table = compare_plans(made[0], made[1], (labels[first], labels[second]))
     table.index = [ctx.t(f"mobile.compare.{k}") for k in table.index]
     table.columns = [*table.columns[:2], ctx.t("mobile.compare.difference")]
-    st.dataframe(table, use_container_width=True)
+    st.dataframe(table, width="stretch")
 
 
 ctx = context()
