@@ -53,3 +53,17 @@ def test_a_planners_stored_run_gives_the_community_view_its_planners_weights(app
     assert t("sites.page.planners_default", "en") not in captions
     assert "The planners' weights are those of the last stored run" in captions
     assert t("sites.page.store", "en") not in _buttons(community)
+
+
+def test_the_community_stores_its_weights_and_planners_see_them_side_by_side(app_env, users):
+    community = _housing(users["community"])
+    button = t("sites.page.store_community", "en")
+    assert button in _buttons(community)
+    next(b for b in community.button if b.label == button).click().run()
+    assert not community.exception, community.exception
+    planner = _housing(users["planner"])
+    captions = " ".join(c.value for c in planner.caption)
+    assert "The community's weights are those the community stored last" in captions
+    # Ranked table, weights side by side, the two rankings (and the site's values).
+    assert len(planner.dataframe) >= 3
+    assert t("sites.page.compare_none", "en") not in captions

@@ -48,12 +48,15 @@ def _base(_engine, _community, community_id: int, role: str, digest: str, data: 
     ), context_
 
 
-def _last_run(ctx):  # noqa: ANN001, ANN202
+def _last_runs(ctx):  # noqa: ANN001, ANN202
+    """The last run stored by planners (or any non-community role) and by the community."""
     try:
-        runs = list_runs(ctx.engine, ctx.community, KIND, limit=1)
+        runs = list_runs(ctx.engine, ctx.community, KIND, limit=50)
     except Exception:  # noqa: BLE001 - a role that may not read runs sees the defaults
-        return None
-    return runs[0] if runs else None
+        return None, None
+    planners = next((r for r in runs if r.created_by_role != "community"), None)
+    community = next((r for r in runs if r.created_by_role == "community"), None)
+    return planners, community
 
 
 def _sites_bytes(ctx, last) -> tuple[bytes, str]:  # noqa: ANN001
@@ -215,6 +218,13 @@ def _downloads(ctx, ranking, result) -> None:  # noqa: ANN001
     if ctx.role in PLANNERS and cols[2].button(ctx.t("sites.page.store"), key="hs_store"):
         run_id = store_run(ctx.engine, ctx.community, ranking, result)
         st.success(ctx.t("sites.page.stored", run=run_id))
+    if ctx.role == "community" and ranking.weights_b:
+        if cols[2].button(ctx.t("sites.page.store_community"), key="hs_store_cw"):
+            # Stored as the community's own run: its weights are the community's set, the
+            # planners' are kept beside them for the comparison.
+            own = dataclasses.replace(ranking, weights=ranking.weights_b, weights_b=ranking.weights)
+            run_id = store_run(ctx.engine, ctx.community, own, own.solve())
+            st.success(ctx.t("sites.page.stored", run=run_id))
 
 
 def _surface(ctx, ranking, context_) -> None:  # noqa: ANN001
@@ -237,14 +247,21 @@ def _surface(ctx, ranking, context_) -> None:  # noqa: ANN001
             )
 
 
-def _weights(ctx, planners: dict, available: set[str]) -> tuple[dict, dict | None]:  # noqa: ANN001
-    """The weights section: the community's own sliders, or the planners' sliders or AHP."""
+def _weights(ctx, planners: dict, available: set[str], stored) -> tuple[dict, dict | None]:  # noqa: ANN001
+    """The weights section: the community's own sliders, or the planners' sliders or AHP.
+
+    ``stored`` is the community's last stored run: its weights start the community's sliders
+    and are the planners' comparison until a workshop's weights file is uploaded.
+    """
+    own = dict(stored.params.get("weights") or {}) if stored is not None else None
     if ctx.role == "community":
         st.subheader(ctx.t("sites.page.view_community"))
         with st.expander(ctx.t("sites.page.community_weights"), expanded=True):
-            return planners, _sliders(ctx, "hs_cw", planners, available)
+            return planners, _sliders(ctx, "hs_cw", own or planners, available)
     st.subheader(ctx.t("sites.page.view_planner"))
-    community_weights = None
+    community_weights = own
+    if own is not None:
+        st.caption(ctx.t("sites.page.community_from_run", date=str(stored.finished_at)[:16]))
     with st.expander(ctx.t("sites.page.weights"), expanded=False):
         mode = st.radio(
             ctx.t("sites.page.weights_source"),
@@ -334,7 +351,7 @@ def main() -> None:
     ctx = context()
     st.title(ctx.t("sites.page.title"))
     st.caption(ctx.t("sites.page.intro"))
-    last = _last_run(ctx)
+    last, last_community = _last_runs(ctx)
     data, suffix = _sites_bytes(ctx, last)
     try:
         with st.spinner(ctx.t("sites.page.computing")):
@@ -365,7 +382,7 @@ def main() -> None:
         ctx.t("sites.page.min_distance"), 0, 5000, 500, step=100, key="hs_gap"
     )
     top = st.container()  # the results go above the weights that make them
-    weights, community_weights = _weights(ctx, planners, available)
+    weights, community_weights = _weights(ctx, planners, available, last_community)
     if ctx.role == "community":
         st.caption(
             ctx.t("sites.page.planners_from_run", date=str(last.finished_at)[:16])
