@@ -3,8 +3,9 @@
 Planners (and admins) choose the sites (demo or uploaded), the method and their weights (sliders
 or pairwise comparisons), may load the community's weights from a workshop, store the run and
 download the table, the report and the suitability surface.  The community role sees the same
-sites (those of the last stored run) and sets its own weights beside the planners'.  Everyone
-else reads the ranking.  The page is widgets only: everything is computed in
+sites (those of the planners' last stored run), sets its own weights beside the planners' and
+may store them (a run made in the community role), which the planners then compare against.
+Everyone else reads the ranking.  The page is widgets only: everything is computed in
 :mod:`geo.planning.sites`.
 """
 
