@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from geo.i18n import LANGUAGES, catalogue, t
 from tests.browser import browser_page, running_app, wait_idle
-from tests.conftest import open_page, sign_in_browser
+from tests.conftest import ROOT, open_page, sign_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -224,3 +224,71 @@ def test_the_projector_folds_the_sidebar_for_itself_only(loaded_db_url):
         open_page(page, "map")
         wait_title(page, t("app.map.title", "ro"))
         assert _sidebar_expanded(page)
+
+
+SCREENSHOTS_DOCS = ROOT / "docs" / "screenshots"
+SIZES = {"desktop": (1400, 900), "tablet": (800, 1280)}
+#: Pages photographed signed in as the administrator: (menu path, title key).
+SHOT_PAGES = (
+    ("", "app.home.title"),
+    ("incidents", "incidents.form.title"),
+    ("account", "account.title"),
+    ("admin", "account.admin.title"),
+)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_screenshots_of_home_incidents_account_and_admin(loaded_db_url, users, size):
+    """docs/screenshots/{home,incidents,incidents_file,account,account_signed_in,admin}_<lang>_
+    <size>.png, and what they must show: the page in its language, the uploader's words in it
+    (no "Upload"/"per file"), and on Romanian pages the landfill named in Romanian."""
+    with running_app(loaded_db_url) as base, browser_page(SIZES[size]) as page:
+        for lang in LANGUAGES:  # signed out: the sign-in form, with its note on reloading
+            page.goto(f"{base}/account?lang={lang}")
+            wait_title(page, t("account.title", lang))
+            wait_idle(page)
+            assert t("app.signin.reload", lang) in page.inner_text("body")
+            page.screenshot(path=str(SCREENSHOTS_DOCS / f"account_{lang}_{size}.png"))
+        sign_in_browser(page, base, "admin", lang="ro")  # a fresh address: the default, ro
+        for lang in LANGUAGES:
+            pick(page, LANGUAGE_LABEL, LANGUAGES[lang])
+            for path, key in SHOT_PAGES:
+                open_page(page, path)
+                wait_title(page, t(key, lang))
+                wait_idle(page)
+                page.wait_for_timeout(1500)  # let the map frame draw
+                name = path or "home"
+                if path == "account":
+                    name = "account_signed_in"
+                page.screenshot(
+                    path=str(SCREENSHOTS_DOCS / f"{name}_{lang}_{size}.png"), full_page=True
+                )
+                if lang == "ro":
+                    assert "landfill" not in page.inner_text("body")
+                if path == "incidents":
+                    main = page.locator('[data-testid="stMain"]')
+                    main.get_by_text(t("incidents.form.tab_file", lang), exact=True).click()
+                    zone = page.locator('[data-testid="stFileUploaderDropzone"]').first
+                    zone.wait_for(timeout=30000)
+                    shown = zone.evaluate(UPLOADER_WORDS)
+                    assert t("app.upload.button", lang) in shown
+                    if lang != "en":
+                        assert "Upload" not in shown and "per file" not in shown
+                    page.screenshot(
+                        path=str(SCREENSHOTS_DOCS / f"incidents_file_{lang}_{size}.png"),
+                        full_page=True,
+                    )
+
+
+#: The words a person sees in an uploader: its text with each element's CSS ``content``
+#: (::after) in place of what a zero font size hides.
+UPLOADER_WORDS = """zone => {
+  const words = [];
+  for (const el of zone.querySelectorAll('*')) {
+    const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('');
+    if (own.trim() && parseFloat(getComputedStyle(el).fontSize) > 0) words.push(own.trim());
+    const after = getComputedStyle(el, '::after').content;
+    if (after && after !== 'none' && after !== 'normal') words.push(after.replace(/^"|"$/g, ''));
+  }
+  return words.join(' | ');
+}"""

@@ -1,8 +1,9 @@
 """Projector view: the workshop map, large and high-contrast, for a room or a touch screen.
 
-Labels follow the session's language; the legend shows every hazard with its pictogram.  With
-"agreement" on, overlapping marks are shown as consensus zones whose darkness grows with the
-share of sessions that marked them (:mod:`geo.workshops.consensus`).  Widgets only.
+Labels follow the page's language (switchable above the map); the legend shows every hazard
+with its pictogram.  With "agreement" on, overlapping marks are shown as consensus zones whose
+darkness grows with the share of sessions that marked them (:mod:`geo.workshops.consensus`).
+Widgets only.
 """
 
 from __future__ import annotations
@@ -101,11 +102,12 @@ lang = (
     controls[1].segmented_control(
         ":material/language:",
         codes,
-        default=by_id[chosen[0]].language,
+        # The page's language (picked once, kept on every page); the room can switch here.
+        default=ctx.lang,
         format_func=LANGUAGES.__getitem__,
         key=f"pj_lang_{chosen[0]}",
     )
-    or by_id[chosen[0]].language
+    or ctx.lang
 )
 agreement = controls[2].toggle(
     t("workshop.projector.agreement", lang), value=len(chosen) > 1, key="pj_agree"
