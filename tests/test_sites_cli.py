@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import rasterio
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
@@ -68,7 +69,8 @@ def test_rank_with_ahp_weights_and_wsm(loaded_db_url, tmp_path):
     result = runner.invoke(
         sites_app,
         ["rank", "--community", "pata-rat", "--sites", str(DEMO_SITES_FILE), "--out", str(out),
-         "--weights", str(weights), "--method", "wsm", "--no-store"],
+         "--weights", str(weights), "--method", "wsm", "--no-store",
+         "--surface", str(tmp_path / "suitability.tif")],
         env=_env(loaded_db_url),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -89,6 +91,10 @@ def test_rank_with_ahp_weights_and_wsm(loaded_db_url, tmp_path):
         )
     expected = sum(used[c]["weight"] * norm[c] for c in codes)
     assert np.allclose(ok["score"], expected)
+    with rasterio.open(tmp_path / "suitability.tif") as src:
+        band = src.read(1)
+        assert src.crs.to_epsg() == 32634
+        assert band.max() <= 1.0 and (band == src.nodata).any() and (band >= 0).any()
 
 
 def test_inconsistent_ahp_is_refused_with_its_ratio(loaded_db_url, tmp_path):

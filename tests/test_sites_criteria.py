@@ -192,6 +192,9 @@ def test_a_site_inside_an_exclusion_is_excluded_with_its_reason(community, walk,
     assert not table.loc["zone2", "excluded"] and not table.loc["ok", "excluded"]
     assert list(table.loc[["landfill", "hazard", "zone5"], "rank"]) == [0, 0, 0]
     assert sorted(table.loc[["zone2", "ok"], "rank"]) == [1, 2]
+    # Monte Carlo over the eligible sites: each rank is held by exactly one site per draw.
+    assert result.probabilities.shape == (2, 2)
+    assert np.allclose(result.probabilities.sum(axis=0), 1.0)
     ro = ranking.exclusions[2][0].message("ro")
     assert "gravitatea 5" in ro
     paths = write_outputs(result, ranking.criteria, tmp_path / "ranked.csv")
