@@ -98,3 +98,27 @@ def test_police_map_does_carry_incident_points(app_env, users):
     at = _run("map", lang="en", user=users["police"])
     coordinates = _incident_coordinates(app_env)
     assert _leaks(_map_payload(at), coordinates) > 100
+
+
+def test_the_incident_form_never_offers_demo_facilities_as_landmarks(app_env, users):
+    """An invented clinic must not become the recorded place of a real incident."""
+    engine = create_engine(app_env)
+    pata_rat = Community.load(engine, "pata-rat")
+    with engine.connect() as conn:
+        # Independent of geo.incidents: the demo facilities the community's area holds.
+        demo = set(
+            conn.execute(
+                text(
+                    "SELECT f.name FROM facilities f JOIN harta_member_rows(:c, 'facilities') m"
+                    " ON m.id = f.id WHERE f.is_demo AND coalesce(f.name, '') <> ''"
+                ),
+                {"c": pata_rat.id},
+            ).scalars()
+        )
+    engine.dispose()
+    assert demo, "the loaded database should hold demo facilities in Pata Rât"
+    at = _run("incidents", lang="en", user=users["police"])
+    at.radio[0].set_value("named").run()
+    offered = at.selectbox(key="incident_place_0").options
+    assert offered
+    assert not [label for label in offered if any(label.startswith(f"{n} (") for n in demo)]
