@@ -14,13 +14,15 @@ import pandas as pd
 import streamlit as st
 
 from geo import taxonomy, views
-from geo.analysis import runs
+from geo.analysis import places, runs
 from geo.analysis.compare import label_text as compare_label
 from geo.analysis.hotspots import CONFIDENCE_LEVELS, method_text
+from geo.analysis.hotspots import LABELS as HOTSPOT_LABELS
 from geo.analysis.hotspots import label_text as hotspot_label
 from geo.analysis.trends import category_description, category_text, weekday_name
 from geo.communities import Community
 from geo.maps.analysis import analysis_map, comparison_map, density_legend_text, emerging_map
+from geo.runs import get_run
 from harta_ui import Context, context, record_view
 from map_frame import st_folium
 
@@ -31,6 +33,33 @@ MIME = {".tif": "image/tiff", ".gpkg": "application/geopackage+sqlite3", ".csv":
 def _streets(_engine, _community: Community, community_id: int) -> gpd.GeoDataFrame:
     # Cached by id: the Community object itself is not hashed.
     return views.streets(_engine, _community)
+
+
+# Every choice of this page survives a language change: a widget's label changes with the
+# language (and with it Streamlit's idea of which widget it is), so each widget is keyed by the
+# language and starts from the value kept under ``hs_keep_<name>`` (issue 11: switching the
+# language cleared the view).
+def _key(ctx: Context, name: str) -> str:
+    return f"hs_{name}_{ctx.lang}"
+
+
+def _kept(name: str, default):  # noqa: ANN001, ANN202
+    return st.session_state.get(f"hs_keep_{name}", default)
+
+
+def _keep(name: str, widget_key: str) -> None:
+    st.session_state[f"hs_keep_{name}"] = st.session_state[widget_key]
+
+
+def _sticky(ctx: Context, name: str) -> dict:
+    """Keyword arguments that key a widget and keep its value across languages."""
+    key = _key(ctx, name)
+    return {"key": key, "on_change": _keep, "args": (name, key)}
+
+
+def _index(options: list, name: str, default=None) -> int:  # noqa: ANN001
+    value = _kept(name, default)
+    return options.index(value) if value in options else 0
 
 
 def _allowed_types(scope: str) -> list[str]:
@@ -85,17 +114,18 @@ def _dates(ctx: Context, scope: str, today: dt.date) -> tuple[dt.date | None, dt
     if scope != "aggregated":
         dates = st.date_input(
             ctx.t("incidents.hotspots.dates"),
-            value=(today - dt.timedelta(days=730), today),
+            value=_kept("dates", (today - dt.timedelta(days=730), today)),
             max_value=today,
-            key="hs_dates",
+            **_sticky(ctx, "dates"),
         )
         return (tuple(dates) + (None, None))[:2] if dates else (None, None)
     periods = {key: (lo, hi) for key, lo, hi in _published_periods(today)}
     key = st.selectbox(
         ctx.t("analysis.period.label"),
         list(periods),
+        index=_index(list(periods), "period"),
         format_func=lambda k: _period_label(ctx, k),
-        key=f"hs_period_{ctx.lang}",  # labels follow a language change
+        **_sticky(ctx, "period"),
     )
     st.caption(ctx.t("analysis.period.help"))
     return periods[key]
@@ -105,18 +135,22 @@ def _types(ctx: Context, scope: str) -> list[str]:
     """Several types for police and mediators; one (or all) for aggregated roles."""
     labels = taxonomy.labels("incident_type", ctx.lang)
     if scope != "aggregated":
+        allowed = _allowed_types(scope)
         return st.multiselect(
             ctx.t("incidents.hotspots.types"),
-            _allowed_types(scope),
+            allowed,
+            default=[c for c in _kept("types", []) if c in allowed],
             format_func=labels.get,
             placeholder=ctx.t("incidents.hotspots.all_types"),
-            key="hs_types",
+            **_sticky(ctx, "types"),
         )
+    options = ["", *_allowed_types(scope)]
     choice = st.selectbox(
         ctx.t("analysis.period.type"),
-        ["", *_allowed_types(scope)],
+        options,
+        index=_index(options, "type"),
         format_func=lambda c: labels.get(c) if c else ctx.t("incidents.hotspots.all_types"),
-        key=f"hs_type_{ctx.lang}",
+        **_sticky(ctx, "type"),
     )
     return [choice] if choice else []
 
@@ -133,16 +167,16 @@ def _filters(ctx: Context, scope: str) -> dict:
         min_severity = st.select_slider(
             ctx.t("incidents.hotspots.min_severity"),
             options=taxonomy.severities(),
-            value=1,
+            value=_kept("severity", 1),
             format_func=lambda n: f"{n} · {taxonomy.label('severity', n, ctx.lang)}",
-            key="hs_severity",
+            **_sticky(ctx, "severity"),
         )
         confidence = st.select_slider(
             ctx.t("incidents.hotspots.confidence"),
             options=list(CONFIDENCE_LEVELS),
-            value=0.95,
+            value=_kept("confidence", 0.95),
             format_func=lambda c: f"{round(c * 100)} %",
-            key="hs_confidence",
+            **_sticky(ctx, "confidence"),
         )
         freq = "month"
         cell = bandwidth = 0
@@ -151,14 +185,19 @@ def _filters(ctx: Context, scope: str) -> dict:
             freq = st.radio(
                 ctx.t("incidents.hotspots.freq"),
                 ["month", "week"],
+                index=_index(["month", "week"], "freq"),
                 format_func=lambda f: ctx.t(f"incidents.hotspots.freq.{f}"),
                 horizontal=True,
-                key="hs_freq",
+                **_sticky(ctx, "freq"),
             )
-            cell = st.number_input(ctx.t("incidents.hotspots.cell"), 0, 2000, 0, 10, key="hs_cell")
+            cell = st.number_input(
+                ctx.t("incidents.hotspots.cell"), 0, 2000, _kept("cell", 0), 10,
+                **_sticky(ctx, "cell"),
+            )  # fmt: skip
             bandwidth = st.number_input(
-                ctx.t("incidents.hotspots.bandwidth"), 0, 2000, 0, 10, key="hs_bandwidth"
-            )
+                ctx.t("incidents.hotspots.bandwidth"), 0, 2000, _kept("bandwidth", 0), 10,
+                **_sticky(ctx, "bandwidth"),
+            )  # fmt: skip
         else:
             st.caption(ctx.t("incidents.hotspots.aggregated_resolution"))
     return {
@@ -174,12 +213,16 @@ def _filters(ctx: Context, scope: str) -> dict:
 
 
 def _run(ctx: Context, options: dict) -> runs.HotspotRun:
-    """Run once per community, role and filters; reruns of the page reuse the result."""
+    """Run once per community, role and filters; reruns of the page reuse the result.
+
+    A view stores nothing (``store=False``): an identical stored run is shown with its files,
+    otherwise the run is stored when someone asks for it (:func:`_store_button`).
+    """
     key = (ctx.community.id, ctx.role, repr(sorted(options.items())))
     cached = st.session_state.get("hs_run")
     if cached is None or cached[0] != key:
         with st.spinner(ctx.t("incidents.hotspots.running")):
-            run = runs.run_hotspot_analysis(ctx.engine, ctx.community, **options)
+            run = runs.run_hotspot_analysis(ctx.engine, ctx.community, store=False, **options)
         if run.exact:
             # Each run of police or mediators shows exact locations: one access record each.
             record_view(
@@ -189,7 +232,28 @@ def _run(ctx: Context, options: dict) -> runs.HotspotRun:
     return st.session_state["hs_run"][1]
 
 
+def _store(ctx: Context, run: runs.HotspotRun) -> None:
+    runs.store_run(ctx.engine, run)
+
+
+def _store_button(ctx: Context, run: runs.HotspotRun) -> None:
+    """Store the run on request (an identical stored run is reused): its files to download."""
+    if run.stored:
+        st.caption(ctx.t("analysis.store.stored", id=run.id))
+        return
+    st.button(
+        ctx.t("analysis.store.button"),
+        icon=":material/save:",
+        help=ctx.t("analysis.store.help"),
+        key="hs_store",
+        on_click=_store,
+        args=(ctx, run),
+    )
+
+
 def _summary(ctx: Context, run: runs.HotspotRun) -> None:
+    if run.demo:
+        st.warning(ctx.t("analysis.demo_inputs"), icon=":material/science:")
     counts = run.input_counts
     if run.exact:
         st.caption(
@@ -223,6 +287,39 @@ def _map_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
             }
         )
         st.dataframe(table, hide_index=True)
+        _places_table(ctx, run, streets)
+
+
+def _places_table(ctx: Context, run: runs.HotspotRun, streets) -> None:  # noqa: ANN001
+    """The hot spots by nearest street and place (what police read out), hottest first."""
+    st.subheader(ctx.t("analysis.places.header"))
+    st.caption(ctx.t("analysis.places.help"))
+    hot = run.hotspots.hot_cells()
+    if not len(hot):
+        st.info(ctx.t("analysis.places.none"))
+        return
+    found = places.hotspot_places(ctx.engine, ctx.community, hot, run.visible.points, streets)
+    no_street = ctx.t("analysis.places.no_street", m=int(places.MAX_STREET_M))
+    col = {k: ctx.t(f"analysis.places.col.{k}") for k in (
+        "rank", "class", "street", "distance", "place", "count", "where"
+    )}  # fmt: skip
+    table = pd.DataFrame(
+        {
+            col["rank"]: range(1, len(found) + 1),
+            col["class"]: [
+                hotspot_label(HOTSPOT_LABELS[int(b)], ctx.lang) for b in found["gi_bin"]
+            ],
+            col["street"]: [s if isinstance(s, str) else no_street for s in found["street"]],
+            col["distance"]: [None if pd.isna(d) else int(d) for d in found["street_m"]],
+            col["place"]: found["place"],
+            col["count"]: [None if pd.isna(c) else int(c) for c in found["count"]],
+            col["where"]: [
+                f"{lat:.5f}, {lon:.5f}" for lat, lon in zip(found["lat"], found["lon"], strict=True)
+            ],  # fmt: skip
+        }
+    )
+    # A plain table: read out over the phone, printed, found by the browser's search.
+    st.table(table.set_index(col["rank"]))
 
 
 def _trends_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
@@ -304,36 +401,84 @@ def _exported(ctx: Context, run_id: int, file: str) -> None:
     record_view(ctx, "export", page="hotspots", row_id=run_id, file=file)
 
 
+def _params_text(ctx: Context, group: pd.Series) -> str:
+    """One readable line for a group of runs: period, types, severity, confidence, hexagon."""
+    filters = group["filters"] or {}
+    window = group["published_window"]
+    if window:
+        start, end = (w[:10] for w in window)
+        end = (dt.date.fromisoformat(end) - dt.timedelta(days=1)).isoformat()
+        period = ctx.t("analysis.runs.dates", start=start, end=end)
+    elif filters.get("date_from") or filters.get("date_to"):
+        period = ctx.t(
+            "analysis.runs.dates", start=filters.get("date_from") or "…",
+            end=filters.get("date_to") or "…",
+        )  # fmt: skip
+    else:
+        period = ctx.t("analysis.runs.all_dates")
+    labels = taxonomy.labels("incident_type", ctx.lang)
+    types = filters.get("types")
+    return ctx.t(
+        "analysis.runs.params",
+        period=period,
+        types=", ".join(labels.get(c, c) for c in types) if types else ctx.t(
+            "analysis.runs.all_types"
+        ),
+        severity=filters.get("min_severity", 1),
+        confidence=round(float(group["confidence"] or 0.95) * 100),
+        cell=round(float(group["cell_size_m"] or 0)),
+    )  # fmt: skip
+
+
 def _runs_tab(ctx: Context) -> None:
-    past = runs.list_runs(ctx.engine, ctx.community)
-    if past.empty:
+    """Stored runs, one line per distinct question; files of one chosen run at a time."""
+    groups = runs.run_groups(ctx.engine, ctx.community)
+    if groups.empty:
         st.info(ctx.t("incidents.hotspots.no_runs"))
         return
-    for _, row in past.iterrows():
-        counts = row["input_counts"] or {}
-        shown = counts.get("used") if row["scope"] != "aggregated" else counts.get("published")
-        title = ctx.t(
-            "incidents.hotspots.run_title",
-            id=row["id"],
-            when=row["started_at"].strftime("%Y-%m-%d %H:%M"),
-            role=ctx.t(f"app.roles.{row['created_by_role']}"),
-            n=shown if shown is not None else "–",
-            seconds=f"{row['seconds']:.1f}",
+    st.caption(ctx.t("analysis.runs.help"))
+    col = {k: ctx.t(f"analysis.runs.col.{k}") for k in (
+        "params", "runs", "last", "role", "used", "id"
+    )}  # fmt: skip
+    table = pd.DataFrame(
+        {
+            col["params"]: [_params_text(ctx, g) for _, g in groups.iterrows()],
+            col["runs"]: groups["runs"].to_numpy(),
+            col["last"]: [w.strftime("%Y-%m-%d %H:%M") for w in groups["last_started"]],
+            col["role"]: [ctx.t(f"app.roles.{r}") for r in groups["role"]],
+            col["used"]: [None if pd.isna(u) else int(u) for u in groups["used"]],
+            col["id"]: groups["latest_id"].to_numpy(),
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    latest = dict(zip(groups["latest_id"], groups["last_started"], strict=True))
+    chosen = st.selectbox(
+        ctx.t("analysis.runs.choose"),
+        list(latest),
+        format_func=lambda i: ctx.t(
+            "analysis.runs.option", id=i, when=latest[i].strftime("%Y-%m-%d %H:%M")
+        ),
+        **_sticky(ctx, "run_files"),
+    )
+    _run_files(ctx, int(chosen))
+
+
+def _run_files(ctx: Context, run_id: int) -> None:
+    """Download buttons of one stored run (its files are read only for this run)."""
+    stored = get_run(ctx.engine, run_id)
+    if stored is None or not stored.outputs:
+        return
+    cols = st.columns(len(stored.outputs))
+    for c, (name, path) in zip(cols, stored.outputs.items(), strict=True):
+        c.download_button(
+            ctx.t(f"incidents.hotspots.export.{name}"),
+            path.read_bytes(),
+            file_name=f"run-{run_id}-{path.name}",
+            mime=MIME.get(path.suffix, "application/octet-stream"),
+            key=f"dl_{run_id}_{name}",
+            on_click=_exported,
+            args=(ctx, run_id, path.name),
         )
-        with st.expander(title):
-            filters = (row["params"] or {}).get("filters", {})
-            st.json({**filters, "cell_size_m": row["params"].get("cell_size_m")}, expanded=False)
-            cols = st.columns(max(len(row["outputs"]), 1))
-            for col, (name, path) in zip(cols, row["outputs"].items(), strict=False):
-                col.download_button(
-                    ctx.t(f"incidents.hotspots.export.{name}"),
-                    path.read_bytes(),
-                    file_name=f"run-{row['id']}-{path.name}",
-                    mime=MIME.get(path.suffix, "application/octet-stream"),
-                    key=f"dl_{row['id']}_{name}",
-                    on_click=_exported,
-                    args=(ctx, int(row["id"]), path.name),
-                )
 
 
 ctx = context()
@@ -343,16 +488,19 @@ st.caption(ctx.t(f"incidents.hotspots.scope.{scope}"))
 options = _filters(ctx, scope)
 run = _run(ctx, options)
 _summary(ctx, run)
+_store_button(ctx, run)
 area = ctx.community  # the hot spot maps take the Community
 streets = _streets(ctx.engine, ctx.community, ctx.community.id)
 # One view at a time rather than st.tabs: Leaflet cannot fit a map drawn in a hidden tab.
+VIEWS = ["map", "trends", "compare", "runs"]
 view = st.radio(
     ctx.t("incidents.hotspots.view"),
-    ["map", "trends", "compare", "runs"],
+    VIEWS,
+    index=_index(VIEWS, "view"),
     format_func=lambda name: ctx.t(f"incidents.hotspots.tab.{name}"),
     horizontal=True,
     label_visibility="collapsed",
-    key="hs_view",
+    **_sticky(ctx, "view"),
 )
 if view == "map":
     _map_tab(ctx, run, area, streets)

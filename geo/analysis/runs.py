@@ -34,6 +34,7 @@ This module never imports Streamlit.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -85,6 +86,7 @@ __all__ = [
     "RunRefused",
     "list_runs",
     "may_see_run",
+    "run_groups",
     "run_hotspot_analysis",
     "scope_for",
     "store_run",
@@ -447,3 +449,80 @@ def list_runs(engine: Engine, community: Community, *, limit: int = 20) -> pd.Da
     return pd.DataFrame(
         [{name: getattr(run, name) for name in columns} for run in rows], columns=columns
     )
+
+
+#: What makes two stored runs "the same question" in the list of past runs.
+GROUP_PARAMS = (
+    "scope",
+    "filters",
+    "published_window",
+    "cell_size_m",
+    "confidence",
+    "freq",
+    "threshold",
+    "bandwidth_m",
+    "density_cell_m",
+)
+
+
+def run_groups(engine: Engine, community: Community, *, limit: int = 500) -> pd.DataFrame:
+    """Past runs grouped by their parameters: one row per distinct question, newest first.
+
+    Runs with the same parameters differ only in their data (new incidents since): the list
+    people read shows each question once, with how many times it was stored and the latest run.
+
+    Parameters
+    ----------
+    engine : Engine
+        Acting as the reader's role (runs it may not see are not listed).
+    community : Community
+    limit : int
+        How many of the newest runs to group.
+
+    Returns
+    -------
+    DataFrame
+        ``latest_id``, ``ids`` (newest first), ``runs``, ``last_started``, ``scope``,
+        ``filters``, ``published_window``, ``cell_size_m``, ``confidence``, ``role`` (of the
+        latest run), ``used`` (incidents, or published incidents, of the latest run).
+    """
+    rows = run_store.list_runs(engine, community, KIND, limit=limit)
+    groups: dict[str, dict[str, Any]] = {}
+    for run in rows:  # newest first: the first run of a group is its latest
+        if run.failed:
+            continue
+        key = json.dumps({k: run.params.get(k) for k in GROUP_PARAMS}, sort_keys=True, default=str)
+        group = groups.get(key)
+        if group is None:
+            counts = run.input_counts
+            used = counts.get("published") if run.scope == "aggregated" else counts.get("used")
+            groups[key] = {
+                "latest_id": run.id,
+                "ids": [run.id],
+                "runs": 1,
+                "last_started": run.started_at,
+                "scope": run.scope,
+                "filters": run.params.get("filters") or {},
+                "published_window": run.params.get("published_window"),
+                "cell_size_m": run.params.get("cell_size_m"),
+                "confidence": run.params.get("confidence"),
+                "role": run.created_by_role,
+                "used": used,
+            }
+        else:
+            group["ids"].append(run.id)
+            group["runs"] += 1
+    columns = [
+        "latest_id",
+        "ids",
+        "runs",
+        "last_started",
+        "scope",
+        "filters",
+        "published_window",
+        "cell_size_m",
+        "confidence",
+        "role",
+        "used",
+    ]
+    return pd.DataFrame(list(groups.values()), columns=columns)
