@@ -209,7 +209,8 @@ def test_pickup_and_delivery_same_vehicle_pickup_first_and_seats(city, tmp_path)
     lon, lat = 23.6903, 46.7757
     rows = [f"school,school,{SCHOOL[1]},{SCHOOL[0]},07:20,08:15,2,,,Mon-Fri"]
     rows += [
-        f"h{k},pickup,{lat + 0.0004 * k},{lon - 0.0003 * k},06:45,07:50,1,{1 + k % 3},school,Mon-Fri"
+        f"h{k},pickup,{lat + 0.0004 * k},{lon - 0.0003 * k},06:45,07:50,1,{1 + k % 3},school,"
+        "Mon-Fri"
         for k in range(8)
     ]
     stops, vehicles = _files(
