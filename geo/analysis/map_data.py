@@ -36,6 +36,12 @@ class MapView:
     bounds: tuple[float, float, float, float]
     zoom: int
 
+    @property
+    def center(self) -> tuple[float, float]:
+        """``(lat, lon)`` of the middle of the view (as ``st_folium(center=...)`` takes it)."""
+        west, south, east, north = self.bounds
+        return ((south + north) / 2, (west + east) / 2)
+
     @classmethod
     def from_frame(cls, returned: Any) -> MapView | None:
         """The view ``st_folium`` returned (``returned_objects=["zoom", "bounds"]``), if any.
@@ -73,8 +79,9 @@ def map_incidents(
       map grid), as before; never points, never clusters.
     * Police and mediators: their points when there are at most ``max_points`` (in the view,
       when ``view`` is at :data:`~geo.maps.aggregates.STREET_ZOOM` or closer); else clusters
-      counted in the database (:func:`geo.views.incident_clusters`), so 100,000 incidents
-      never leave the server as 100,000 markers.  Row-level security applies to both.
+      counted in the database (:func:`geo.views.incident_clusters`) -- of the view, about 40
+      cells across it, when a view is given -- so 100,000 incidents never leave the server as
+      100,000 markers.  Row-level security applies to both.
 
     Parameters
     ----------
@@ -99,18 +106,24 @@ def map_incidents(
         cells = views.incident_hex_counts(engine, community, DEFAULT_PRIVACY_CELL_M, threshold)
         return VisibleIncidents(role, points=cells.iloc[0:0], cells=cells, n_withheld=1), None
     sensitive = may(role, "incidents.read_sensitive")
-    bounds = view.bounds if view is not None and view.zoom >= STREET_ZOOM else None
-    n = views.incident_count(engine, community, include_sensitive=sensitive, bounds=bounds)
-    if n <= max_points:
-        incidents = views.incident_points(engine, community, bounds)
+    # Clusters of what the screen shows (the view's incidents in about 40 cells across it, or
+    # the whole area's); one scan of the member rows, which also says how many there are.
+    box = view.bounds if view is not None else None
+    cell = _view_cell_m(community, box) if box else cluster_cell_m(community.area_m2)
+    clusters = views.incident_clusters(
+        engine, community, cell, include_sensitive=sensitive, bounds=box
+    )
+    few = int(clusters["n"].sum()) <= max_points
+    if few and (view is None or view.zoom >= STREET_ZOOM):
+        incidents = views.incident_points(engine, community, box)
         area = gpd.GeoDataFrame({"name": [community.name]}, geometry=[community.geometry], crs=4326)
         return visible_incidents(incidents, role, area, community.crs, threshold=threshold), None
-    clusters = views.incident_clusters(
-        engine,
-        community,
-        cluster_cell_m(community.area_m2),
-        include_sensitive=sensitive,
-        bounds=bounds,
-    )
     empty = gpd.GeoDataFrame({"type_code": [], "occurred_at": []}, geometry=[], crs=WGS84)
     return VisibleIncidents(role, points=empty, cells=None, n_withheld=0), clusters
+
+
+def _view_cell_m(community: Community, bounds: tuple[float, float, float, float]) -> float:
+    """Cluster cell side for a view: about 40 cells across its longer side, at least 5 m."""
+    west, south, east, north = bounds
+    x, y = community.to_metric.transform([west, east], [south, north])
+    return max(5.0, max(abs(x[1] - x[0]), abs(y[1] - y[0])) / 40.0)
