@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import maps, views
-from geo.analysis.map_data import map_incidents
+from geo.analysis.map_data import MapView, map_incidents
 from geo.maps.aggregates import add_incident_clusters
 from geo.privacy import (
     DEFAULT_PRIVACY_CELL_M,
@@ -41,13 +41,16 @@ def _incidents(ctx: Context) -> tuple[VisibleIncidents, pd.DataFrame | None]:
         )
         return VisibleIncidents(ctx.role, points=cells.iloc[0:0], cells=cells, n_withheld=1), None
     # At most MAX_MAP_POINTS points reach the page; beyond, clusters counted in the database.
-    seen, clusters = map_incidents(ctx.engine, ctx.community, ctx.role, threshold)
+    seen, clusters = map_incidents(ctx.engine, ctx.community, ctx.role, threshold, view=view)
     shown = len(seen.points) if clusters is None else int(clusters["n"].sum())
     if shown:
         record_view_once(ctx, "view_exact", page="map", count=shown)
     return seen, clusters
 
 
+# Police and mediators send back where their map looks: points only at street zoom.
+exact = ctx.role in EXACT_POINT_ROLES
+view = MapView.from_frame(st.session_state.get("community_map")) if exact else None
 seen, clusters = _incidents(ctx)
 
 # The offline basemap (streets with names, places, land cover) comes as tiles from the app.
@@ -76,11 +79,21 @@ if not stops.empty:
 maps.add_legend(m, lang=ctx.lang)
 maps.add_layer_control(m)
 
-st_folium(m, height=640, width=None, returned_objects=[], key="community_map")
+st_folium(
+    m,
+    height=640,
+    width=None,
+    returned_objects=["zoom", "bounds"] if exact else [],
+    key="community_map",
+    **({"zoom": view.zoom, "center": view.center} if view is not None else {}),
+)
 
 left, right = st.columns(2)
 left.metric(ctx.t("app.layers.risk_zones"), len(zones))
 if seen.n_withheld:
     right.caption(ctx.t("app.map.incidents_aggregated", count=get_settings().suppression_threshold))
 else:
-    right.metric(ctx.t("app.layers.incidents"), len(seen.points))
+    right.metric(
+        ctx.t("app.layers.incidents"),
+        len(seen.points) if clusters is None else int(clusters["n"].sum()),
+    )
