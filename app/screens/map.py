@@ -83,7 +83,8 @@ st_folium(
     m,
     height=640,
     width=None,
-    returned_objects=["zoom", "bounds"] if exact else [],
+    # Only at scale (clusters drawn, or zoomed in from them): a returned view reruns the page.
+    returned_objects=["zoom", "bounds"] if clusters is not None or view is not None else [],
     key="community_map",
     **({"zoom": view.zoom, "center": view.center} if view is not None else {}),
 )
