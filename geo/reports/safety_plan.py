@@ -32,7 +32,7 @@ from sqlalchemy import Engine  # noqa: E402
 
 from geo import escape, runs, taxonomy  # noqa: E402
 from geo.communities.model import Community  # noqa: E402
-from geo.i18n import date, number, t  # noqa: E402
+from geo.i18n import community_name, date, number, t  # noqa: E402
 from geo.planning.response import evacuation as evac  # noqa: E402
 from geo.planning.response import plan as plan_  # noqa: E402
 from geo.reports.pdf import ATTRIBUTION, FONT, draw_table, font_files  # noqa: E402
@@ -93,7 +93,12 @@ def plan_map_png(plan: plan_.SafetyPlan, lang: str, *, width_in: float = 7.5) ->
         for row in settlements.itertuples():
             p = row.geometry.representative_point()
             ax.annotate(
-                str(row.name), (p.x, p.y), fontsize=6.5, ha="center", zorder=9, color="#263238"
+                _settlement_name(row, lang),
+                (p.x, p.y),
+                fontsize=6.5,
+                ha="center",
+                zorder=9,
+                color="#263238",
             )
     zones = _metric(plan.zones, community)
     for hazard in plan.hazards:
@@ -275,13 +280,19 @@ def _coverage_rows(plan: plan_.SafetyPlan, lang: str) -> list[list[str]]:
     for row in frame.itertuples():
         rows.append(
             [
-                str(row.name),
+                _settlement_name(row, lang),
                 f"{number(100 * row.covered_share, lang)} %",
                 f"{number(100 * row.backup_share, lang)} %",
                 _minutes(row.worst_s, lang),
             ]
         )
     return rows
+
+
+def _settlement_name(row, lang: str) -> str:  # noqa: ANN001
+    """A settlement's name as ``lang`` writes it ("Rampa (groapa de gunoi)")."""
+    slug = getattr(row, "settlement", None) or getattr(row, "slug", None) or ""
+    return community_name(str(slug), str(row.name), lang)
 
 
 def _coverage_caption(plan: plan_.SafetyPlan, lang: str) -> str:

@@ -47,7 +47,7 @@ from geo import network as net
 from geo import runs, taxonomy, views
 from geo.communities.model import Community
 from geo.errors import HartaError
-from geo.i18n import t
+from geo.i18n import community_name, t
 from geo.network.matrix import Network
 from geo.network.snap import WALK_SPEED_MS, metric_view, snap_points
 from geo.results import Result, not_run
@@ -702,10 +702,17 @@ def place_name(row: Any, lang: str) -> str:
     -------
     str
     """
-    get = row.get if isinstance(row, dict | pd.Series) else lambda k: getattr(row, k)
+    if isinstance(row, dict | pd.Series):
+        get = row.get
+    else:
+
+        def get(key: str) -> Any:
+            return getattr(row, key, None)
+
     if get("origin_kind") == "zone":
         return t("response.evac.zone", lang, id=get("origin_name"))
-    return str(get("origin_name"))
+    slug = str(get("origin_id") or "").removeprefix("settlement-")
+    return community_name(slug, str(get("origin_name")), lang)
 
 
 def no_route_text(row: Any, lang: str) -> str:
