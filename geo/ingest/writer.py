@@ -1,12 +1,13 @@
 """Write validated rows in one transaction, fast.
 
-Rows go to a temporary staging table with ``COPY`` (batches of :data:`BATCH_SIZE`, progress
-reported after each), then into the layer with one set-based ``INSERT … SELECT … ON CONFLICT
-(community_id, row_hash) DO NOTHING`` (the checks that belong to PostGIS and the constraints run
-there, once, over the whole set), so a row already
-stored (same content hash) is skipped by the database itself, even when two imports race.  Rows
-that were withdrawn or purged (a tombstone in the database, migration 0004) are left out and
-reported as withdrawn.  The
+Rows go to the session's staging table (made by ``harta_ingest_begin``, migration 0013) with
+``COPY`` (batches of :data:`BATCH_SIZE`, progress reported after each), then into the layer
+with one set-based ``INSERT … SELECT … ON CONFLICT (community_id, row_hash) DO NOTHING``
+(``harta_ingest_finish``: the checks that belong to PostGIS and the constraints run there, once,
+over the whole set), so a row already stored (same content hash) is skipped by the database
+itself, even when two imports race.  Rows that were withdrawn or purged (a tombstone in the
+database, migration 0004) are left out by the same statement, with one anti-join, and reported
+as withdrawn.  The
 ``imports`` row, every layer row and the audit trail entries share the transaction: an error at
 any point leaves nothing behind.
 """
@@ -31,7 +32,7 @@ BATCH_SIZE = 5000
 
 ProgressCallback = Callable[[int, int], None]
 
-_STAGING = "_harta_import_rows"
+_STAGING = "pg_temp._harta_import_rows"
 
 
 @dataclass(frozen=True)
@@ -234,12 +235,11 @@ def _finish_import_row(conn: Connection, import_id: int, report: ImportReport) -
 
 
 def _create_staging(conn: Connection, layer: Layer, columns: list[str]) -> None:
-    # Same column types as the layer, no constraints: the INSERT into the layer checks them.
+    """The session's staging table, made by the database (migration 0013) with the layer's
+    column types; this connection may only fill it."""
     conn.execute(
-        text(
-            f"CREATE TEMP TABLE {_STAGING} ON COMMIT DROP AS"
-            f" SELECT {', '.join(columns)} FROM {layer.table} WITH NO DATA"
-        )
+        text("SELECT harta_ingest_begin(:layer, CAST(:columns AS text[]))"),
+        {"layer": layer.table, "columns": columns},
     )
 
 
@@ -276,12 +276,12 @@ def _copy_batch(cursor, columns: list[str], tuples: list[tuple]) -> None:
 
 
 def _insert_batch(cursor, layer: Layer, columns: list[str]) -> int:
-    """Move the staged rows into the layer in one statement; return how many were new."""
-    names = ", ".join(columns)
-    cursor.execute(
-        f"INSERT INTO {layer.table} ({names}) SELECT {names} FROM {_STAGING}"
-        " ON CONFLICT (community_id, row_hash) DO NOTHING"
-    )
-    inserted = cursor.rowcount
-    cursor.execute(f"TRUNCATE {_STAGING}")
-    return inserted
+    """Move the staged rows into the layer in one statement; return how many were new.
+
+    ``harta_ingest_finish`` checks the acting role may write them (the layer's row security),
+    leaves out withdrawn and purged rows with one anti-join on the tombstones, and inserts the
+    rest ``ON CONFLICT (community_id, row_hash) DO NOTHING``.
+    """
+    del columns  # the database takes the staging table's own columns
+    cursor.execute("SELECT harta_ingest_finish(%s)", (layer.table,))
+    return cursor.fetchone()[0]
