@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import shutil
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 
 from geo.analysis.fingerprint import frame_digest
-from geo.analysis.runs import run_hotspot_analysis, store_run
+from geo.analysis.runs import run_dir, run_hotspot_analysis, store_run
 from geo.communities import Community
 from geo.incidents import record_incident
 from geo.maps.analysis import analysis_map
@@ -144,3 +146,41 @@ def test_real_inputs_carry_no_demo_badge(loaded_engine, as_role, pata_rat, role)
     run = run_hotspot_analysis(as_role(role), pata_rat, store=False)
     assert not run.demo
     assert demo_badge("ro") not in _legend(run, pata_rat)
+
+
+@pytest.mark.parametrize(("forged_scope", "reused"), [("aggregated", True), ("all", False)])
+def test_reuse_never_crosses_row_security(loaded_engine, as_role, pata_rat, forged_scope, reused):
+    """Attack: a police run ("all" scope) whose row carries the very fingerprint of the public's
+    run.  Reuse looks the fingerprint up on the reader's own connection, so row security hides
+    the police row and the public gets its own result -- never the police run's id or files.
+    The control case (the same row, aggregated scope) is reused: the lookup really happens."""
+    public = as_role("public")
+    viewed = run_hotspot_analysis(public, pata_rat, store=False)
+    assert viewed.id is None
+    params = {**viewed.params, "scope": forged_scope}
+    with loaded_engine.begin() as conn:
+        forged = conn.execute(
+            text(
+                "INSERT INTO analysis_runs (id, kind, community_id, params, input_counts, outputs,"
+                " started_at, finished_at, created_by_role) VALUES (:id, 'hotspots', :c,"
+                " CAST(:p AS jsonb), '{}'::jsonb, CAST(:o AS jsonb), now(), now(), 'police')"
+                " RETURNING id"
+            ),
+            {
+                # An id of its own: run folders are shared by every test database.
+                "id": 970000 + (os.getpid() % 10000) * 2 + int(reused),
+                "c": pata_rat.id,
+                "p": json.dumps({**params, "exports": ["hotspots_csv"]}, default=str),
+                "o": json.dumps({"hotspots_csv": "hotspots.csv"}),
+            },
+        ).scalar_one()
+    folder = run_dir(forged)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "hotspots.csv").write_text("police only\n")
+    try:
+        again = run_hotspot_analysis(public, pata_rat, store=False)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert (again.id == forged) is reused
+    if not reused:
+        assert again.id is None and not again.outputs

@@ -57,7 +57,7 @@ def test_views_store_nothing_until_saved_and_a_language_change_keeps_the_view(
         assert t("analysis.places.col.street", "ro") in table_text
         assert "Strada" in table_text or "Calea" in table_text
         assert stored_runs(loaded_engine) == 0  # a view stores nothing
-        save_screenshot(page, "hotspots_police_ro_desktop.png")
+        save_screenshot(page, "hotspots_police_ro_desktop.png", full_page=True)
 
         # Trends, then Hungarian: the page stays on trends, the filters as they were.
         open_view(page, "trends", "ro")

@@ -55,10 +55,11 @@ def drawing_map(page):
     return frame.frame_element(), frame
 
 
-def save_screenshot(page, name: str) -> None:
+def save_screenshot(page, name: str, *, full_page: bool = False) -> None:
+    """Save a screenshot for review (.test-data) and copy it to docs/screenshots."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), full_page=full_page)
     DOCS.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, DOCS / name)
 
