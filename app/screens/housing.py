@@ -64,7 +64,7 @@ def _sites_bytes(ctx, last) -> tuple[bytes, str]:  # noqa: ANN001
     """Planners pick demo or upload; others see the last stored run's sites (else the demo)."""
     if ctx.role in PLANNERS:
         upload = st.sidebar.file_uploader(
-            ctx.t("sites.page.upload"), type=["geojson", "json", "gpkg"], key="hs_sites"
+            ctx.t("sites.page.upload"), type=["geojson", "json", "gpkg"], key="house_sites"
         )
         if upload is not None:
             return upload.getvalue(), Path(upload.name).suffix or ".geojson"
@@ -103,7 +103,7 @@ def _ahp(ctx, available: list[str]) -> dict[str, float] | None:  # noqa: ANN001
         default=available[:3],
         format_func=label.get,
         max_selections=6,
-        key="hs_ahp_pick",
+        key="house_ahp_pick",
     )
     if len(chosen) < 3:
         return None
@@ -123,7 +123,7 @@ def _ahp(ctx, available: list[str]) -> dict[str, float] | None:  # noqa: ANN001
             options,
             value=0,
             format_func=fmt,
-            key=f"hs_ahp_{a}_{b}",
+            key=f"house_ahp_{a}_{b}",
         )
         matrix[i][j] = value + 1.0 if value >= 0 else 1.0 / (1 - value)
         matrix[j][i] = 1.0 / matrix[i][j]
@@ -172,7 +172,7 @@ def _comparison(ctx, result, names: dict) -> None:  # noqa: ANN001
     shown[column] = [str(r) if r != 99 else "–" for r in shown[column]]
     n = int(table["disagree"].sum())
     st.caption(ctx.t("sites.page.disagree", n=n) if n else ctx.t("sites.page.agree"))
-    st.dataframe(shown, hide_index=True, use_container_width=True, key="hs_compare")
+    st.dataframe(shown, hide_index=True, width="stretch", key="house_compare")
 
 
 def _weights_side_by_side(ctx, planners: dict, community: dict, available: set) -> None:  # noqa: ANN001
@@ -194,8 +194,8 @@ def _weights_side_by_side(ctx, planners: dict, community: dict, available: set) 
             }
         ),
         hide_index=True,
-        use_container_width=True,
-        key="hs_weights_table",
+        width="stretch",
+        key="house_weights_table",
     )
 
 
@@ -203,9 +203,9 @@ def _downloads(ctx, ranking, result) -> None:  # noqa: ANN001
     with tempfile.TemporaryDirectory() as folder:
         csv = write_outputs(result, CRITERIA, Path(folder) / "ranked.csv")["csv"].read_bytes()
     cols = st.columns(3)
-    cols[0].download_button(ctx.t("sites.page.csv"), csv, "ranked.csv", "text/csv", key="hs_csv")
+    cols[0].download_button(ctx.t("sites.page.csv"), csv, "ranked.csv", "text/csv", key="house_csv")
     # The PDF takes a second or two: made on request, not on every rerun of the page.
-    if cols[1].button(ctx.t("sites.page.report"), key="hs_pdf_make"):
+    if cols[1].button(ctx.t("sites.page.report"), key="house_pdf_make"):
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "report.pdf"
             pdf = site_report_pdf(result, CRITERIA, ctx.community, path, ctx.lang).read_bytes()
@@ -214,13 +214,13 @@ def _downloads(ctx, ranking, result) -> None:  # noqa: ANN001
             pdf,
             f"housing_sites_{ctx.lang}.pdf",
             "application/pdf",
-            key="hs_pdf",
+            key="house_pdf",
         )
-    if ctx.role in PLANNERS and cols[2].button(ctx.t("sites.page.store"), key="hs_store"):
+    if ctx.role in PLANNERS and cols[2].button(ctx.t("sites.page.store"), key="house_store"):
         run_id = store_run(ctx.engine, ctx.community, ranking, result)
         st.success(ctx.t("sites.page.stored", run=run_id))
     if ctx.role == "community" and ranking.weights_b:
-        if cols[2].button(ctx.t("sites.page.store_community"), key="hs_store_cw"):
+        if cols[2].button(ctx.t("sites.page.store_community"), key="house_store_cw"):
             # Stored as the community's own run: its weights are the community's set, the
             # planners' are kept beside them for the comparison.
             own = dataclasses.replace(ranking, weights=ranking.weights_b, weights_b=ranking.weights)
@@ -233,7 +233,7 @@ def _surface(ctx, ranking, context_) -> None:  # noqa: ANN001
 
     with st.expander(ctx.t("sites.page.surface")):
         st.caption(ctx.t("sites.page.surface_help"))
-        if st.button(ctx.t("sites.page.surface_button"), key="hs_surface"):
+        if st.button(ctx.t("sites.page.surface_button"), key="house_surface"):
             with tempfile.TemporaryDirectory() as folder, st.spinner(ctx.t("sites.page.computing")):
                 out = suitability_surface(
                     ctx.community, context_, CRITERIA, ranking.weights, Path(folder) / "s.tif"
@@ -244,7 +244,7 @@ def _surface(ctx, ranking, context_) -> None:  # noqa: ANN001
                 data,
                 "suitability.tif",
                 "image/tiff",
-                key="hs_tif",
+                key="house_tif",
             )
 
 
@@ -258,7 +258,7 @@ def _weights(ctx, planners: dict, available: set[str], stored) -> tuple[dict, di
     if ctx.role == "community":
         st.subheader(ctx.t("sites.page.view_community"))
         with st.expander(ctx.t("sites.page.community_weights"), expanded=True):
-            return planners, _sliders(ctx, "hs_cw", own or planners, available)
+            return planners, _sliders(ctx, "house_cw", own or planners, available)
     st.subheader(ctx.t("sites.page.view_planner"))
     community_weights = own
     if own is not None:
@@ -269,17 +269,17 @@ def _weights(ctx, planners: dict, available: set[str], stored) -> tuple[dict, di
             ["sliders", "ahp"],
             horizontal=True,
             format_func=lambda m: ctx.t(f"sites.page.{m}"),
-            key="hs_wmode",
+            key="house_wmode",
         )
         if mode == "ahp":
             weights = _ahp(ctx, [c for c in CRITERIA.codes if c in available])
             if weights is None:
                 st.stop()
         else:
-            weights = _sliders(ctx, "hs_pw", planners, available)
+            weights = _sliders(ctx, "house_pw", planners, available)
     if ctx.role in PLANNERS:
         upload = st.sidebar.file_uploader(
-            ctx.t("sites.page.community_weights_file"), type=["json"], key="hs_cwf"
+            ctx.t("sites.page.community_weights_file"), type=["json"], key="house_cwf"
         )
         if upload is not None:
             try:
@@ -298,14 +298,14 @@ def _results(ctx, result, context_) -> None:  # noqa: ANN001
         st_folium(
             sites_map(result, ctx.community, context_, ctx.lang, online=ctx.online),
             height=520,
-            use_container_width=True,
+            width=None,
             returned_objects=[],
-            key="hs_map",
+            key="house_map",
         )
     with right:
         st.subheader(ctx.t("sites.page.ranked"))
         st.dataframe(
-            _ranked_table(ctx, result), hide_index=True, use_container_width=True, key="hs_table"
+            _ranked_table(ctx, result), hide_index=True, width="stretch", key="house_table"
         )
         dropped = [
             f"{CRITERIA.get(c).label(ctx.lang)} ({ctx.t(key)})"
@@ -323,10 +323,10 @@ def _site_details(ctx, result, names: dict) -> None:  # noqa: ANN001
         ctx.t("sites.page.pick_site"),
         list(result.ranked().index),
         format_func=lambda i: names[result.sites.loc[i, "site_id"]],
-        key="hs_pick",
+        key="house_pick",
     )
     left, right = st.columns([3, 2])
-    left.image(criteria_chart(result, CRITERIA, pick, ctx.lang), use_container_width=True)
+    left.image(criteria_chart(result, CRITERIA, pick, ctx.lang), width="stretch")
     row = result.sites.loc[pick]
     right.dataframe(
         pd.DataFrame(
@@ -342,8 +342,8 @@ def _site_details(ctx, result, names: dict) -> None:  # noqa: ANN001
             }
         ),
         hide_index=True,
-        use_container_width=True,
-        key="hs_values",
+        width="stretch",
+        key="house_values",
     )
 
 
@@ -376,11 +376,11 @@ def main() -> None:
         ctx.t("sites.page.method"),
         ["topsis", "wsm"],
         format_func=lambda m: ctx.t(f"sites.method.{m}"),
-        key="hs_method",
+        key="house_method",
     )
-    k = st.sidebar.number_input(ctx.t("sites.page.k"), 1, 10, 3, key="hs_k")
+    k = st.sidebar.number_input(ctx.t("sites.page.k"), 1, 10, 3, key="house_k")
     gap = st.sidebar.number_input(
-        ctx.t("sites.page.min_distance"), 0, 5000, 500, step=100, key="hs_gap"
+        ctx.t("sites.page.min_distance"), 0, 5000, 500, step=100, key="house_gap"
     )
     top = st.container()  # the results go above the weights that make them
     weights, community_weights = _weights(ctx, planners, available, last_community)
