@@ -177,12 +177,12 @@ def test_no_route_is_said_plainly_in_the_plan(setting, tmp_path):
 def test_plan_command_prints_the_next_version(setting, tmp_path):
     from typer.testing import CliRunner
 
-    from geo.planning.response.evac_cli import evac_app
+    from geo.reports.safety_plan_cli import plan_app
 
     out = tmp_path / "plan.pdf"
     env = {"DATABASE_URL": setting["url"], "HARTA_LANGUAGE": "en"}
     args = ["plan", "--community", "pata-rat", "--lang", "hu", "--out", str(out)]
-    result = CliRunner().invoke(evac_app, args, env=env)
+    result = CliRunner().invoke(plan_app, args, env=env)
     assert result.exit_code == 0, result.output
     assert "1. változatú terv" in result.output
     text = _pdf_text(out)

@@ -1,20 +1,14 @@
-"""``harta evacuate`` and ``harta plan``: evacuation routes and the safety plan, from the CLI.
+"""``harta evacuate``: evacuation routes from the command line.
 
 ``harta evacuate --community SLUG --scenario landfill_fire_smoke [--mode walk]``
 ``[--assembly FILE] [--out FILE.gpkg]``
     Routes from every settlement and high-risk zone to the nearest safe assembly point, with the
     scenario's streets closed; prints one line per place (or, plainly, that no route exists) and
     copies the run's GeoPackage to ``--out``.  The run is stored (``response_evacuation``).
-``harta plan --community SLUG [--lang ro|hu|en] [--coverage RUN] [--evacuation RUN ...]``
-``[--out FILE.pdf]``
-    Prints the community's next safety plan version from stored runs (default: the newest
-    aggregated coverage run and the newest evacuation run of each scenario), stores it
-    (``response_plan``) and copies the PDF (and the HTML beside it) to ``--out``.
 
-Both run as the operator (the CLI's own connection); a plan still refuses a coverage run made
-from focal points' houses (scope ``exact``, e.g. ``harta coverage``'s): see
-:mod:`geo.planning.response.plan`.  Offline.  The lead registers :func:`evacuate_command` and
-:func:`plan_command` on the main app (or mounts :data:`evac_app`).
+Runs as the operator (the CLI's own connection).  Offline.  ``harta plan`` prints the safety
+plan: it lives in :mod:`geo.reports.safety_plan_cli` (planning may not import reports).  The
+lead registers :func:`evacuate_command` on the main app (or mounts :data:`evac_app`).
 """
 
 from __future__ import annotations
@@ -27,12 +21,10 @@ from rich.console import Console
 from rich.table import Table
 
 from geo.errors import HartaError
-from geo.i18n import LANGUAGES, t
+from geo.i18n import t
 from geo.settings import get_settings
 
-evac_app = typer.Typer(
-    help="Evacuation routes and the safety plan (offline).", no_args_is_help=True
-)
+evac_app = typer.Typer(help="Evacuation routes (offline).", no_args_is_help=True)
 console = Console(width=160)
 err = Console(stderr=True)
 
@@ -89,45 +81,3 @@ def evacuate_command(
         stored = runs.get_run(engine, run.id)
         shutil.copyfile(stored.outputs["gpkg"], out)
         console.print(t("response.evac.cli.written", lang, path=out, run=run.id))
-
-
-@evac_app.command("plan")
-def plan_command(
-    community: str = typer.Option(..., "--community", help="Community slug."),
-    lang: str = typer.Option(None, "--lang", help="ro, hu or en (default HARTA_LANGUAGE)."),
-    coverage: int = typer.Option(None, "--coverage", help="Coverage run id."),
-    evacuation: list[int] = typer.Option(None, "--evacuation", help="Evacuation run id."),
-    out: Path = typer.Option(None, "--out", dir_okay=False, help="PDF to write."),
-) -> None:
-    """Print and store the community's next safety plan version."""
-    from geo.reports.safety_plan import publish_plan
-
-    lang = lang or get_settings().language
-    if lang not in LANGUAGES:
-        err.print(t("response.plan.error.lang", "en", lang=lang))
-        raise typer.Exit(2)
-    engine, place = _community(community)
-    chosen = {}
-    if coverage is not None or evacuation:
-        chosen = {"coverage_run_id": coverage, "evacuation_run_ids": list(evacuation or [])}
-    try:
-        published = publish_plan(engine, place, lang, **chosen)
-    except HartaError as error:
-        err.print(error.message(lang))
-        raise typer.Exit(1) from None
-    pdf, html = published.pdf, published.html
-    if out is not None:
-        shutil.copyfile(published.pdf, out)
-        shutil.copyfile(published.html, out.with_suffix(".html"))
-        pdf, html = out, out.with_suffix(".html")
-    console.print(
-        t(
-            "response.plan.written",
-            lang,
-            version=published.version,
-            lang=lang,
-            pdf=pdf,
-            html=html,
-            run=published.run_id,
-        )
-    )
