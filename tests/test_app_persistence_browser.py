@@ -247,7 +247,7 @@ def test_screenshots_of_home_incidents_account_and_admin(loaded_db_url, users, s
             page.goto(f"{base}/account?lang={lang}")
             wait_title(page, t("account.title", lang))
             wait_idle(page)
-            assert t("app.signin.reload", lang) in page.inner_text("body")
+            page.get_by_text(t("app.signin.reload", lang)).first.wait_for(timeout=60000)
             page.screenshot(path=str(SCREENSHOTS_DOCS / f"account_{lang}_{size}.png"))
         sign_in_browser(page, base, "admin", lang="ro")  # a fresh address: the default, ro
         for lang in LANGUAGES:

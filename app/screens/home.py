@@ -24,7 +24,9 @@ if community.description:
 exact = ctx.role in EXACT_POINT_ROLES
 counts = views.layer_counts(ctx.engine, ctx.community, exact=exact)
 demo_layers = int(counts["risk_zones_demo"] + counts["facilities_demo"])
-cols = st.columns(4)
+# One row on a desktop; wrapped two by two on a tablet, where four columns cut the labels.
+row = st.container(horizontal=True, gap="medium")
+cols = [row.container(width=180) for _ in range(4)]
 for col, layer in zip(cols, ("risk_zones", "incidents", "facilities", "streets"), strict=True):
     demo = int(counts.get(f"{layer}_demo", 0))
     col.metric(ctx.t(f"app.layers.{layer}"), number(int(counts[layer]) + demo, ctx.lang))
