@@ -31,6 +31,11 @@ console = Console(width=160)
 err = Console(stderr=True)
 
 
+@plan_app.callback()
+def _group() -> None:
+    """Keep the command's name on the command line (a one-command Typer app would drop it)."""
+
+
 @plan_app.command("plan")
 def plan_command(
     community: str = typer.Option(..., "--community", help="Community slug."),

@@ -29,6 +29,11 @@ console = Console(width=160)
 err = Console(stderr=True)
 
 
+@evac_app.callback()
+def _group() -> None:
+    """Keep the command's name on the command line (a one-command Typer app would drop it)."""
+
+
 def _community(slug: str):  # noqa: ANN202
     from geo.communities.model import Community, UnknownCommunity
     from geo.db.engine import get_engine
