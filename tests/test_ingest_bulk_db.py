@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from geo import lifecycle
+from geo.communities.model import Community
 from geo.db.security import ROLES, connect_as
 from tests.factories import insert_community
 
@@ -66,7 +67,7 @@ def places(loaded_engine, users):
             country="BG",
             timezone="Europe/Sofia",
         )
-        pata = conn.execute(text("SELECT id FROM communities WHERE slug = 'pata-rat'")).scalar()
+        pata = Community.load(conn, "pata-rat").id
         x, y = conn.execute(
             text("SELECT ST_X(geom), ST_Y(geom) FROM incidents WHERE community_id = :c LIMIT 1"),
             {"c": pata},

@@ -23,23 +23,19 @@ import hashlib
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import shapely
 from sqlalchemy import Engine, text
 
 from geo import roles
 from geo.communities.model import Community, UnknownCommunity
 from geo.db.models import ROLES, SOURCES
+from geo.ingest import known
 from geo.ingest import mapping as mapping_
 from geo.ingest.mapping import Mapping, load_profile, parse_options, save_profile
 from geo.ingest.readers import read_file
 from geo.ingest.report import ImportFailed, ImportRejected, ImportReport, Problem
 from geo.ingest.validate import (
-    HASH_GRID_DEG,
     CommunityArea,
     ValidRow,
-    find_near_duplicates,
     normalise_columns,
     validate_rows,
 )
@@ -341,11 +337,11 @@ def _prepare(
     )
     missing = mapping_.missing_required(mapped, normalised, layer, report)
     rows = validate_rows(normalised, layer, community_area, report, role=role, missing=missing)
-    _mark_demo(frame, rows)
-    rows = _drop_duplicates(engine, layer, community_area, rows, report)
-    rows = _drop_own_export(engine, layer, community, frame, rows, report)
+    known.mark_demo(frame, rows)
+    rows = known.drop_duplicates(engine, layer, community_area, rows, report)
+    rows = known.drop_own_export(engine, layer, community, frame, rows, report)
     if layer.name == "incidents":
-        _flag_near_duplicates(engine, community_area, rows, report)
+        known.flag_near_duplicates(engine, community_area, rows, report)
     return report, layer, community_area, rows
 
 
@@ -414,187 +410,6 @@ def _check_workshop(
     if owner != community.id:
         raise ImportFailed(
             "ingest.error.unknown_workshop", workshop=workshop_id, community=community.slug
-        )
-
-
-def _mark_demo(frame, rows: list[ValidRow]) -> None:  # noqa: ANN001
-    """Rows Harta exported as demo data (``source`` = demo or ``is_demo`` true) stay demo
-    rows when they come back, so ``demo clear`` still removes them."""
-    flags = np.zeros(len(frame), dtype=bool)
-    if "source" in frame.columns:
-        flags |= frame["source"].astype(str).str.strip().str.lower().eq("demo").to_numpy()
-    if "is_demo" in frame.columns:
-        text_flags = frame["is_demo"].astype(str).str.strip().str.lower()
-        flags |= text_flags.isin(["true", "1", "t", "yes"]).to_numpy()
-    demo_rows = set(frame["_row"].to_numpy()[flags].tolist())
-    for row in rows:
-        row.demo = row.row in demo_rows
-
-
-def _drop_own_export(
-    engine: Engine,
-    layer: Layer,
-    community: Community,
-    frame,  # noqa: ANN001
-    rows: list[ValidRow],
-    report: ImportReport,
-) -> list[ValidRow]:
-    """Leave out rows of Harta's own export that are still stored: same ``id`` in this
-    community's family, the same geometry (to about 1 cm) and the same values.
-
-    The content hash already catches most of them; this catches rows stored with another hash
-    (the demo layers hash their own way).  The id alone is not enough -- a partner's file may
-    number its rows 1, 2, 3 -- so a row is only recognised when the stored row with that id
-    has its geometry and every value too (an export without the narrative is another row).
-    """
-    if "id" not in frame.columns or not rows:
-        return rows
-    ids = pd.to_numeric(frame["id"], errors="coerce")
-    by_row = {
-        int(r): int(i)
-        for r, i in zip(frame["_row"], ids, strict=True)
-        if pd.notna(i) and float(i).is_integer()
-    }
-    wanted = sorted({by_row[r.row] for r in rows if r.row in by_row})
-    if not wanted:
-        return rows
-    fields = ", ".join(layer.field_names)
-    with engine.connect() as conn:
-        stored = {
-            found.id: found
-            for found in conn.execute(
-                text(
-                    f"SELECT id, ST_AsBinary(geom) AS wkb, {fields} FROM {layer.table}"
-                    " WHERE community_id = ANY(:family) AND id = ANY(:ids)"
-                ),
-                {"family": list(community.family_ids), "ids": wanted},
-            )
-        }
-    kept = []
-    for row in rows:
-        found = stored.get(by_row.get(row.row, -1))
-        if found is not None and _same_stored_row(row, found, layer):
-            report.add(
-                Problem(
-                    report.file,
-                    row.row,
-                    None,
-                    "ingest.problem.duplicate_exported",
-                    {"id": by_row[row.row]},
-                    level="info",
-                )
-            )
-            report.rows_skipped_duplicate += 1
-        else:
-            kept.append(row)
-    return kept
-
-
-def _same_stored_row(row: ValidRow, found, layer: Layer) -> bool:  # noqa: ANN001
-    """Whether a file row has the stored row's geometry (to ~1 cm) and every value."""
-    if not shapely.equals_exact(
-        shapely.normalize(shapely.from_wkb(bytes(found.wkb))),
-        shapely.normalize(row.geom),
-        tolerance=HASH_GRID_DEG,
-    ):
-        return False
-    return all(
-        _same_value(row.values.get(name), getattr(found, name)) for name in layer.field_names
-    )
-
-
-def _same_value(mine: object, theirs: object) -> bool:
-    if hasattr(mine, "utcoffset") and hasattr(theirs, "utcoffset"):
-        return mine == theirs  # aware datetimes compare as instants
-    return ("" if mine is None else str(mine)) == ("" if theirs is None else str(theirs))
-
-
-def _drop_duplicates(
-    engine: Engine,
-    layer: Layer,
-    community: CommunityArea,
-    rows: list[ValidRow],
-    report: ImportReport,
-) -> list[ValidRow]:
-    """Remove rows repeated in the file or already stored; report each as a note."""
-    stored = _stored_hashes(engine, layer, community.id, [r.row_hash for r in rows])
-    first_row_of: dict[str, int] = {}
-    fresh: list[ValidRow] = []
-    for row in rows:
-        if row.row_hash in stored:
-            report.add(
-                Problem(report.file, row.row, None, "ingest.problem.duplicate_stored", level="info")
-            )
-        elif row.row_hash in first_row_of:
-            report.add(
-                Problem(
-                    report.file,
-                    row.row,
-                    None,
-                    "ingest.problem.duplicate_in_file",
-                    {"other": first_row_of[row.row_hash]},
-                    level="info",
-                )
-            )
-        else:
-            first_row_of[row.row_hash] = row.row
-            fresh.append(row)
-    report.rows_skipped_duplicate += len(rows) - len(fresh)
-    return fresh
-
-
-def _stored_hashes(engine: Engine, layer: Layer, community_id: int, hashes: list[str]) -> set:
-    # One text parameter split by the server: an array of 100,000 strings costs seconds to
-    # send element by element (hashes are hex: no comma inside).
-    with engine.connect() as conn:
-        return set(
-            conn.execute(
-                text(
-                    f"SELECT row_hash FROM {layer.table}"
-                    " WHERE community_id = :c AND row_hash = ANY(string_to_array(:hashes, ','))"
-                ),
-                {"c": community_id, "hashes": ",".join(hashes)},
-            ).scalars()
-        )
-
-
-def _flag_near_duplicates(
-    engine: Engine, community: CommunityArea, rows: list[ValidRow], report: ImportReport
-) -> None:
-    """Warn about incidents of the same type within 25 m and 30 minutes of another."""
-    if not rows:
-        return
-    times = [r.values["occurred_at"] for r in rows]
-    with engine.connect() as conn:
-        existing = pd.DataFrame(
-            conn.execute(
-                text(
-                    "SELECT id, type_code, occurred_at, ST_X(geom) AS lon, ST_Y(geom) AS lat"
-                    " FROM incidents WHERE community_id = :c"
-                    " AND occurred_at BETWEEN :start AND :end"
-                ),
-                {
-                    "c": community.id,
-                    "start": min(times) - pd.Timedelta(minutes=30),
-                    "end": max(times) + pd.Timedelta(minutes=30),
-                },
-            ).all(),
-            columns=["id", "type_code", "occurred_at", "lon", "lat"],
-        )
-    for pair in find_near_duplicates(rows, existing, community):
-        if "other_row" in pair:
-            key, other = "ingest.problem.near_duplicate_row", pair["other_row"]
-        else:
-            key, other = "ingest.problem.near_duplicate_stored", pair["other_id"]
-        report.add(
-            Problem(
-                report.file,
-                pair["row"],
-                None,
-                key,
-                {"other": other, "metres": pair["metres"], "minutes": pair["minutes"]},
-                level="warning",
-            )
         )
 
 

@@ -33,6 +33,9 @@ BATCH_SIZE = 5000
 ProgressCallback = Callable[[int, int], None]
 
 _STAGING = "pg_temp._harta_import_rows"
+#: Layers the database's set-based writer takes (migration 0013: the tombstoned layers);
+#: others (facilities) are staged and inserted by the caller itself.
+_BULK_LAYERS = frozenset({"incidents", "risk_zones"})
 
 
 @dataclass(frozen=True)
@@ -163,9 +166,7 @@ def _skip_withdrawn(
     withdrawn = set(
         conn.execute(
             # One text parameter split by the server (see _stored_hashes in geo.ingest).
-            text(
-                "SELECT unnest(harta_withdrawn_hashes(:layer, :c, string_to_array(:h, ',')))"
-            ),
+            text("SELECT unnest(harta_withdrawn_hashes(:layer, :c, string_to_array(:h, ',')))"),
             {"layer": layer.name, "c": target.community_id, "h": ",".join(hashes)},
         ).scalars()
     )
@@ -237,6 +238,15 @@ def _finish_import_row(conn: Connection, import_id: int, report: ImportReport) -
 def _create_staging(conn: Connection, layer: Layer, columns: list[str]) -> None:
     """The session's staging table, made by the database (migration 0013) with the layer's
     column types; this connection may only fill it."""
+    if layer.table not in _BULK_LAYERS:
+        # Same column types as the layer, no constraints: the INSERT into the layer checks them.
+        conn.execute(
+            text(
+                f"CREATE TEMP TABLE _harta_import_rows ON COMMIT DROP AS"
+                f" SELECT {', '.join(columns)} FROM {layer.table} WITH NO DATA"
+            )
+        )
+        return
     conn.execute(
         text("SELECT harta_ingest_begin(:layer, CAST(:columns AS text[]))"),
         {"layer": layer.table, "columns": columns},
@@ -282,6 +292,12 @@ def _insert_batch(cursor, layer: Layer, columns: list[str]) -> int:
     leaves out withdrawn and purged rows with one anti-join on the tombstones, and inserts the
     rest ``ON CONFLICT (community_id, row_hash) DO NOTHING``.
     """
-    del columns  # the database takes the staging table's own columns
+    if layer.table not in _BULK_LAYERS:
+        names = ", ".join(columns)
+        cursor.execute(
+            f"INSERT INTO {layer.table} ({names}) SELECT {names} FROM {_STAGING}"
+            " ON CONFLICT (community_id, row_hash) DO NOTHING"
+        )
+        return cursor.rowcount
     cursor.execute("SELECT harta_ingest_finish(%s)", (layer.table,))
     return cursor.fetchone()[0]
