@@ -57,7 +57,10 @@ def test_views_store_nothing_until_saved_and_a_language_change_keeps_the_view(
         assert t("analysis.places.col.street", "ro") in table_text
         assert "Strada" in table_text or "Calea" in table_text
         assert stored_runs(loaded_engine) == 0  # a view stores nothing
-        save_screenshot(page, "hotspots_police_ro_desktop.png", full_page=True)
+        save_screenshot(page, "hotspots_police_ro_desktop.png")
+        main(page).get_by_text(t("analysis.places.header", "ro")).first.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        save_screenshot(page, "hotspots_police_places_ro_desktop.png")
 
         # Trends, then Hungarian: the page stays on trends, the filters as they were.
         open_view(page, "trends", "ro")
@@ -95,7 +98,8 @@ def test_views_store_nothing_until_saved_and_a_language_change_keeps_the_view(
 
 
 @pytest.mark.parametrize(
-    ("lang", "size", "name"), [("ro", TABLET, "tablet"), ("hu", DESKTOP, "desktop")]
+    ("lang", "size", "name"),
+    [("ro", TABLET, "tablet"), ("hu", TABLET, "tablet"), ("hu", DESKTOP, "desktop")],
 )
 def test_the_aggregated_map_of_demo_incidents_says_demo(loaded_db_url, lang, size, name):
     """The public reads published counts only; the demo incidents among them are labelled."""

@@ -118,11 +118,13 @@ def test_tablet_portrait_gives_the_map_the_screen(loaded_db_url, loaded_engine, 
         assert not page.blocked_requests, page.blocked_requests
 
 
-@pytest.mark.parametrize(("size", "name"), [(LANDSCAPE, "landscape"), (DESKTOP, "desktop")])
+@pytest.mark.parametrize(
+    ("size", "name", "lang"),
+    [(LANDSCAPE, "landscape", "hu"), (DESKTOP, "desktop", "ro"), (DESKTOP, "desktop", "hu")],
+)
 def test_landscape_and_desktop_start_the_map_near_the_top(
-    loaded_db_url, loaded_engine, users, size, name
+    loaded_db_url, loaded_engine, users, size, name, lang
 ):
-    lang = "ro" if name == "desktop" else "hu"
     _seed(loaded_engine, lang)
     with running_app(loaded_db_url) as base, browser_page(viewport=size) as page:
         open_workshop(page, base, lang)

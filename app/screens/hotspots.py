@@ -319,7 +319,7 @@ def _places_table(ctx: Context, run: runs.HotspotRun, streets) -> None:  # noqa:
         }
     )
     # A plain table: read out over the phone, printed, found by the browser's search.
-    st.table(table.set_index(col["rank"]))
+    st.table(table, hide_index=True)
 
 
 def _trends_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
