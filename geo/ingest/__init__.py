@@ -336,7 +336,12 @@ def _prepare(
         normalised, layer, mapping, report, mapping_.time_column(frame, layer, mapping)
     )
     missing = mapping_.missing_required(mapped, normalised, layer, report)
+    # Only the columns the later steps read are kept: the file's cells go as soon as the rows
+    # hold their values (peak memory per row, issue 10).
+    frame = frame[[c for c in ("_row", "id", "source", "is_demo") if c in frame.columns]]
+    del mapped
     rows = validate_rows(normalised, layer, community_area, report, role=role, missing=missing)
+    del normalised
     known.mark_demo(frame, rows)
     rows = known.drop_duplicates(engine, layer, community_area, rows, report)
     rows = known.drop_own_export(engine, layer, community, frame, rows, report)

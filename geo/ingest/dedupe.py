@@ -43,7 +43,7 @@ def hash_rows(rows: list, layer: Layer) -> None:
         return
     geometries = np.array([r.geom for r in rows], dtype=object)
     snapped = shapely.normalize(shapely.set_precision(geometries, HASH_GRID_DEG, mode="pointwise"))
-    wkb = shapely.to_wkb(snapped, hex=True, output_dimension=2).astype(object)
+    wkb = shapely.to_wkb(snapped, hex=True, output_dimension=2)
     # One encoder for all rows (json.dumps with options builds one per call); the same
     # options and key order as before, so stored hashes stay valid.
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
@@ -51,11 +51,11 @@ def hash_rows(rows: list, layer: Layer) -> None:
     if _same_keys(rows, names):
         attributes = _attributes_by_column(rows, names, encode)
     else:  # rows of different shapes (callers building rows by hand): one by one
-        attributes = np.array(
-            [encode({k: _hashable(v) for k, v in r.values.items()}) for r in rows], dtype=object
-        )
-    payloads = f"{layer.name}|" + wkb + "|" + attributes
-    for row, payload in zip(rows, payloads.tolist(), strict=True):
+        attributes = (encode({k: _hashable(v) for k, v in r.values.items()}) for r in rows)
+    # One payload at a time: the 100,000 strings are never all held at once.
+    prefix = f"{layer.name}|"
+    for row, geometry_hex, attribute_text in zip(rows, wkb.tolist(), attributes, strict=True):
+        payload = f"{prefix}{geometry_hex}|{attribute_text}"
         row.row_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -64,19 +64,18 @@ def _same_keys(rows: list, names: list[str]) -> bool:
     return all(r.values.keys() == wanted for r in rows)
 
 
-def _attributes_by_column(rows: list, names: list[str], encode) -> np.ndarray:  # noqa: ANN001
-    """The JSON object of every row's values (keys sorted), built a column at a time: each
-    distinct value is encoded once, exactly as ``encode`` encodes it inside the object."""
-    attributes = np.full(len(rows), "{", dtype=object)
-    for position, name in enumerate(names):
-        prefix = ("," if position else "") + encode(name) + ":"
-        attributes = attributes + prefix + _encoded_column([r.values[name] for r in rows], encode)
-    return attributes + "}"
+def _attributes_by_column(rows: list, names: list[str], encode):  # noqa: ANN001, ANN202
+    """The JSON object of every row's values (keys sorted), as a generator: each distinct value
+    is encoded once, a column at a time, exactly as ``encode`` encodes it inside the object."""
+    keys = [("," if position else "{") + encode(name) + ":" for position, name in enumerate(names)]
+    columns = [_encoded_column([r.values[name] for r in rows], encode) for name in names]
+    for fragments in zip(*columns, strict=True):
+        yield "".join(key + fragment for key, fragment in zip(keys, fragments, strict=True)) + "}"
 
 
-def _encoded_column(values: list, encode) -> np.ndarray:  # noqa: ANN001
+def _encoded_column(values: list, encode) -> list:  # noqa: ANN001
     seen: dict = {}
-    out = np.empty(len(values), dtype=object)
+    out: list = [None] * len(values)
     for index, value in enumerate(values):
         # The type is part of the key: True == 1 but they encode differently.
         key = (value.__class__, value)
