@@ -115,6 +115,20 @@ def test_tablet_portrait_gives_the_map_the_screen(loaded_db_url, loaded_engine, 
         edit_title = frame.locator(".leaflet-draw-edit-edit").get_attribute("title")
         assert edit_title in (t("maps.draw.edit", lang), t("workshop.leaflet.edit_disabled", lang))
         save_screenshot(page, f"workshop_{lang}_tablet.png")
+        # The polygon tool's actions (Finish, Remove last point, Cancel): a finger high, on the
+        # map, in the page's language.
+        frame.locator(".leaflet-draw-draw-polygon").click()
+        actions = frame.locator(".leaflet-draw-actions a:visible")
+        actions.first.wait_for(timeout=10000)
+        texts = [a.inner_text().strip() for a in actions.all()]
+        assert t("maps.draw.cancel", lang) in texts, texts
+        map_box = frame.locator(".leaflet-container").bounding_box()
+        for a in actions.all():
+            ab = a.bounding_box()
+            assert ab["height"] >= TOUCH_PX - 0.5, (a.inner_text(), ab)
+            assert ab["x"] + ab["width"] <= map_box["x"] + map_box["width"] + 0.5, ab
+        save_screenshot(page, f"workshop_drawing_{lang}_tablet.png")
+        actions.filter(has_text=t("maps.draw.cancel", lang)).first.click()
         assert not page.blocked_requests, page.blocked_requests
 
 

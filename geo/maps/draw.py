@@ -131,8 +131,27 @@ def draw_strings(lang: str) -> dict:
     }
 
 
+#: Column of each button's icon in Leaflet.draw's 300x30 sprite (30 px per icon).
+_SPRITE = {
+    "draw-polyline": 0,
+    "draw-polygon": 1,
+    "draw-rectangle": 2,
+    "draw-circle": 3,
+    "draw-marker": 4,
+    "edit-edit": 5,
+    "edit-remove": 6,
+    "edit-edit.leaflet-disabled": 7,
+    "edit-remove.leaflet-disabled": 8,
+    "draw-circlemarker": 9,
+}
+
+
 def touch_css(px: int = TOUCH_PX) -> str:
     """CSS making the draw, edit, action and zoom controls at least ``px`` pixels.
+
+    The sprite is scaled with the buttons (``background-size``), each icon's offset with it;
+    real sizes rather than CSS ``zoom``, so Leaflet.draw still places its action bar ("Finish",
+    "Remove last point", "Cancel") beside the button that opened it.
 
     Parameters
     ----------
@@ -143,19 +162,22 @@ def touch_css(px: int = TOUCH_PX) -> str:
     str
         A ``<style>`` element.
     """
-    zoom = px / 30
-    return (
-        "<style>"
-        # The sprite buttons: CSS zoom scales the box and its sprite together.
-        f".leaflet-draw-toolbar a{{zoom:{zoom:.3f}}}"
-        f".leaflet-draw-actions{{left:{px + 2}px}}"
-        ".leaflet-touch .leaflet-draw-actions{left:" + str(px + 2) + "px}"
+    rules = [
+        f".leaflet-draw-toolbar a,.leaflet-touch .leaflet-draw-toolbar a{{width:{px}px!important;"
+        f"height:{px}px!important;line-height:{px}px!important;"
+        f"background-size:{10 * px}px {px}px!important}}",
+        f".leaflet-draw-actions,.leaflet-touch .leaflet-draw-actions{{left:{px + 2}px}}",
         f".leaflet-draw-actions a,.leaflet-touch .leaflet-draw-actions a{{height:{px}px;"
-        f"line-height:{px}px;font-size:16px;padding:0 14px;min-width:{px}px}}"
+        f"line-height:{px}px;font-size:16px;padding:0 14px;min-width:{px}px}}",
         f".leaflet-control-zoom a,.leaflet-touch .leaflet-control-zoom a{{width:{px}px;"
-        f"height:{px}px;line-height:{px}px;font-size:26px}}"
-        "</style>"
-    )
+        f"height:{px}px;line-height:{px}px;font-size:26px}}",
+    ]
+    rules += [
+        f".leaflet-draw-toolbar a.leaflet-draw-{name}"
+        f"{{background-position:-{i * px}px 0!important}}"
+        for name, i in _SPRITE.items()
+    ]
+    return "<style>" + "".join(rules) + "</style>"
 
 
 class FoldSidebar(MacroElement):
