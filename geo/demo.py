@@ -337,7 +337,8 @@ def _demo_incidents(conn, rng, local: _Local, community_id, spot, tz: str, n: in
 
 def _demo_facilities(conn, local: _Local, community_id, spot, centre) -> int:
     facilities = [
-        ("community_focal_point", "DEMO Punct comunitar Cantonului", spot["cantonului"], 60, 0),
+        # No focal point here: it is a resident's home, and every role reads facilities exactly.
+        # The demo focal points are responders (geo.planning.response.bundled), shown as a cell.
         ("social_services", "DEMO Birou servicii sociale (Unitatea Mobilă)", centre, -80, 40),
         ("kindergarten", "DEMO Grădiniță Colina Verde", spot["colina-verde"], 50, -40),
         ("police", "DEMO Post de poliție de proximitate", centre, 900, -600),

@@ -1,0 +1,5 @@
+"""``python -m geo.cli``: the ``harta`` command."""
+
+from geo.cli import app
+
+app()
