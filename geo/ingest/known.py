@@ -22,7 +22,15 @@ from geo.layers import Layer
 
 def mark_demo(frame, rows: list[ValidRow]) -> None:  # noqa: ANN001
     """Rows Harta exported as demo data (``source`` = demo or ``is_demo`` true) stay demo
-    rows when they come back, so ``demo clear`` still removes them."""
+    rows when they come back, so ``demo clear`` still removes them.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The file as read, with the spreadsheet row number in ``_row``.
+    rows : list of ValidRow
+        The validated rows; their ``demo`` flag is set in place.
+    """
     flags = np.zeros(len(frame), dtype=bool)
     if "source" in frame.columns:
         flags |= frame["source"].astype(str).str.strip().str.lower().eq("demo").to_numpy()
@@ -49,6 +57,26 @@ def drop_own_export(
     (the demo layers hash their own way).  The id alone is not enough -- a partner's file may
     number its rows 1, 2, 3 -- so a row is only recognised when the stored row with that id
     has its geometry and every value too (an export without the narrative is another row).
+
+    Parameters
+    ----------
+    engine : Engine
+        The importing role's engine.
+    layer : Layer
+        The layer imported into.
+    community : Community
+        The community imported into (its family's stored rows are compared).
+    frame : pandas.DataFrame
+        The file as read, with the spreadsheet row number in ``_row``.
+    rows : list of ValidRow
+        The validated rows.
+    report : ImportReport
+        Receives one note per row recognised as still stored.
+
+    Returns
+    -------
+    list of ValidRow
+        The rows that are not Harta's own stored export.
     """
     if "id" not in frame.columns or not rows:
         return rows
@@ -119,7 +147,26 @@ def drop_duplicates(
     rows: list[ValidRow],
     report: ImportReport,
 ) -> list[ValidRow]:
-    """Remove rows repeated in the file or already stored; report each as a note."""
+    """Remove rows repeated in the file or already stored; report each as a note.
+
+    Parameters
+    ----------
+    engine : Engine
+        The importing role's engine.
+    layer : Layer
+        The layer imported into.
+    community : CommunityArea
+        The community imported into.
+    rows : list of ValidRow
+        The validated rows.
+    report : ImportReport
+        Receives one note per row left out.
+
+    Returns
+    -------
+    list of ValidRow
+        The rows neither repeated in the file nor already stored.
+    """
     stored = _stored_hashes(engine, layer, community.id, [r.row_hash for r in rows])
     first_row_of: dict[str, int] = {}
     fresh: list[ValidRow] = []
@@ -164,7 +211,19 @@ def _stored_hashes(engine: Engine, layer: Layer, community_id: int, hashes: list
 def flag_near_duplicates(
     engine: Engine, community: CommunityArea, rows: list[ValidRow], report: ImportReport
 ) -> None:
-    """Warn about incidents of the same type within 25 m and 30 minutes of another."""
+    """Warn about incidents of the same type within 25 m and 30 minutes of another.
+
+    Parameters
+    ----------
+    engine : Engine
+        The importing role's engine (it reads only incidents that role may read).
+    community : CommunityArea
+        The community imported into.
+    rows : list of ValidRow
+        The validated incident rows.
+    report : ImportReport
+        Receives one warning per near-duplicate.
+    """
     if not rows:
         return
     times = [r.values["occurred_at"] for r in rows]
