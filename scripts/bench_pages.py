@@ -66,7 +66,7 @@ def prepare(url: str, n: int, phase: str, seed: int = SEED) -> None:
     from sqlalchemy import create_engine, text
 
     from geo.accounts import create_user
-    from geo.communities import bootstrap, find_source, read_boundary
+    from geo.communities import Community, bootstrap, find_source, read_boundary
     from geo.db.migrate import upgrade
     from geo.demo import seed_demo
 
@@ -80,10 +80,7 @@ def prepare(url: str, n: int, phase: str, seed: int = SEED) -> None:
         # The app as it is served: bundled communities, streets, facilities, demo layers.
         bootstrap(engine)
         seed_demo(engine)
-        with engine.begin() as conn:
-            cid = conn.execute(
-                text("SELECT id FROM communities WHERE slug = 'pata-rat'")
-            ).scalar_one()
+        cid = Community.load(engine, "pata-rat").id
         for role in ROLES[1:]:
             create_user(engine, f"bench-{role}", password(role), role, [cid])
         engine.dispose()
@@ -103,8 +100,8 @@ def prepare(url: str, n: int, phase: str, seed: int = SEED) -> None:
     types = rng.choice(["theft", "assault", "fire", "traffic_collision", "threat_harassment"], n)
     severity = rng.integers(1, 6, n)
     t0 = time.perf_counter()
+    cid = Community.load(engine, "pata-rat").id
     with engine.begin() as conn:
-        cid = conn.execute(text("SELECT id FROM communities WHERE slug = 'pata-rat'")).scalar_one()
         buf = io.StringIO()
         for k in range(n):
             at = dt.datetime.fromtimestamp(start.timestamp() + seconds[k], dt.UTC).isoformat()
