@@ -1,7 +1,7 @@
 """pages and aggregates at 100,000 incidents (issues 11, 15)
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0010
 Create Date: 2026-12-01 06:00:00
 
 At 100,000 incidents the published aggregates (0005's rules over 0007's member rows) spent
@@ -40,7 +40,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0012"
-down_revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
