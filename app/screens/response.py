@@ -174,7 +174,7 @@ def _add_polygons(m, name, frame, labels, colours, *, opacity=0.25) -> None:  # 
 def _show(m: folium.Map, ctx: Context, key: str) -> None:
     add_layer_control(m)
     add_legend(m, lang=ctx.lang)
-    st_folium(m, height=560, use_container_width=True, returned_objects=[], key=key)
+    st_folium(m, height=560, width=None, returned_objects=[], key=key)
 
 
 # -- views --------------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def _coverage_view(ctx: Context, options: dict) -> None:
             when=_when_text(),
         )
     )
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
     m = _start_map(ctx)
     gaps = result.gaps
     if len(gaps):
@@ -327,7 +327,7 @@ def _latest_coverage(ctx: Context) -> None:
             ],
         }
     )
-    st.dataframe(shown, hide_index=True, use_container_width=True)
+    st.dataframe(shown, hide_index=True, width="stretch")
     _downloads(ctx, run)
 
 
@@ -380,7 +380,7 @@ def _proposals_view(ctx: Context, options: dict) -> None:
             }
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     m = _start_map(ctx)
     tips = [esc(ctx.t("response.page.proposal", n=int(o))) for o in props["order"]]
@@ -453,7 +453,7 @@ def _evacuation_view(ctx: Context) -> None:
             }
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     m = _start_map(ctx)
     colour = taxonomy.colour("hazard", scenario)

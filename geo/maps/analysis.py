@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import folium
 import geopandas as gpd
+from folium.plugins import MarkerCluster
 
 from geo.communities.model import Community
 from geo.i18n import t
@@ -188,7 +189,11 @@ def _add_points(m: folium.Map, run: AnalysisRun, community: Community, lang: str
         area_m2=area_m2,
         include_sensitive=sensitive,
     )
-    layer.show = False  # hundreds of pictograms would hide the hot spots; one click away
+    # Hundreds of pictograms would hide the hot spots: one click away.  Points inside a cluster
+    # group are shown and hidden with their group (the group is what the layer control lists;
+    # a hidden point layer inside it would never be added, leaving the box toggling nothing).
+    parent = getattr(layer, "_parent", None)
+    (parent if isinstance(parent, MarkerCluster) else layer).show = False
 
 
 def analysis_map(
