@@ -137,7 +137,6 @@ def prepare_database(demo: bool = True) -> None:
     """Start (if embedded), migrate and load the bundled communities and demo layers."""
     from geo.communities import bootstrap
     from geo.db.migrate import upgrade
-
     from geo.planning.response.bundled import load_bundled_responders, seed_demo_responders
 
     engine = _engine()
