@@ -32,7 +32,7 @@ from sqlalchemy import Engine
 
 from geo import runs
 from geo.communities.model import Community
-from geo.i18n import t
+from geo.i18n import community_name, number, t
 from geo.network.matrix import Network, network_for
 from geo.network.times import nearest, travel_times
 from geo.planning.response.demand import PLACE_TYPES, demand_places, settlement_areas
@@ -120,7 +120,10 @@ class CoverageResult(Result):
             frame = pd.DataFrame({c: [] for c in SETTLEMENT_COLUMNS})
         out = pd.DataFrame(
             {
-                t("response.coverage.col.settlement", lang): frame["name"],
+                t("response.coverage.col.settlement", lang): [
+                    community_name(slug, name, lang)
+                    for slug, name in zip(frame["settlement"], frame["name"], strict=True)
+                ],
                 t("response.coverage.col.places", lang): frame["places"],
                 t("response.coverage.col.covered", lang): (100 * frame["covered_share"]).round(0),
                 t("response.coverage.col.backup", lang): (100 * frame["backup_share"]).round(0),
@@ -171,7 +174,7 @@ def format_minutes(seconds: float, lang: str) -> str:
     """
     if seconds is None or not np.isfinite(seconds):
         return t("response.coverage.unreachable", lang)
-    return t("response.coverage.minutes", lang, minutes=f"{seconds / 60:.1f}")
+    return t("response.coverage.minutes", lang, minutes=number(seconds / 60, lang, 1))
 
 
 def _plain(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
