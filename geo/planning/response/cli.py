@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from geo.errors import HartaError
-from geo.i18n import t
+from geo.i18n import number, t
 from geo.settings import get_settings
 
 response_app = typer.Typer(
@@ -145,8 +145,8 @@ def locate_command(
         t(
             "response.locate.summary",
             lang,
-            before=f"{100 * result.covered_before:.1f}",
-            after=f"{100 * result.covered_after:.1f}",
+            before=number(100 * result.covered_before, lang, 1),
+            after=number(100 * result.covered_after, lang, 1),
             status=result.status,
         )
     )

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from geo.errors import HartaError
-from geo.i18n import t
+from geo.i18n import number, t
 from geo.settings import get_settings
 
 evac_app = typer.Typer(help="Evacuation routes (offline).", no_args_is_help=True)
@@ -74,7 +74,7 @@ def evacuate_command(
         table.add_column(t(f"response.plan.col.{key}", lang))
     for row in result.routes.itertuples():
         if row.reachable:
-            minutes = t("response.plan.minutes", lang, minutes=f"{row.seconds / 60:.1f}")
+            minutes = t("response.plan.minutes", lang, minutes=number(row.seconds / 60, lang, 1))
             name = evac.assembly_name(result.assembly, row.assembly_id, lang)
             table.add_row(evac.place_name(row, lang), name, minutes, row.streets)
         else:
