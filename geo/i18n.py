@@ -131,7 +131,11 @@ def number(value: float | int | None, lang: str = DEFAULT_LANGUAGE, decimals: in
     """
     from babel.numbers import format_decimal
 
-    if value is None or value != value:  # NaN is the only value unequal to itself
+    try:  # NaN is the only value unequal to itself; pandas' NA refuses to be a bool
+        missing = value is None or bool(value != value)
+    except TypeError:
+        missing = True
+    if missing:
         return "–"
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
     return format_decimal(value, format=pattern, locale=LOCALES.get(lang, LOCALES["en"]))

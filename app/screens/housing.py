@@ -22,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.errors import HartaError
+from geo.i18n import number
 from geo.planning.sites import mcda
 from geo.planning.sites.criteria import load_criteria
 from geo.planning.sites.inputs import DEMO_SITES_FILE, bundled_context, normalise_sites, read_layer
@@ -148,9 +149,10 @@ def _ranked_table(ctx, result) -> pd.DataFrame:  # noqa: ANN001
             ctx.t("sites.page.col.site"): [
                 f"{s} · {n}" for s, n in zip(table["site_id"], table["name"], strict=True)
             ],
-            ctx.t("sites.page.col.score"): table["score"].round(3),
-            ctx.t("sites.page.col.p_first"): table["p_first"].round(2),
-            ctx.t("sites.page.col.p_top3"): table["p_top3"].round(2),
+            # Text in the reader's notation ("0,827" in ro and hu; "–" for an excluded site).
+            ctx.t("sites.page.col.score"): [number(v, ctx.lang, 3) for v in table["score"]],
+            ctx.t("sites.page.col.p_first"): [number(v, ctx.lang, 2) for v in table["p_first"]],
+            ctx.t("sites.page.col.p_top3"): [number(v, ctx.lang, 2) for v in table["p_top3"]],
             ctx.t("sites.page.col.chosen"): table["chosen"],
             ctx.t("sites.page.col.excluded"): [reasons.get(i, "") for i in table.index],
         }
