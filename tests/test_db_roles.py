@@ -18,6 +18,7 @@ from geo.communities.model import Community
 from geo.db.migrate import alembic_config, upgrade
 from geo.db.security import (
     AUTH_ROLE,
+    INGEST_ROLE,
     ROLES,
     acting_role,
     connect_as,
@@ -109,7 +110,10 @@ def test_the_migrations_speak_the_vocabulary_of_geo_roles(engine):
                 text("SELECT rolname FROM pg_roles WHERE rolname LIKE 'harta\\_%'")
             ).scalars()
         )
-        assert groups == {f"harta_{r}" for r in roles.ROLES} | {db_role(AUTH_ROLE)}
+        assert groups == {f"harta_{r}" for r in roles.ROLES} | {
+            db_role(AUTH_ROLE),
+            db_role(INGEST_ROLE),
+        }
         assert _check_values(conn, "users_role_known") == set(roles.ROLES)
         assert _check_values(conn, "access_log_role_known") == {roles.SYSTEM, *roles.ROLES}
         assert _check_values(conn, "incidents_role_known") == {roles.SYSTEM, *roles.ROLES}

@@ -199,11 +199,13 @@ def hotspot_places(
     -------
     DataFrame
         :data:`COLUMNS`: ``street`` may be None (no named street within
-        :data:`MAX_STREET_M`), ``street_m`` metres, ``lon``/``lat`` of the anchor.
+        :data:`MAX_STREET_M`), ``street_m`` metres (from the anchor), ``lon``/``lat`` of the
+        cell's centre.
     """
     if cells is None or not len(cells):
         return pd.DataFrame(columns=COLUMNS)
     anchors = hotspot_anchors(cells, points)
+    centres = cells.to_crs(community.crs).geometry.centroid.to_crs(WGS84)
     found = nearest_streets(anchors, streets, community)
     place = place_names(
         anchors, community, views.settlements(engine, community), _places(engine, community)
@@ -216,8 +218,11 @@ def hotspot_places(
             "street": found["street"].to_numpy(),
             "street_m": found["street_m"].to_numpy(),
             "place": place.to_numpy(),
-            "lon": anchors.x.round(6).to_numpy(),
-            "lat": anchors.y.round(6).to_numpy(),
+            # The hot spot is its cell, so the list locates it by the cell's centre: the mean
+            # of the incidents (used for the street) is an incident's own point when a cell
+            # holds one, which a list copied out of the app should not carry.
+            "lon": centres.x.round(5).to_numpy(),
+            "lat": centres.y.round(5).to_numpy(),
         }
     )
     return table.sort_values(["gi_bin", "count"], ascending=False, na_position="last").reset_index(

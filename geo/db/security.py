@@ -49,6 +49,7 @@ from geo.roles import ROLES, SYSTEM
 
 __all__ = [
     "AUTH_ROLE",
+    "INGEST_ROLE",
     "ROLES",
     "ROLE_PREFIX",
     "acting_role",
@@ -60,6 +61,9 @@ __all__ = [
 ]
 #: Internal role used only while checking a password (reads ``users.password_hash``).
 AUTH_ROLE = "auth"
+#: Internal role that owns the staging tables of bulk imports and writes their rows (migration
+#: 0013: ``harta_ingest_begin``/``harta_ingest_finish``); nobody logs in as it or is given it.
+INGEST_ROLE = "ingest"
 #: Database role prefix: application role ``police`` acts as ``harta_police``.
 ROLE_PREFIX = "harta_"
 
@@ -70,7 +74,7 @@ def db_role(role: str) -> str:
     Parameters
     ----------
     role : str
-        One of :data:`ROLES` (or :data:`AUTH_ROLE`).
+        One of :data:`ROLES` (or :data:`AUTH_ROLE`, :data:`INGEST_ROLE`).
 
     Returns
     -------
@@ -82,7 +86,7 @@ def db_role(role: str) -> str:
     ValueError
         For any other value, so a typo can never widen access.
     """
-    if role not in ROLES and role != AUTH_ROLE:
+    if role not in ROLES and role not in (AUTH_ROLE, INGEST_ROLE):
         raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
     return ROLE_PREFIX + role
 
@@ -92,9 +96,7 @@ def _switch_sql(role: str, local: bool) -> str:
     return f"SET {scope}ROLE {db_role(role)}"
 
 
-def role_engine(
-    base_url: str, role: str, user_id: int | None = None, **kwargs: Any
-) -> Engine:
+def role_engine(base_url: str, role: str, user_id: int | None = None, **kwargs: Any) -> Engine:
     """An engine whose connections act as ``role`` (and, when given, as account ``user_id``).
 
     Parameters
