@@ -16,7 +16,6 @@ from shapely.geometry import LineString, Point, Polygon, box
 
 from geo import maps, taxonomy
 from geo.i18n import catalogue, t
-from geo.maps.draw import DrawStrings
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "app" / "static" / "vendor"  # what Streamlit serves at /app/static/vendor
@@ -565,7 +564,6 @@ def test_map_strings_exist_in_every_language() -> None:
     assert keys["en"] and keys["ro"] == keys["en"] == keys["hu"]
     sources = "".join(p.read_text() for p in Path(maps.__file__).parent.glob("*.py"))
     used = set(re.findall(r"""["'](maps\.[a-z_.]+)["']""", sources))
-    used |= {f"maps.draw.{k}" for k in DrawStrings.KEYS}
     used |= {"maps.address", "maps.phone"}
     missing = used - keys["en"]
     assert not missing, missing

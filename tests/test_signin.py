@@ -203,7 +203,7 @@ def test_a_scope_change_applies_at_once(app_env, users):
             )
         ).one()
     at = _app("home", signed_in_session(users["police"]))
-    assert len(at.selectbox(key="community").options) > 1
+    assert len(at.selectbox(key="_harta_community_picker").options) > 1
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -216,7 +216,7 @@ def test_a_scope_change_applies_at_once(app_env, users):
     at.run()
     assert not at.exception
     assert at.session_state["harta_auth"]["communities"] == (cid,)
-    picker = at.selectbox(key="community")
+    picker = at.selectbox(key="_harta_community_picker")
     assert len(picker.options) == 1 and picker.value == slug
     assert t("account.revoked.scope", "ro") in [w.value for w in at.warning]
 
@@ -261,12 +261,12 @@ def test_community_scope_limits_the_picker(app_env, users):
     user = create_user(engine, "one-settlement", "settlement-pass-1", "community", [cid])
     engine.dispose()
     at = _app("home", signed_in_session(user))
-    picker = at.selectbox(key="community")
+    picker = at.selectbox(key="_harta_community_picker")
     assert list(picker.options) != [] and len(picker.options) == 1
     assert picker.value == slug
     # Scoped to Pata Rât: the community and its settlements.
     at = _app("home", signed_in_session(users["community"]))
-    assert len(at.selectbox(key="community").options) > 1
+    assert len(at.selectbox(key="_harta_community_picker").options) > 1
 
 
 def test_admin_page_only_for_admin(app_env, users):
