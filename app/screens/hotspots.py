@@ -21,6 +21,7 @@ from geo.analysis.hotspots import LABELS as HOTSPOT_LABELS
 from geo.analysis.hotspots import label_text as hotspot_label
 from geo.analysis.trends import category_description, category_text, weekday_name
 from geo.communities import Community
+from geo.i18n import community_name
 from geo.maps.analysis import analysis_map, comparison_map, density_legend_text, emerging_map
 from geo.runs import get_run
 from harta_ui import Context, context, record_view
@@ -300,6 +301,12 @@ def _places_table(ctx: Context, run: runs.HotspotRun, streets) -> None:  # noqa:
         return
     found = places.hotspot_places(ctx.engine, ctx.community, hot, run.visible.points, streets)
     no_street = ctx.t("analysis.places.no_street", m=int(places.MAX_STREET_M))
+    # Settlement names as the reader's language writes them ("Rampa (groapa de gunoi)").
+    settled = views.settlements(ctx.engine, ctx.community)
+    names = {
+        n: community_name(slug, n, ctx.lang)
+        for slug, n in zip(settled["slug"], settled["name"], strict=True)
+    }
     col = {k: ctx.t(f"analysis.places.col.{k}") for k in (
         "rank", "class", "street", "distance", "place", "count", "where"
     )}  # fmt: skip
@@ -311,7 +318,7 @@ def _places_table(ctx: Context, run: runs.HotspotRun, streets) -> None:  # noqa:
             ],
             col["street"]: [s if isinstance(s, str) else no_street for s in found["street"]],
             col["distance"]: [None if pd.isna(d) else int(d) for d in found["street_m"]],
-            col["place"]: found["place"],
+            col["place"]: [names.get(p, p) for p in found["place"]],
             col["count"]: [None if pd.isna(c) else int(c) for c in found["count"]],
             col["where"]: [
                 f"{lat:.5f}, {lon:.5f}" for lat, lon in zip(found["lat"], found["lon"], strict=True)
