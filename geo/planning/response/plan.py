@@ -362,9 +362,7 @@ def route_table(plan: SafetyPlan, lang: str) -> pd.DataFrame:
                     if reachable
                     else "",
                     "minutes": row.seconds / 60 if reachable else None,
-                    "streets": row.streets
-                    if reachable
-                    else evac.no_route_text(row, lang),
+                    "streets": row.streets if reachable else evac.no_route_text(row, lang),
                 }
             )
     return pd.DataFrame(rows, columns=["scenario", "place", "assembly", "minutes", "streets"])
