@@ -53,7 +53,9 @@ pages = [
 page = st.navigation(pages)
 st.set_page_config(
     page_title=f"{page.title} · Harta",
-    page_icon=":material/map:",
+    # An emoji, not a Material icon: Streamlit fetches a Material favicon from fonts.gstatic.com,
+    # which the Content-Security-Policy blocks (the app never reaches the internet).
+    page_icon="🗺️",
     layout="wide",
     initial_sidebar_state="collapsed" if page.url_path in SIDEBAR_COLLAPSED else "auto",
 )

@@ -4,6 +4,8 @@ Saves ``.test-data/screenshots/hotspots_*.png``."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from geo.i18n import t
@@ -60,9 +62,10 @@ def show_incident_layer(page) -> None:
     """Tick the incidents layer in the Leaflet layer control (it starts switched off)."""
     frame = map_frame(page)
     frame.hover(".leaflet-control-layers")
-    label = frame.locator(".leaflet-control-layers-overlays label").filter(
-        has_text=t("maps.layer.incidents", "ro")
-    )
+    # Exactly "Incidente": has_text is a case-insensitive substring, and the density layer
+    # ("Unde se adună incidentele") would match first.
+    name = re.compile(rf"^\s*{re.escape(t('maps.layer.incidents', 'ro'))}\s*$")
+    label = frame.locator(".leaflet-control-layers-overlays label").filter(has_text=name)
     label.locator("input").first.check()
     page.wait_for_timeout(1500)
 
