@@ -262,37 +262,6 @@ def incident_clusters(
     return pd.DataFrame(rows, columns=["n", "lon", "lat", "is_demo"])
 
 
-def incident_count(
-    engine: Engine,
-    community: Community,
-    *,
-    include_sensitive: bool,
-    bounds: Sequence[float] | None = None,
-) -> int:
-    """How many incident points :func:`incident_points` would return (sensitive types counted
-    only with ``include_sensitive``), without reading them.
-
-    Parameters
-    ----------
-    engine : Engine
-    community : Community
-    include_sensitive : bool
-    bounds : (west, south, east, north), optional
-
-    Returns
-    -------
-    int
-    """
-    where, params = _in_box(bounds)
-    if not include_sensitive:
-        where += (
-            " AND " if where else " WHERE "
-        ) + "NOT harta_is_sensitive(t.type_code, t.sensitivity)"
-    sql = members("incidents", "count(*)") + where
-    with engine.connect() as conn:
-        return int(conn.execute(text(sql), {"c": community.id, **params}).scalar_one())
-
-
 def _aggregate_args(
     community: Community,
     threshold: int,
