@@ -21,8 +21,9 @@ from geo.errors import HartaError
 from geo.i18n import number
 from geo.maps.base import add_layer_control, base_map
 from geo.maps.data import feature_collection
+from geo.maps.features import geojson
 from geo.maps.html import esc
-from geo.maps.layers import add_boundary, add_settlements, geojson
+from geo.maps.layers import add_boundary, add_settlements
 from geo.maps.legend import LegendEntry, LegendSection, add_legend, register_legend
 from geo.network import isochrone_polygons, network_for
 from geo.planning.response import coverage, locate, plan, responders

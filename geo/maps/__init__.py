@@ -14,9 +14,11 @@ Every map Harta shows is built here, one concern per module:
   WorldCover land cover, the railway and landfill sketched and labelled approximate), cached
   under the data folder and served by the app (``/harta-tiles/...``);
 * :mod:`~geo.maps.draw` -- the Leaflet.draw toolbar in the reader's language;
+* :mod:`~geo.maps.features` -- features to a folium layer: plain GeoJSON, or points clustered
+  with the vendored Leaflet.markercluster;
 * :mod:`~geo.maps.layers` -- boundary, settlements, translucent risk zones with their hazard's
-  pictogram, consensus zones, incidents, facilities and bus stops (points clustered with the
-  vendored Leaflet.markercluster);
+  pictogram, consensus zones;
+* :mod:`~geo.maps.points` -- incidents, facilities and bus stops as pictograms (clustered);
 * :mod:`~geo.maps.aggregates` -- hexagon counts (small counts suppressed), Gi* classes, density;
 * :mod:`~geo.maps.legend` -- the legend: exactly the sections the layers registered (what is
   drawn), collapsible, closed on narrow maps and whenever a popup opens; large-text variant
@@ -53,15 +55,7 @@ from geo.maps.base import (
 )
 from geo.maps.draw import add_draw
 from geo.maps.html import render
-from geo.maps.layers import (
-    add_boundary,
-    add_bus_stops,
-    add_consensus_zones,
-    add_facilities,
-    add_incident_points,
-    add_risk_zones,
-    add_settlements,
-)
+from geo.maps.layers import add_boundary, add_consensus_zones, add_risk_zones, add_settlements
 from geo.maps.legend import (
     Legend,
     LegendEntry,
@@ -70,6 +64,7 @@ from geo.maps.legend import (
     icon_legend_entries,
     severity_legend_entries,
 )
+from geo.maps.points import add_bus_stops, add_facilities, add_incident_points
 
 __all__ = [
     "BASEMAP_ATTRIBUTION",

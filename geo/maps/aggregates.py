@@ -25,9 +25,10 @@ from geo.maps.data import (
     to_wgs84,
     truthy,
 )
+from geo.maps.features import geojson
 from geo.maps.html import demo_badge, esc, tip
-from geo.maps.layers import add_incident_points, geojson
 from geo.maps.legend import LegendEntry, LegendSection, register_legend
+from geo.maps.points import add_incident_points
 from geo.settings import get_settings
 
 
@@ -407,7 +408,7 @@ def add_incidents_at_scale(
     include_sensitive: bool,
     max_points: int = MAX_MAP_POINTS,
 ) -> folium.GeoJson:
-    """Incident pictograms (:func:`~geo.maps.layers.add_incident_points`) when there are at
+    """Incident pictograms (:func:`~geo.maps.points.add_incident_points`) when there are at
     most ``max_points`` of them, else their clusters (:func:`grid_clusters`): a page carries
     what the screen can show, never 100,000 markers.
 
@@ -422,7 +423,7 @@ def add_incidents_at_scale(
     area_m2 : float
         The community's area (cluster cell size, :func:`cluster_cell_m`).
     include_sensitive : bool
-        From the role, as for :func:`~geo.maps.layers.add_incident_points`.
+        From the role, as for :func:`~geo.maps.points.add_incident_points`.
     max_points : int
 
     Returns

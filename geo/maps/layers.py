@@ -1,5 +1,4 @@
-"""Map layers of a community's own data: boundary, settlements, workshop risk and consensus
-zones, incident pictograms, facilities and bus stops.
+"""Map layers of a community's areas: boundary, settlements, workshop risk and consensus zones.
 
 Each ``add_*`` adds one layer styled from ``styles/layers.json`` and ``styles/taxonomy.json``,
 with pictogram-first tooltips and popups in the reader's language, and registers its legend
@@ -7,18 +6,18 @@ section.  Safety rules kept here:
 
 * every text from people or data is escaped (:func:`geo.maps.html.esc`), layer names included;
 * a feature carries only its ``tip``/``pop`` HTML and a style key ``s``, never the row;
-* sensitive incident types are left out unless the caller asks for them (from the role);
 * rows with ``is_demo`` true say "DEMO" (translated) in their tooltip, popup and legend.
+
+Points drawn as pictograms (incidents, facilities, bus stops) are :mod:`geo.maps.points`; how
+features become a folium layer (:func:`~geo.maps.features.geojson`, clustering) is
+:mod:`geo.maps.features`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import folium
-from folium.plugins import MarkerCluster
-from folium.utilities import JsCode
 
 from geo import taxonomy
 from geo.communities.model import Community
@@ -28,136 +27,26 @@ from geo.maps.data import (
     column,
     demo_rows,
     feature_collection,
-    fmt_date,
     is_missing,
     styles,
     to_wgs84,
 )
+from geo.maps.features import geojson, pictogram_marker
 from geo.maps.html import demo_badge, esc, row, severity_chip, tip
 from geo.maps.legend import LegendEntry, LegendSection, register_legend
-from geo.maps.style import icon_class, icon_html, state
+from geo.maps.style import icon_class, icon_html
 
 
-def geojson(
-    m: folium.Map,
-    data: dict[str, Any],
-    *,
-    name: str,
-    style: dict[str, dict[str, Any]] | None = None,
-    marker: Any = None,
-    show: bool = True,
-    popup: bool = True,
-    control: bool = True,
-) -> folium.GeoJson:
-    """A GeoJson layer whose features carry ``tip``/``pop`` HTML and a style key ``s``.
-
-    Parameters
-    ----------
-    m : folium.Map
-    data : dict
-        From :func:`geo.maps.data.feature_collection`.
-    name : str
-        Layer name as people read it; escaped here (the layer control inserts it as HTML).
-    style : dict, optional
-        Style key -> Leaflet path options.
-    marker : folium marker, optional
-        How points are drawn.
-    show, popup : bool
-    control : bool
-        Listed in the layer control (False for parts of a grouped layer).
-
-    Returns
-    -------
-    folium.GeoJson
-    """
-    style = style or {}
-
-    def style_function(feature: dict[str, Any]) -> dict[str, Any]:
-        return style.get(feature["properties"].get("s", ""), {})
-
-    layer = folium.GeoJson(
-        data,
-        # The layer control inserts names as HTML: a hostile community name would run there.
-        name=esc(name),
-        style_function=style_function if style else None,
-        marker=marker,
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
-        popup=folium.GeoJsonPopup(fields=["pop"], labels=False, max_width=320) if popup else None,
-        show=show,
-        control=control,
-    )
-    layer.add_to(m)
-    return layer
-
-
-#: Each marker gets its own tooltip and popup: inside a cluster group the GeoJson layer is
-#: never on the map itself, so tooltips bound to the whole layer would never open.
-_BIND_EACH = JsCode(
-    """function (feature, layer) {
-        var p = feature.properties;
-        layer.bindTooltip(p.tip, {sticky: true});
-        if (p.pop) { layer.bindPopup(p.pop, {maxWidth: 320}); }
-    }"""
-)
-
-#: Colour of the cluster bubbles (style.py): neutral, unlike the severity and hotspot ramps.
-CLUSTER_COLOUR = "#263238"
-
-#: Clustering: counted bubbles until street zoom, every point apart from zoom 18.
-CLUSTER_OPTIONS = {
-    "showCoverageOnHover": False,
-    "maxClusterRadius": 45,
-    "disableClusteringAtZoom": 18,
-    "spiderfyOnMaxZoom": False,
-}
-
-
-def clustered_layer(
-    m: folium.Map,
-    data: dict[str, Any],
-    *,
-    name: str,
-    style: dict[str, dict[str, Any]],
-    marker: Any,
-    show: bool = True,
-) -> folium.GeoJson:
-    """Point features in a Leaflet.markercluster group (vendored, offline): nearby points
-    become one counted bubble until the reader zooms in.
-
-    Parameters
-    ----------
-    m : folium.Map
-    data : dict
-        Point features from :func:`geo.maps.data.feature_collection` (``tip``/``pop``/``s``).
-    name : str
-        Layer name as people read it; escaped here.
-    style : dict
-        Style key -> marker options (``html`` of the DivIcon).
-    marker : folium marker
-        How each point is drawn.
-    show : bool
-
-    Returns
-    -------
-    folium.GeoJson
-        The points' layer (its parent is the cluster group, which the layer control lists).
-    """
-    group = MarkerCluster(name=esc(name), show=show, options=dict(CLUSTER_OPTIONS))
-    group.add_to(m)
-
-    def style_function(feature: dict[str, Any]) -> dict[str, Any]:
-        return style.get(feature["properties"].get("s", ""), {})
-
-    layer = folium.GeoJson(
-        data,
-        name=esc(name),
-        style_function=style_function,
-        marker=marker,
-        on_each_feature=_BIND_EACH,
-        control=False,
-    )
-    layer.add_to(group)
-    return layer
+def _name_tips(gdf: Any, fallback: str, key: str, lang: str) -> list[dict[str, str]]:
+    """Features of named areas: the (escaped) ``name``, else ``fallback``, as tooltip, a DEMO
+    badge on demo rows, no popup, style key ``key``."""
+    name_col = column(gdf, "name")
+    props = []
+    for demo, (_, r) in zip(demo_rows(gdf, False), gdf.iterrows(), strict=True):
+        label = r[name_col] if name_col and not is_missing(r[name_col]) else fallback
+        parts = [f"<span>{esc(label)}</span>"] + ([demo_badge(lang)] if demo else [])
+        props.append({"tip": tip(parts), "pop": "", "s": key})
+    return props
 
 
 def add_boundary(
@@ -179,14 +68,8 @@ def add_boundary(
     folium.GeoJson
     """
     gdf = area_frame(area)
-    name_col = column(gdf, "name")
     layer_name = name or t("maps.layer.boundary", lang)
-    props = []
-    for demo, (_, r) in zip(demo_rows(gdf, False), gdf.iterrows(), strict=True):
-        label = r[name_col] if name_col and not is_missing(r[name_col]) else layer_name
-        parts = [f"<span>{esc(label)}</span>"] + ([demo_badge(lang)] if demo else [])
-        props.append({"tip": tip(parts), "pop": "", "s": "b"})
-    data = feature_collection(gdf.geometry, props)
+    data = feature_collection(gdf.geometry, _name_tips(gdf, layer_name, "b", lang))
     style = {"b": dict(styles()["community_boundary"])}
     line = LegendEntry(
         layer_name, colour=style["b"]["color"], shape="line", dash=True, key="boundary"
@@ -210,14 +93,9 @@ def add_settlements(m: folium.Map, gdf: Any, lang: str = "ro") -> folium.GeoJson
     folium.GeoJson
     """
     gdf = to_wgs84(gdf)
-    name_col = column(gdf, "name")
     layer_name = t("maps.layer.settlements", lang)
     demos = demo_rows(gdf, False)
-    props = []
-    for demo, (_, r) in zip(demos, gdf.iterrows(), strict=True):
-        label = r[name_col] if name_col and not is_missing(r[name_col]) else layer_name
-        parts = [f"<span>{esc(label)}</span>"] + ([demo_badge(lang)] if demo else [])
-        props.append({"tip": tip(parts), "pop": "", "s": "s"})
+    props = _name_tips(gdf, layer_name, "s", lang)
     cfg = styles()["settlements"]
     entry = LegendEntry(layer_name, colour=cfg["fillColor"], demo=any(demos), key="settlements")
     register_legend(m, LegendSection(layer_name, [entry], demo=any(demos)))
@@ -363,16 +241,8 @@ def _zone_pictograms(
         else (g if g.geom_type == "Point" else g.representative_point())
         for g in gdf.geometry
     ]
-    marker = folium.Marker(
-        icon=folium.DivIcon(
-            html="",
-            icon_size=(size, size),
-            icon_anchor=(size // 2, size // 2),
-            class_name="harta-marker",
-        )
-    )
     data = feature_collection(centres, icon_props)
-    return geojson(group, data, name="", style=style, marker=marker, control=False)
+    return geojson(group, data, name="", style=style, marker=pictogram_marker(size), control=False)
 
 
 def add_consensus_zones(
@@ -436,252 +306,3 @@ def add_consensus_zones(
     register_legend(m, LegendSection(layer_name, entries, demo=any(demos)))
     data = feature_collection(gdf.geometry, props)
     return geojson(m, data, name=layer_name, style=style, popup=False)
-
-
-RowsFn = Callable[[Any], tuple[str, list[str]]]
-
-
-def point_layer(
-    m: folium.Map,
-    gdf: Any,
-    *,
-    kind: str,
-    code_col: str,
-    name: str,
-    size: int,
-    lang: str,
-    demos: list[bool],
-    extra_rows: RowsFn | None = None,
-    popup: bool = True,
-    cluster: bool = True,
-) -> folium.GeoJson:
-    """Pictogram markers (one DivIcon per code) for points; polygons use their centroid.
-
-    Parameters
-    ----------
-    m : folium.Map
-    gdf : GeoDataFrame
-        In EPSG:4326.
-    kind : str
-        Taxonomy group of the codes.
-    code_col : str
-        Column holding the code.
-    name : str
-        Layer name; escaped.
-    size : int
-        Pictogram size in pixels.
-    lang : str
-    demos : list of bool
-        Per row, whether it is demo data.
-    extra_rows : callable, optional
-        ``row -> (popup HTML, extra tooltip parts)``, already escaped.
-    popup : bool
-    cluster : bool
-        Group nearby points into counted clusters (:func:`clustered_layer`).
-
-    Returns
-    -------
-    folium.GeoJson
-    """
-    props = []
-    geoms = []
-    for is_demo, (_, r) in zip(demos, gdf.iterrows(), strict=True):
-        code = str(r[code_col])
-        label = esc(taxonomy.label(kind, code, lang))
-        badge = [demo_badge(lang)] if is_demo else []
-        rows_html, tip_extra = extra_rows(r) if extra_rows else ("", [])
-        tooltip = tip([icon_html(m, kind, code), f"<span>{label}</span>", *tip_extra, *badge])
-        pop = (
-            '<div class="harta-pop"><div class="harta-head">'
-            + icon_html(m, kind, code, large=True)
-            + f"<span>{label}</span>"
-            + "".join(badge)
-            + "</div>"
-            + rows_html
-            + "</div>"
-        )
-        props.append({"tip": tooltip, "pop": pop if popup else "", "s": code})
-        geom = r.geometry
-        geoms.append(geom if geom is None or geom.geom_type == "Point" else geom.centroid)
-    codes_seen = {p["s"] for p in props}
-    style = {
-        code: {"html": f'<div class="harta-ico {icon_class(kind, code)}"></div>'}
-        for code in codes_seen
-    }
-    marker = folium.Marker(
-        icon=folium.DivIcon(
-            html="",
-            icon_size=(size, size),
-            icon_anchor=(size // 2, size // 2),
-            class_name="harta-marker",
-        )
-    )
-    data = feature_collection(geoms, props)
-    entries = [
-        LegendEntry(taxonomy.label(kind, code, lang), icon=(kind, code), key=f"{kind}:{code}")
-        for code in taxonomy.codes(kind)
-        if code in codes_seen
-    ]
-    st = state(m)
-    if cluster and not st.clustered:
-        st.clustered = True
-        entries.append(
-            LegendEntry(
-                t("maps.cluster", lang), colour=CLUSTER_COLOUR, shape="circle", key="cluster"
-            )
-        )
-    register_legend(m, LegendSection(name, entries, demo=any(demos)))
-    if cluster:
-        return clustered_layer(m, data, name=name, style=style, marker=marker)
-    return geojson(m, data, name=name, style=style, marker=marker, popup=popup)
-
-
-def add_incident_points(
-    m: folium.Map,
-    gdf: Any,
-    lang: str = "ro",
-    *,
-    demo: bool = False,
-    include_sensitive: bool = False,
-    show_notes: bool = False,
-    name: str | None = None,
-) -> folium.GeoJson:
-    """Incidents as pictogram markers.
-
-    Parameters
-    ----------
-    m : folium.Map
-    gdf : GeoDataFrame
-        ``type`` (or ``type_code``: incident type code), optional ``occurred_at`` (or
-        ``date``), ``note`` (shown, escaped, only with ``show_notes``), ``is_demo``.  No other
-        column reaches the page.
-    lang : str
-    demo : bool
-        Mark every row as demo.
-    include_sensitive : bool
-        Keep sensitive types (domestic/sexual violence, child protection); the caller decides
-        it from the viewer's role (``geo.roles.may(role, "incidents.read_sensitive")``).
-    show_notes : bool
-    name : str, optional
-        Layer name; escaped.
-
-    Returns
-    -------
-    folium.GeoJson
-    """
-    gdf = to_wgs84(gdf)
-    type_col = column(gdf, "type_code", "type", "incident_type")
-    if type_col is None:
-        raise KeyError("incident layer needs a 'type' column")
-    if not include_sensitive:
-        gdf = gdf[[not taxonomy.is_sensitive(str(v)) for v in gdf[type_col]]]
-    date_col = column(gdf, "occurred_at", "date")
-    note_col = column(gdf, "note", "notes") if show_notes else None
-
-    def rows(r: Any) -> tuple[str, list[str]]:
-        out = ""
-        if date_col and not is_missing(r[date_col]):
-            out += row("maps.date", esc(fmt_date(r[date_col])), lang)
-        if note_col and not is_missing(r[note_col]) and str(r[note_col]):
-            out += f'<div class="harta-note">{esc(r[note_col])}</div>'
-        return out, []
-
-    return point_layer(
-        m,
-        gdf,
-        kind="incident_type",
-        code_col=type_col,
-        name=name or t("maps.layer.incidents", lang),
-        size=styles()["incidents"]["icon_size"],
-        lang=lang,
-        demos=demo_rows(gdf, demo),
-        extra_rows=rows,
-    )
-
-
-def _named_rows(name_col: str | None, extra: list[tuple[str, str]], lang: str) -> RowsFn:
-    """Popup rows of a named place: the (escaped) name, then ``(column, i18n key)`` rows."""
-
-    def rows(r: Any) -> tuple[str, list[str]]:
-        out, extra_tip = "", []
-        if name_col and not is_missing(r[name_col]):
-            out += f'<div class="harta-row"><b>{esc(r[name_col])}</b></div>'
-            extra_tip.append(f"<span>— {esc(r[name_col])}</span>")
-        for col, key in extra:
-            if not is_missing(r[col]) and str(r[col]):
-                out += row(key, esc(r[col]), lang)
-        return out, extra_tip
-
-    return rows
-
-
-def add_facilities(
-    m: folium.Map, gdf: Any, lang: str = "ro", *, demo: bool = False, name: str | None = None
-) -> folium.GeoJson:
-    """Facilities (police, hospital, school …) as pictograms.
-
-    Parameters
-    ----------
-    m : folium.Map
-    gdf : GeoDataFrame
-        ``kind`` (facility code), optional ``name`` (escaped, shown under the kind), ``phone``,
-        ``address``, ``is_demo``.
-    lang : str
-    demo : bool
-    name : str, optional
-        Layer name; escaped.
-
-    Returns
-    -------
-    folium.GeoJson
-    """
-    gdf = to_wgs84(gdf)
-    kind_col = column(gdf, "kind", "facility_kind")
-    if kind_col is None:
-        raise KeyError("facility layer needs a 'kind' column")
-    extra = [(c, f"maps.{c}") for c in ("address", "phone") if c in gdf.columns]
-    return point_layer(
-        m,
-        gdf,
-        kind="facility_kind",
-        code_col=kind_col,
-        name=name or t("maps.layer.facilities", lang),
-        size=styles()["facilities"]["icon_size"],
-        lang=lang,
-        demos=demo_rows(gdf, demo),
-        extra_rows=_named_rows(column(gdf, "name"), extra, lang),
-    )
-
-
-def add_bus_stops(
-    m: folium.Map, gdf: Any, lang: str = "ro", *, demo: bool = False
-) -> folium.GeoJson:
-    """Bus stops (smaller pictograms).
-
-    Parameters
-    ----------
-    m : folium.Map
-    gdf : GeoDataFrame
-        Optional ``name`` and ``routes`` (or ``route_ref``), both escaped, and ``is_demo``.
-    lang : str
-    demo : bool
-
-    Returns
-    -------
-    folium.GeoJson
-    """
-    gdf = to_wgs84(gdf).copy()
-    gdf["_kind"] = "bus_stop"
-    routes_col = column(gdf, "routes", "route_ref")
-    extra = [(routes_col, "maps.routes")] if routes_col else []
-    return point_layer(
-        m,
-        gdf,
-        kind="facility_kind",
-        code_col="_kind",
-        name=t("maps.layer.bus_stops", lang),
-        size=styles()["bus_stops"]["icon_size"],
-        lang=lang,
-        demos=demo_rows(gdf, demo),
-        extra_rows=_named_rows(column(gdf, "name"), extra, lang),
-    )

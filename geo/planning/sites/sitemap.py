@@ -14,8 +14,9 @@ import geopandas as gpd
 from geo.i18n import number, t
 from geo.maps.base import add_layer_control, base_map
 from geo.maps.data import feature_collection
+from geo.maps.features import geojson
 from geo.maps.html import esc, tip
-from geo.maps.layers import add_boundary, add_settlements, geojson
+from geo.maps.layers import add_boundary, add_settlements
 from geo.maps.legend import LegendEntry, LegendSection, add_legend, register_legend
 
 if TYPE_CHECKING:
