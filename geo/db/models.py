@@ -584,3 +584,32 @@ class MobilePlan(Base):
         CheckConstraint("jsonb_typeof(vehicles) = 'array'", name="mobile_plans_vehicles_array"),
         Index("mobile_plans_community_idx", "community_id", "plan_date"),
     )
+
+
+class WebSession(Base):
+    """A browser's sign-in that survives a reload (0015): only hashes, read by no Harta role."""
+
+    __tablename__ = "web_sessions"
+    token_sha256: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    nonce_sha256: Mapped[bytes | None] = mapped_column(LargeBinary)
+    nonce_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sealed_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    __table_args__ = (
+        CheckConstraint("octet_length(token_sha256) = 32", name="web_sessions_token_hash"),
+        CheckConstraint(
+            "nonce_sha256 IS NULL OR octet_length(nonce_sha256) = 32",
+            name="web_sessions_nonce_hash",
+        ),
+        CheckConstraint(
+            "(nonce_sha256 IS NULL) = (nonce_expires_at IS NULL)"
+            " AND (nonce_sha256 IS NULL) = (sealed_token IS NULL)",
+            name="web_sessions_handoff_whole",
+        ),
+        UniqueConstraint("nonce_sha256", name="web_sessions_nonce_once"),
+        Index("web_sessions_user_idx", "user_id"),
+    )
