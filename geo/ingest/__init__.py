@@ -35,7 +35,7 @@ from geo.ingest.readers import read_file
 from geo.ingest.report import ImportFailed, ImportRejected, ImportReport, Problem
 from geo.ingest.validate import (
     CommunityArea,
-    ValidRow,
+    ValidRows,
     normalise_columns,
     validate_rows,
 )
@@ -311,7 +311,7 @@ def _prepare(
     source: str,
     source_layer: str | None,
     mapping: Mapping | None,
-) -> tuple[ImportReport, Layer, CommunityArea, list[ValidRow]]:
+) -> tuple[ImportReport, Layer, CommunityArea, ValidRows]:
     """Read, map, validate and deduplicate; return the rows to write."""
     layer = _check_arguments(layer_name, role, source)
     community_area = CommunityArea.of(community)
@@ -328,7 +328,7 @@ def _prepare(
     _report_transformation(frame, report)
     if frame.empty:
         report.add(Problem(report.file, None, None, "ingest.problem.no_rows"))
-        return report, layer, community_area, []
+        return report, layer, community_area, ValidRows.empty(layer.field_names)
     mapping = mapping or Mapping()
     mapped = mapping_.before_columns(frame, layer, mapping, report)
     normalised = normalise_columns(mapped, mapping_.mapped_layer(layer), report)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.ingest.rows import ValidRows, is_datetime
 from geo.layers import Layer
 
 #: Grid hashes are computed on, in degrees (about 1 cm).
@@ -25,67 +26,113 @@ HASH_GRID_DEG = 1e-7
 # --- hashing --------------------------------------------------------------------------------
 
 
-def hash_rows(rows: list, layer: Layer) -> None:
+#: Rows hashed at a time: the payload strings of a chunk are all the memory hashing adds.
+HASH_CHUNK = 8192
+
+
+def hash_rows(rows: ValidRows | list, layer: Layer) -> None:
     """Set each row's content hash: same geometry (to ~1 cm) and attributes, same hash.
 
     Geometries are snapped to :data:`HASH_GRID_DEG` and normalised (ring orientation and
-    start vertex, which Shapefile and KML writers change) before hashing.
+    start vertex, which Shapefile and KML writers change) before hashing.  The payload is
+    ``layer|hex WKB|JSON of the values`` (keys sorted, no spaces, non-ASCII kept, date-times
+    as UTC ISO 8601): the stored formula, built here a column at a time.
 
     Parameters
     ----------
-    rows : list
-        Parsed rows (with ``geom`` in EPSG:4326 and ``values``); their ``row_hash`` is set
-        in place.
+    rows : ValidRows or list of ValidRow
+        Parsed rows (geometries in EPSG:4326); their ``row_hash`` is set in place.
     layer : Layer
         The target layer; its name is part of the hash.
     """
+    if isinstance(rows, ValidRows):
+        rows.row_hash = row_hashes(rows, layer)
+        return
     if not rows:
         return
-    geometries = np.array([r.geom for r in rows], dtype=object)
-    snapped = shapely.normalize(shapely.set_precision(geometries, HASH_GRID_DEG, mode="pointwise"))
-    wkb = shapely.to_wkb(snapped, hex=True, output_dimension=2)
-    # One encoder for all rows (json.dumps with options builds one per call); the same
-    # options and key order as before, so stored hashes stay valid.
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
-    names = sorted(rows[0].values)
-    if _same_keys(rows, names):
-        attributes = _attributes_by_column(rows, names, encode)
+    if all(r.values.keys() == rows[0].values.keys() for r in rows):
+        hashes = row_hashes(ValidRows.from_rows(rows), layer).tolist()
     else:  # rows of different shapes (callers building rows by hand): one by one
-        attributes = (encode({k: _hashable(v) for k, v in r.values.items()}) for r in rows)
-    # One payload at a time: the 100,000 strings are never all held at once.
-    prefix = f"{layer.name}|"
-    for row, geometry_hex, attribute_text in zip(rows, wkb.tolist(), attributes, strict=True):
-        payload = f"{prefix}{geometry_hex}|{attribute_text}"
-        row.row_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        hashes = [_row_hash_one(r, layer) for r in rows]
+    for row, row_hash in zip(rows, hashes, strict=True):
+        row.row_hash = row_hash
 
 
-def _same_keys(rows: list, names: list[str]) -> bool:
-    wanted = set(names)
-    return all(r.values.keys() == wanted for r in rows)
+def row_hashes(rows: ValidRows, layer: Layer) -> np.ndarray:
+    """The content hash of every row, a column and :data:`HASH_CHUNK` rows at a time.
 
+    Parameters
+    ----------
+    rows : ValidRows
+    layer : Layer
 
-def _attributes_by_column(rows: list, names: list[str], encode):  # noqa: ANN001, ANN202
-    """The JSON object of every row's values (keys sorted), as a generator: each distinct value
-    is encoded once, a column at a time, exactly as ``encode`` encodes it inside the object."""
+    Returns
+    -------
+    numpy.ndarray of object
+        Hex SHA-256 per row.
+    """
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+    names = sorted(rows.values)
     keys = [("," if position else "{") + encode(name) + ":" for position, name in enumerate(names)]
-    columns = [_encoded_column([r.values[name] for r in rows], encode) for name in names]
-    for fragments in zip(*columns, strict=True):
-        yield "".join(key + fragment for key, fragment in zip(keys, fragments, strict=True)) + "}"
-
-
-def _encoded_column(values: list, encode) -> list:  # noqa: ANN001
-    seen: dict = {}
-    out: list = [None] * len(values)
-    for index, value in enumerate(values):
-        # The type is part of the key: True == 1 but they encode differently.
-        key = (value.__class__, value)
-        try:
-            out[index] = seen[key]
-        except KeyError:
-            out[index] = seen[key] = encode(_hashable(value))
-        except TypeError:  # unhashable value
-            out[index] = encode(_hashable(value))
+    out = np.empty(len(rows), dtype=object)
+    for start in range(0, len(rows), HASH_CHUNK):
+        part = slice(start, start + HASH_CHUNK)
+        # numpy adds object arrays of str element by element in C: one pass per column.
+        payload = f"{layer.name}|" + _geometry_hex(rows.geom[part]) + "|"
+        for key, name in zip(keys, names, strict=True):
+            payload = payload + key + _encoded_column(rows.values[name][part], encode)
+        payload = payload + ("}" if names else "{}")
+        out[part] = [hashlib.sha256(p.encode("utf-8")).hexdigest() for p in payload.tolist()]
     return out
+
+
+def _geometry_hex(geometries: np.ndarray) -> np.ndarray:
+    snapped = shapely.normalize(shapely.set_precision(geometries, HASH_GRID_DEG, mode="pointwise"))
+    return shapely.to_wkb(snapped, hex=True, output_dimension=2)
+
+
+def _encoded_column(column: np.ndarray, encode) -> np.ndarray:  # noqa: ANN001
+    """Each cell as ``encode`` writes it inside the JSON object, each distinct value once."""
+    if is_datetime(column):
+        return _encoded_datetimes(column)
+    try:
+        codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=True)
+    except TypeError:  # an unhashable cell
+        return _encoded_one_by_one(column, encode)
+    # factorize takes True for 1 and 1.0 for 1; they encode differently: one by one then.
+    if any(isinstance(u, (bool, float, np.generic)) for u in uniques):
+        return _encoded_one_by_one(column, encode)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [encode(_hashable(u)) for u in uniques]
+    table[-1] = encode(None)
+    return table[np.where(codes < 0, len(uniques), codes)]
+
+
+def _encoded_datetimes(column: np.ndarray) -> np.ndarray:
+    """``datetime.isoformat()`` of the UTC instants, quoted: seconds, or microseconds when
+    there are any, then ``+00:00``; NaT as ``null``."""
+    whole = column == column.astype("datetime64[s]")
+    text = np.where(
+        whole, np.datetime_as_string(column, unit="s"), np.datetime_as_string(column, unit="us")
+    ).astype(object)
+    encoded = '"' + text + '+00:00"'
+    encoded[np.isnat(column)] = "null"
+    return encoded
+
+
+def _encoded_one_by_one(column: np.ndarray, encode) -> np.ndarray:  # noqa: ANN001
+    out = np.empty(len(column), dtype=object)
+    out[:] = [encode(_hashable(value)) for value in column.tolist()]
+    return out
+
+
+def _row_hash_one(row, layer: Layer) -> str:  # noqa: ANN001
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+    geometry = np.empty(1, dtype=object)
+    geometry[0] = row.geom
+    attributes = encode({k: _hashable(v) for k, v in row.values.items()})
+    payload = f"{layer.name}|{_geometry_hex(geometry)[0]}|{attributes}"
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def _hashable(value: object) -> object:
@@ -94,12 +141,12 @@ def _hashable(value: object) -> object:
     return value
 
 
-def row_hash_of(rows: list, layer: Layer) -> list[str]:
+def row_hash_of(rows: ValidRows | list, layer: Layer) -> list[str]:
     """Hashes of ``rows`` (computing them if needed).
 
     Parameters
     ----------
-    rows : list
+    rows : ValidRows or list of ValidRow
         Parsed rows of one layer.
     layer : Layer
         The target layer.
@@ -109,13 +156,17 @@ def row_hash_of(rows: list, layer: Layer) -> list[str]:
     list of str
         Hex SHA-256 hash per row, in order.
     """
+    if isinstance(rows, ValidRows):
+        if len(rows) and not rows.row_hash[0]:
+            hash_rows(rows, layer)
+        return rows.row_hash.tolist()
     if rows and not rows[0].row_hash:
         hash_rows(rows, layer)
     return [r.row_hash for r in rows]
 
 
 def find_near_duplicates(
-    rows: list,
+    rows: ValidRows | list,
     existing: pd.DataFrame,
     community,  # noqa: ANN001 - anything with to_metric
     *,
@@ -126,7 +177,7 @@ def find_near_duplicates(
 
     Parameters
     ----------
-    rows : list of ValidRow
+    rows : ValidRows or list of ValidRow
         New incidents (exact duplicates already removed).
     existing : DataFrame
         Incidents already stored: ``id``, ``type_code``, ``occurred_at``, ``lon``, ``lat``.
@@ -141,23 +192,22 @@ def find_near_duplicates(
     """
     from scipy.spatial import cKDTree
 
-    if not rows:
+    rows = ValidRows.from_rows(rows) if len(rows) else rows
+    if not len(rows):
         return []
     new = len(rows)
-    lon = np.fromiter((r.geom.x for r in rows), float, new)
-    lat = np.fromiter((r.geom.y for r in rows), float, new)
-    types = [r.values["type_code"] for r in rows]
-    times = pd.DatetimeIndex(pd.to_datetime([r.values["occurred_at"] for r in rows], utc=True))
+    lon, lat = shapely.get_x(rows.geom), shapely.get_y(rows.geom)
+    types = rows.values["type_code"]
+    seconds = _epoch_seconds(rows.values["occurred_at"])
     ids = np.zeros(0, dtype=np.int64)
     if len(existing):
         lon = np.concatenate([lon, existing["lon"].to_numpy(float)])
         lat = np.concatenate([lat, existing["lat"].to_numpy(float)])
-        types += existing["type_code"].tolist()
-        stored_times = pd.DatetimeIndex(pd.to_datetime(existing["occurred_at"], utc=True))
-        times = times.append(stored_times)
+        types = np.concatenate([types, existing["type_code"].to_numpy(object)])
+        stored = pd.DatetimeIndex(pd.to_datetime(existing["occurred_at"], utc=True))
+        seconds = np.concatenate([seconds, _epoch_seconds(stored.tz_localize(None).to_numpy())])
         ids = existing["id"].to_numpy(np.int64)
     x, y = community.to_metric.transform(lon, lat)
-    seconds = np.asarray(times.tz_localize(None), dtype="datetime64[s]").astype(np.int64)
     # Column-wise, in space *and* time: minutes are scaled so that ``minutes`` spans
     # ``distance_m``, and one KD-tree query finds every candidate pair (within the distance
     # and the time in each, so within sqrt(2) times the distance in the three).  Points close
@@ -181,8 +231,8 @@ def find_near_duplicates(
         if b < new:
             found.append(
                 {
-                    "row": rows[b].row,
-                    "other_row": rows[a].row,
+                    "row": int(rows.row[b]),
+                    "other_row": int(rows.row[a]),
                     "metres": metres,
                     "minutes": round(minutes_apart),
                 }
@@ -190,10 +240,17 @@ def find_near_duplicates(
         else:
             found.append(
                 {
-                    "row": rows[a].row,
+                    "row": int(rows.row[a]),
                     "other_id": int(ids[b - new]),
                     "metres": metres,
                     "minutes": round(minutes_apart),
                 }
             )
     return found
+
+
+def _epoch_seconds(moments: np.ndarray) -> np.ndarray:
+    """Whole seconds since 1970 of UTC ``datetime64`` values (aware datetimes accepted)."""
+    if moments.dtype.kind != "M":
+        moments = pd.to_datetime(pd.Series(moments), utc=True).dt.tz_localize(None).to_numpy()
+    return moments.astype("datetime64[s]").astype(np.int64)

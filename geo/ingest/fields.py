@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo import taxonomy
+from geo.ingest.rows import DATETIME_UTC
 from geo.layers import Field, known_codes, normalise_header
 
 #: Longest cell value quoted back in a message.
@@ -84,7 +85,8 @@ def parse_field(
     Returns
     -------
     values : numpy.ndarray
-        Object array of database values (None where refused).
+        Object array of database values (None where refused); ``datetime64[us]`` in UTC
+        (NaT where refused or blank) for date-time fields.
     refused : numpy.ndarray of bool
         Rows whose cell was refused.
     problems : dict
@@ -94,23 +96,35 @@ def parse_field(
         cells = np.full(n, None, dtype=object)
     codes, uniques = _distinct(cells)
     parse = _parser_for(fld, tz, now, role)
+    blank = parse(None)
     if fld.type == "datetime":
-        parsed = _parse_dates(uniques, parse, tz, now)
+        moments, issues = _parse_dates(uniques, parse, tz, now)
+        table = np.empty(len(uniques) + 1, dtype=DATETIME_UTC)
+        table[:-1] = moments
+        table[-1] = _utc64(blank[0])
     else:
         parsed = [parse(u) for u in uniques]
-    blank = parse(None)
-    table = np.empty(len(parsed) + 1, dtype=object)
-    table[:-1] = [value for value, _ in parsed]
-    table[-1] = blank[0]
+        issues = [problem for _, problem in parsed]
+        table = np.empty(len(parsed) + 1, dtype=object)
+        table[:-1] = [value for value, _ in parsed]
+        table[-1] = blank[0]
     # Code -1 (a blank cell, NaN or None) reads the last entry: the blank result.
-    values = table[np.where(codes < 0, len(parsed), codes)]
-    failing = np.array([problem is not None for _, problem in parsed] + [blank[1] is not None])
-    refused = failing[np.where(codes < 0, len(parsed), codes)]
+    index = np.where(codes < 0, len(uniques), codes)
+    values = table[index]
+    failing = np.array([problem is not None for problem in issues] + [blank[1] is not None])
+    refused = failing[index]
     problems = {}
-    for index in np.flatnonzero(refused).tolist():
-        code = codes[index]
-        problems[index] = parsed[code][1] if code >= 0 else blank[1]
+    for row in np.flatnonzero(refused).tolist():
+        code = codes[row]
+        problems[row] = issues[code] if code >= 0 else blank[1]
     return values, refused, problems
+
+
+def _utc64(moment: dt.datetime | None) -> np.datetime64:
+    """An aware datetime as :data:`DATETIME_UTC` (None as NaT)."""
+    if moment is None:
+        return np.datetime64("NaT", "us")
+    return np.datetime64(moment.astimezone(dt.UTC).replace(tzinfo=None), "us")
 
 
 def _distinct(cells: np.ndarray) -> tuple[np.ndarray, list]:
@@ -122,24 +136,35 @@ def _distinct(cells: np.ndarray) -> tuple[np.ndarray, list]:
         return np.arange(len(cells)), list(cells)
 
 
-def _parse_dates(uniques: list, parse, tz: ZoneInfo, now: dt.datetime) -> list[Parsed]:  # noqa: ANN001
+def _parse_dates(
+    uniques: list, parse, tz: ZoneInfo, now: dt.datetime  # noqa: ANN001
+) -> tuple[np.ndarray, list]:
     """Distinct date cells read column-wise where pandas can, the others by ``parse``.
 
     A text in one of :data:`_BULK_FORMATS` is read by pandas and placed in ``tz`` with
     numpy (a local time that does not exist or exists twice, at a summer-time change, goes to
     ``parse``, which reads it as :func:`parse_datetime` always has).
+
+    Returns
+    -------
+    moments : numpy.ndarray
+        :data:`DATETIME_UTC` per distinct cell (NaT where refused or blank).
+    problems : list
+        ``(key, params)`` or None per distinct cell.
     """
-    results: list = [None] * len(uniques)
+    moments = np.full(len(uniques), np.datetime64("NaT"), dtype=DATETIME_UTC)
+    problems: list = [None] * len(uniques)
+    done = np.zeros(len(uniques), dtype=bool)
     texts = pd.Series([u.strip() if isinstance(u, str) else "" for u in uniques], dtype=object)
     pending = np.flatnonzero(texts.ne("").to_numpy(bool))
     # Microseconds: the unit of Python's datetime, and room for year 9999 (a typo's future).
-    naive = pd.Series(pd.NaT, index=range(len(uniques)), dtype="datetime64[us]")
+    naive = pd.Series(pd.NaT, index=range(len(uniques)), dtype=DATETIME_UTC)
     for fmt in _BULK_FORMATS:
         if not len(pending):
             break
         read = pd.to_datetime(texts.iloc[pending], format=fmt, errors="coerce")
         ok = read.notna().to_numpy()
-        naive.iloc[pending[ok]] = read[ok].to_numpy().astype("datetime64[us]")
+        naive.iloc[pending[ok]] = read[ok].to_numpy().astype(DATETIME_UTC)
         pending = pending[~ok]
     found = np.flatnonzero(naive.notna().to_numpy())
     if len(found):
@@ -150,16 +175,16 @@ def _parse_dates(uniques: list, parse, tz: ZoneInfo, now: dt.datetime) -> list[P
         clear = ~local.isna()
         future = np.zeros(len(found), dtype=bool)
         future[clear] = local[clear] > limit
-        moments = local.to_pydatetime()
-        for k, index in enumerate(found.tolist()):
-            if not clear[k]:
-                continue
-            if future[k]:
-                problem = ("ingest.problem.future_date", {"value": _quote(uniques[index])})
-                results[index] = (None, problem)
-            else:
-                results[index] = (moments[k], None)
-    return [r if r is not None else parse(u) for r, u in zip(results, uniques, strict=True)]
+        good = clear & ~future
+        utc = local[good].tz_convert("UTC").tz_localize(None)
+        moments[found[good]] = utc.to_numpy().astype(DATETIME_UTC)
+        for index in found[future].tolist():
+            problems[index] = ("ingest.problem.future_date", {"value": _quote(uniques[index])})
+        done[found[clear]] = True
+    for index in np.flatnonzero(~done).tolist():
+        value, problems[index] = parse(uniques[index])
+        moments[index] = _utc64(value)
+    return moments, problems
 
 
 def _parser_for(fld: Field, tz: ZoneInfo, now: dt.datetime, role: str):

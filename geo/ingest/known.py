@@ -16,11 +16,11 @@ from geo.communities.model import Community
 from geo.ingest.dedupe import HASH_GRID_DEG, find_near_duplicates
 from geo.ingest.geometry import CommunityArea
 from geo.ingest.report import ImportReport, Problem
-from geo.ingest.validate import ValidRow
+from geo.ingest.rows import ValidRows, python_value
 from geo.layers import Layer
 
 
-def mark_demo(frame, rows: list[ValidRow]) -> None:  # noqa: ANN001
+def mark_demo(frame, rows: ValidRows) -> None:  # noqa: ANN001
     """Rows Harta exported as demo data (``source`` = demo or ``is_demo`` true) stay demo
     rows when they come back, so ``demo clear`` still removes them.
 
@@ -28,18 +28,16 @@ def mark_demo(frame, rows: list[ValidRow]) -> None:  # noqa: ANN001
     ----------
     frame : pandas.DataFrame
         The file as read, with the spreadsheet row number in ``_row``.
-    rows : list of ValidRow
-        The validated rows; their ``demo`` flag is set in place.
+    rows : ValidRows
+        The validated rows; their ``demo`` flags are set in place.
     """
     flags = np.zeros(len(frame), dtype=bool)
     if "source" in frame.columns:
-        flags |= frame["source"].astype(str).str.strip().str.lower().eq("demo").to_numpy()
+        flags |= frame["source"].astype(str).str.strip().str.lower().eq("demo").to_numpy(bool)
     if "is_demo" in frame.columns:
         text_flags = frame["is_demo"].astype(str).str.strip().str.lower()
-        flags |= text_flags.isin(["true", "1", "t", "yes"]).to_numpy()
-    demo_rows = set(frame["_row"].to_numpy()[flags].tolist())
-    for row in rows:
-        row.demo = row.row in demo_rows
+        flags |= text_flags.isin(["true", "1", "t", "yes"]).to_numpy(bool)
+    rows.demo = np.isin(rows.row, frame["_row"].to_numpy()[flags])
 
 
 def drop_own_export(
@@ -47,9 +45,9 @@ def drop_own_export(
     layer: Layer,
     community: Community,
     frame,  # noqa: ANN001
-    rows: list[ValidRow],
+    rows: ValidRows,
     report: ImportReport,
-) -> list[ValidRow]:
+) -> ValidRows:
     """Leave out rows of Harta's own export that are still stored: same ``id`` in this
     community's family, the same geometry (to about 1 cm) and the same values.
 
@@ -68,25 +66,24 @@ def drop_own_export(
         The community imported into (its family's stored rows are compared).
     frame : pandas.DataFrame
         The file as read, with the spreadsheet row number in ``_row``.
-    rows : list of ValidRow
+    rows : ValidRows
         The validated rows.
     report : ImportReport
         Receives one note per row recognised as still stored.
 
     Returns
     -------
-    list of ValidRow
+    ValidRows
         The rows that are not Harta's own stored export.
     """
-    if "id" not in frame.columns or not rows:
+    if "id" not in frame.columns or not len(rows):
         return rows
-    ids = pd.to_numeric(frame["id"], errors="coerce")
-    by_row = {
-        int(r): int(i)
-        for r, i in zip(frame["_row"], ids, strict=True)
-        if pd.notna(i) and float(i).is_integer()
-    }
-    wanted = sorted({by_row[r.row] for r in rows if r.row in by_row})
+    ids = pd.to_numeric(frame["id"], errors="coerce").to_numpy(float)
+    numbered = np.isfinite(ids) & (ids == np.round(ids))
+    # The file's id of each valid row (-1 for none), found by its row number.
+    id_of = pd.Series(ids[numbered].astype(np.int64), index=frame["_row"].to_numpy()[numbered])
+    row_ids = id_of.reindex(rows.row).fillna(-1).to_numpy(np.int64)
+    wanted = sorted(set(row_ids[row_ids >= 0].tolist()))
     if not wanted:
         return rows
     fields = ", ".join(layer.field_names)
@@ -101,36 +98,35 @@ def drop_own_export(
                 {"family": list(community.family_ids), "ids": wanted},
             )
         }
-    kept = []
-    for row in rows:
-        found = stored.get(by_row.get(row.row, -1))
-        if found is not None and _same_stored_row(row, found, layer):
+    keep = np.ones(len(rows), dtype=bool)
+    for index in np.flatnonzero(np.isin(row_ids, list(stored))).tolist():
+        if _same_stored_row(rows, index, stored[int(row_ids[index])], layer):
             report.add(
                 Problem(
                     report.file,
-                    row.row,
+                    int(rows.row[index]),
                     None,
                     "ingest.problem.duplicate_exported",
-                    {"id": by_row[row.row]},
+                    {"id": int(row_ids[index])},
                     level="info",
                 )
             )
             report.rows_skipped_duplicate += 1
-        else:
-            kept.append(row)
-    return kept
+            keep[index] = False
+    return rows if keep.all() else rows.take(keep)
 
 
-def _same_stored_row(row: ValidRow, found, layer: Layer) -> bool:  # noqa: ANN001
+def _same_stored_row(rows: ValidRows, index: int, found, layer: Layer) -> bool:  # noqa: ANN001
     """Whether a file row has the stored row's geometry (to ~1 cm) and every value."""
     if not shapely.equals_exact(
         shapely.normalize(shapely.from_wkb(bytes(found.wkb))),
-        shapely.normalize(row.geom),
+        shapely.normalize(rows.geom[index]),
         tolerance=HASH_GRID_DEG,
     ):
         return False
     return all(
-        _same_value(row.values.get(name), getattr(found, name)) for name in layer.field_names
+        _same_value(rows.value(name, index) if name in rows.values else None, getattr(found, name))
+        for name in layer.field_names
     )
 
 
@@ -144,9 +140,9 @@ def drop_duplicates(
     engine: Engine,
     layer: Layer,
     community: CommunityArea,
-    rows: list[ValidRow],
+    rows: ValidRows,
     report: ImportReport,
-) -> list[ValidRow]:
+) -> ValidRows:
     """Remove rows repeated in the file or already stored; report each as a note.
 
     Parameters
@@ -157,40 +153,41 @@ def drop_duplicates(
         The layer imported into.
     community : CommunityArea
         The community imported into.
-    rows : list of ValidRow
+    rows : ValidRows
         The validated rows.
     report : ImportReport
         Receives one note per row left out.
 
     Returns
     -------
-    list of ValidRow
+    ValidRows
         The rows neither repeated in the file nor already stored.
     """
-    stored = _stored_hashes(engine, layer, community.id, [r.row_hash for r in rows])
-    first_row_of: dict[str, int] = {}
-    fresh: list[ValidRow] = []
-    for row in rows:
-        if row.row_hash in stored:
-            report.add(
-                Problem(report.file, row.row, None, "ingest.problem.duplicate_stored", level="info")
-            )
-        elif row.row_hash in first_row_of:
-            report.add(
-                Problem(
-                    report.file,
-                    row.row,
-                    None,
-                    "ingest.problem.duplicate_in_file",
-                    {"other": first_row_of[row.row_hash]},
-                    level="info",
-                )
-            )
+    hashes = rows.row_hash
+    stored = np.isin(hashes, list(_stored_hashes(engine, layer, community.id, hashes.tolist())))
+    # The first row of each hash in the file keeps it; later ones name that first row.
+    by_hash = pd.Series(rows.row).groupby(pd.Series(hashes, dtype=object), sort=False)
+    first_row = by_hash.transform("first").to_numpy(np.int64)
+    repeated = ~stored & pd.Series(hashes, dtype=object).duplicated(keep="first").to_numpy(bool)
+    for index in np.flatnonzero(stored | repeated).tolist():
+        if stored[index]:
+            problem = Problem(
+                report.file, int(rows.row[index]), None, "ingest.problem.duplicate_stored",
+                level="info",
+            )  # fmt: skip
         else:
-            first_row_of[row.row_hash] = row.row
-            fresh.append(row)
-    report.rows_skipped_duplicate += len(rows) - len(fresh)
-    return fresh
+            problem = Problem(
+                report.file,
+                int(rows.row[index]),
+                None,
+                "ingest.problem.duplicate_in_file",
+                {"other": int(first_row[index])},
+                level="info",
+            )
+        report.add(problem)
+    fresh = ~(stored | repeated)
+    report.rows_skipped_duplicate += int((~fresh).sum())
+    return rows if fresh.all() else rows.take(fresh)
 
 
 def _stored_hashes(engine: Engine, layer: Layer, community_id: int, hashes: list[str]) -> set:
@@ -209,7 +206,7 @@ def _stored_hashes(engine: Engine, layer: Layer, community_id: int, hashes: list
 
 
 def flag_near_duplicates(
-    engine: Engine, community: CommunityArea, rows: list[ValidRow], report: ImportReport
+    engine: Engine, community: CommunityArea, rows: ValidRows, report: ImportReport
 ) -> None:
     """Warn about incidents of the same type within 25 m and 30 minutes of another.
 
@@ -219,14 +216,14 @@ def flag_near_duplicates(
         The importing role's engine (it reads only incidents that role may read).
     community : CommunityArea
         The community imported into.
-    rows : list of ValidRow
+    rows : ValidRows
         The validated incident rows.
     report : ImportReport
         Receives one warning per near-duplicate.
     """
-    if not rows:
+    if not len(rows):
         return
-    times = [r.values["occurred_at"] for r in rows]
+    times = rows.values["occurred_at"]
     with engine.connect() as conn:
         existing = pd.DataFrame(
             conn.execute(
@@ -237,8 +234,8 @@ def flag_near_duplicates(
                 ),
                 {
                     "c": community.id,
-                    "start": min(times) - pd.Timedelta(minutes=30),
-                    "end": max(times) + pd.Timedelta(minutes=30),
+                    "start": python_value(times.min() - np.timedelta64(30, "m")),
+                    "end": python_value(times.max() + np.timedelta64(30, "m")),
                 },
             ).all(),
             columns=["id", "type_code", "occurred_at", "lon", "lat"],

@@ -15,17 +15,15 @@ Personal data
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
-import numpy as np
-from shapely.geometry.base import BaseGeometry
 
 from geo.ingest.fields import has_values as _has_values
 from geo.ingest.fields import parse_datetime, parse_field
 from geo.ingest.geometry import CommunityArea, check_geometries
 from geo.ingest.report import ImportReport, Problem
+from geo.ingest.rows import ValidRow, ValidRows
 from geo.layers import (
     EXPORT_ONLY_COLUMNS,
     Layer,
@@ -33,18 +31,6 @@ from geo.layers import (
     normalise_header,
     personal_header,
 )
-
-
-@dataclass(slots=True)
-class ValidRow:
-    """A row ready to write: database values, geometry and content hash."""
-
-    row: int
-    values: dict
-    geom: BaseGeometry
-    row_hash: str = ""
-    #: The file says the row is synthetic demo data (Harta's own export of demo rows).
-    demo: bool = False
 
 
 def normalise_columns(
@@ -140,7 +126,7 @@ def validate_rows(
     role: str,
     now: dt.datetime | None = None,
     missing: set[str] | frozenset[str] = frozenset(),
-) -> list[ValidRow]:
+) -> ValidRows:
     """Validate every row of a normalised frame, a column at a time.
 
     Parameters
@@ -163,8 +149,8 @@ def validate_rows(
 
     Returns
     -------
-    list of ValidRow
-        Rows without errors, with their hash, in file order.
+    ValidRows
+        Rows without errors, as columns, with their hash, in file order.
     """
     now = now or dt.datetime.now(dt.UTC)
     rows = frame["_row"].to_numpy()
@@ -184,16 +170,13 @@ def validate_rows(
     # Reported row by row, fields in the layer's order, as a person reads the file.
     for index, _, name, (key, params) in sorted(pending, key=lambda p: (p[0], p[1])):
         report.add(Problem(report.file, int(rows[index]), name, key, params))
-    keep = np.flatnonzero(~refused)
-    names = layer.field_names
-    kept_rows = rows[keep].tolist()
-    kept_geometries = geometries[keep]
-    valid = [
-        ValidRow(row, dict(zip(names, values, strict=True)), geometry)
-        for row, geometry, values in zip(
-            kept_rows, kept_geometries, zip(*(c[keep] for c in columns), strict=True), strict=True
-        )
-    ]
+    keep = ~refused
+    valid = ValidRows(
+        row=rows[keep],
+        values={fld.name: column[keep] for fld, column in zip(layer.fields, columns, strict=True)},
+        geom=geometries[keep],
+    )
+    del columns, geometries
     report.rows_valid = len(valid)
     hash_rows(valid, layer)
     return valid
@@ -212,6 +195,7 @@ __all__ = [
     "HASH_GRID_DEG",
     "CommunityArea",
     "ValidRow",
+    "ValidRows",
     "check_geometries",
     "find_near_duplicates",
     "hash_rows",

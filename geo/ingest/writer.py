@@ -15,16 +15,18 @@ any point leaves nothing behind.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 import shapely
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
 from geo.db.engine import set_app_role
 from geo.ingest.report import ImportReport, Problem
-from geo.ingest.validate import ValidRow
+from geo.ingest.rows import ValidRows, is_datetime
 from geo.layers import Layer
 
 #: Rows per COPY + INSERT round; progress is reported after each.
@@ -59,7 +61,7 @@ class ImportTarget:
 def write_import(
     engine: Engine,
     layer: Layer,
-    rows: Sequence[ValidRow],
+    rows: ValidRows,
     target: ImportTarget,
     report: ImportReport,
     *,
@@ -74,7 +76,7 @@ def write_import(
         Database.
     layer : Layer
         Target layer.
-    rows : sequence of ValidRow
+    rows : ValidRows
         Rows to insert (validated, hashed, duplicates within the file removed).
     target : ImportTarget
         Community, role and provenance.
@@ -103,8 +105,8 @@ def write_import(
         if progress:
             progress(0, total)
         for start in range(0, total, batch_size):
-            batch = rows[start : start + batch_size]
-            _copy_batch(cursor, columns, _tuples(batch, layer, target, import_id))
+            batch = rows.take(slice(start, start + batch_size))
+            _copy_batch(cursor, columns, _csv_batch(batch, layer, target, import_id))
             if progress:
                 progress(min(start + batch_size, total), total)
         if total:
@@ -151,34 +153,29 @@ def _skip_withdrawn(
     conn: Connection,
     layer: Layer,
     target: ImportTarget,
-    rows: Sequence[ValidRow],
+    rows: ValidRows,
     report: ImportReport,
-) -> list[ValidRow]:
+) -> ValidRows:
     """Leave out rows that were withdrawn or purged before (their tombstone is in the
     database), each reported as a note; a re-imported source file never brings them back.
 
     The database refuses such rows by itself as well (a trigger); asking first only makes the
     report say why they were not written.
     """
-    hashes = [r.row_hash for r in rows if r.row_hash]
+    hashes = [h for h in rows.row_hash.tolist() if h]
     if not hashes:
-        return list(rows)
-    withdrawn = set(
+        return rows
+    withdrawn = list(
         conn.execute(
             # One text parameter split by the server (see _stored_hashes in geo.ingest).
             text("SELECT unnest(harta_withdrawn_hashes(:layer, :c, string_to_array(:h, ',')))"),
             {"layer": layer.name, "c": target.community_id, "h": ",".join(hashes)},
         ).scalars()
     )
-    kept = []
-    for row in rows:
-        if row.row_hash in withdrawn:
-            report.add(
-                Problem(report.file, row.row, None, "security.import.withdrawn", level="info")
-            )
-        else:
-            kept.append(row)
-    return kept
+    gone = np.isin(rows.row_hash, withdrawn)
+    for row in rows.row[gone].tolist():
+        report.add(Problem(report.file, row, None, "security.import.withdrawn", level="info"))
+    return rows.take(~gone) if gone.any() else rows
 
 
 def _columns(layer: Layer) -> list[str]:
@@ -253,36 +250,67 @@ def _create_staging(conn: Connection, layer: Layer, columns: list[str]) -> None:
     )
 
 
-def _tuples(
-    rows: Iterable[ValidRow], layer: Layer, target: ImportTarget, import_id: int
-) -> list[tuple]:
-    rows = list(rows)
-    geometries = shapely.set_srid([r.geom for r in rows], 4326)
-    ewkb = shapely.to_wkb(geometries, hex=True, include_srid=True, output_dimension=2)
-    tuples = []
-    for row, geom_hex in zip(rows, ewkb, strict=True):
-        values = [target.community_id]
-        if layer.name == "risk_zones":
-            values.append(target.workshop_id)
-        values += [row.values[name] for name in layer.field_names]
-        values += [
-            geom_hex,
-            target.source,
-            f"{target.filename}#{row.row}",
-            import_id,
-            row.row_hash,
-            target.role,
-            target.is_demo or row.demo,
-        ]
-        tuples.append(tuple(values))
-    return tuples
+def _csv_batch(rows: ValidRows, layer: Layer, target: ImportTarget, import_id: int) -> str:
+    """One batch as the text of ``COPY … (FORMAT csv)``: a column of ready fields at a time.
+
+    Strings are always quoted (so an empty text is not NULL), NULL is an empty unquoted field,
+    geometries are hex EWKB (valid geometry input), date-times ISO 8601 in UTC.
+    """
+    n = len(rows)
+    fields = [_constant(target.community_id, n)]
+    if layer.name == "risk_zones":
+        fields.append(_constant(target.workshop_id, n))
+    fields += [_csv_column(rows.values[name]) for name in layer.field_names]
+    geometries = shapely.set_srid(rows.geom, 4326)
+    fields += [
+        shapely.to_wkb(geometries, hex=True, include_srid=True, output_dimension=2),
+        _constant(target.source, n),
+        '"' + _escaped(f"{target.filename}#") + rows.row.astype(str).astype(object) + '"',
+        _constant(import_id, n),
+        rows.row_hash,
+        _constant(target.role, n),
+        np.where(rows.demo | target.is_demo, "t", "f").astype(object),
+    ]
+    line = fields[0]
+    for column in fields[1:]:
+        line = line + "," + column
+    return "\n".join(line.tolist()) + "\n" if n else ""
 
 
-def _copy_batch(cursor, columns: list[str], tuples: list[tuple]) -> None:
-    """COPY one batch into the staging table (a hex EWKB string is valid geometry input)."""
-    with cursor.copy(f"COPY {_STAGING} ({', '.join(columns)}) FROM STDIN") as copy:
-        for values in tuples:
-            copy.write_row(values)
+def _escaped(value: str) -> str:
+    return value.replace('"', '""')
+
+
+def _constant(value: object, n: int) -> np.ndarray:
+    field = "" if value is None else _csv_cell(value)
+    return np.full(n, field, dtype=object)
+
+
+def _csv_cell(value: object) -> str:
+    if isinstance(value, str):
+        return '"' + _escaped(value) + '"'
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value)
+
+
+def _csv_column(column: np.ndarray) -> np.ndarray:
+    """CSV fields of one value column, each distinct value formatted once."""
+    if is_datetime(column):
+        text = np.datetime_as_string(column, unit="us").astype(object) + "+00:00"
+        text[np.isnat(column)] = ""
+        return text
+    codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [_csv_cell(u) for u in uniques]
+    table[-1] = ""
+    return table[np.where(codes < 0, len(uniques), codes)]
+
+
+def _copy_batch(cursor, columns: list[str], batch: str) -> None:
+    """COPY one batch of CSV text into the staging table."""
+    with cursor.copy(f"COPY {_STAGING} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(batch)
 
 
 def _insert_batch(cursor, layer: Layer, columns: list[str]) -> int:
