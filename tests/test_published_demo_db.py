@@ -331,3 +331,140 @@ def test_definer_function_granted_to_the_app_roles_only(engine):
     assert definer and config == ["search_path=public, pg_temp"]
     assert not any(entry.startswith("=") for entry in acl)  # PUBLIC may not execute it
     assert all(grantees.values())
+
+
+# --- where the aggregated roles meet it: Home, the Map's hexagons, aggregated runs ------------
+
+APP = "../app/Home.py"  # AppTest resolves paths from this file's folder
+
+
+def _page(page: str, user, lang: str = "en"):  # noqa: ANN001
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import signed_in_session
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["lang"] = lang
+    for key, value in (signed_in_session(user) if user is not None else {}).items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(f"screens/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _loaded_reference(engine) -> int | None:  # noqa: ANN001
+    """Pata Rât's demo incidents the published counts hold, counted by the owner from the raw
+    rows with pandas: members (the membership rule), demo, not sensitive by type or flag, not
+    withdrawn, before the current month; then published."""
+    from geo import taxonomy
+    from geo.communities import Community
+
+    pata_rat = Community.load(engine, "pata-rat")
+    with engine.connect() as conn:
+        rows = pd.DataFrame(
+            conn.execute(
+                text(
+                    "SELECT i.type_code, i.sensitivity, i.status, i.occurred_at, i.is_demo"
+                    " FROM incidents AS i JOIN harta_member_rows(:c, 'incidents') AS m"
+                    " ON m.id = i.id"
+                ),
+                {"c": pata_rat.id},
+            ).all()
+        )
+    now = dt.datetime.now(ZoneInfo(pata_rat.timezone))
+    month = pd.Timestamp(dt.datetime(now.year, now.month, 1, tzinfo=now.tzinfo))
+    keep = (
+        rows["is_demo"]
+        & ~rows["type_code"].map(taxonomy.is_sensitive)
+        & (rows["sensitivity"].fillna("normal") == "normal")
+        & (rows["status"] != "withdrawn")
+        & (pd.to_datetime(rows["occurred_at"], utc=True) < month)
+    )
+    return _published(int(keep.sum()))
+
+
+def _make_incidents_real(engine) -> None:  # noqa: ANN001
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE incidents DISABLE TRIGGER USER"))
+        conn.execute(text("UPDATE incidents SET is_demo = false"))
+        conn.execute(text("ALTER TABLE incidents ENABLE TRIGGER USER"))
+
+
+def _drop_demo_layers(engine) -> None:  # noqa: ANN001
+    with engine.begin() as conn:
+        for table in ("risk_zones", "facilities"):
+            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+            conn.execute(text(f"DELETE FROM {table} WHERE is_demo"))
+            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+
+
+@pytest.mark.parametrize("lang", ["ro", "hu", "en"])
+def test_home_says_how_many_published_incidents_are_demo(app_env, loaded_engine, users, lang):
+    """Old Home: "may include demo"; now the published demo count, equal to the reference."""
+    from geo.i18n import number, t
+
+    expected = _loaded_reference(loaded_engine)
+    assert expected  # the seeded incidents are demo and in complete months
+    at = _page("home", None, lang)  # the public: nobody signed in
+    captions = [c.value for c in at.caption]
+    assert t("app.home.of_which_demo_about", lang, count=number(expected, lang)) in captions
+
+
+def test_home_does_not_call_real_incidents_demo(app_env, loaded_engine, users):
+    """Real incidents in a community that still holds demo zones: "fewer than 5" demo (the
+    published answer), never "≈ N DEMO"; the old page said "may include demo"."""
+    from geo.i18n import t
+
+    _make_incidents_real(loaded_engine)
+    at = _page("home", users["community"])
+    captions = [c.value for c in at.caption]
+    assert t("app.home.demo_below", "en", count="5") in captions
+    assert t("app.home.may_include_demo", "en") not in captions
+    assert not any(
+        c.startswith(t("app.home.of_which_demo_about", "en", count="")) for c in captions
+    )
+
+
+def _map_payload(at) -> str:  # noqa: ANN001
+    components = [e for e in at.main if e.type == "component_instance"]
+    assert components, "the page drew no map"
+    return components[0].proto.json_args
+
+
+@pytest.mark.parametrize("demo", [True, False])
+def test_the_aggregated_maps_hexagons_carry_the_demo_badge(app_env, loaded_engine, users, demo):
+    """No demo zones or facilities left, so a DEMO badge on the Map can only come from the
+    hexagon layer: there with the seeded (demo) incidents, absent once they are real."""
+    _drop_demo_layers(loaded_engine)
+    if not demo:
+        _make_incidents_real(loaded_engine)
+    from geo.i18n import t
+
+    payload = _map_payload(_page("map", users["planner"]))
+    # The badge's explanation (its title) is written only where a badge is drawn.
+    assert (t("maps.demo.explain", "en") in payload) is demo
+
+
+@pytest.mark.parametrize("demo", [True, False])
+def test_aggregated_runs_are_labelled_by_their_window_not_by_demo_layers(
+    loaded_db_url, loaded_engine, demo
+):
+    """The old rule labelled every aggregated run demo while the community held demo zones;
+    with the zones kept and the incidents made real, the run is no longer labelled."""
+    from geo.analysis.runs import run_hotspot_analysis
+    from geo.communities import Community
+    from tests.factories import account_engine
+
+    if not demo:
+        _make_incidents_real(loaded_engine)
+    public = account_engine(loaded_db_url, "public")
+    try:
+        run = run_hotspot_analysis(public, Community.load(loaded_engine, "pata-rat"), store=False)
+    finally:
+        public.dispose()
+    assert run.scope == "aggregated" and run.demo is demo

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from geo import escape, views
 from geo.i18n import community_name, number
-from geo.privacy import EXACT_POINT_ROLES
+from geo.privacy import DEFAULT_THRESHOLD, EXACT_POINT_ROLES
 from harta_ui import context
+
+
+def _published_demo_caption(counts: pd.Series, demo_layers: int) -> str | None:
+    """How many demo incidents the published count holds (database function
+    ``harta_published_demo``: rounded to 5 like the count, suppressed below 5).  Suppressed
+    cannot be told from none; it is said only where demo layers exist, so a real count is never
+    passed off as demo and a seeded community never passes for real records."""
+    about = counts.get("incidents_demo_published")
+    if about is not None and about == about and about > 0:  # NaN: suppressed
+        return ctx.t("app.home.of_which_demo_about", count=number(int(about), ctx.lang))
+    if demo_layers:
+        return ctx.t("app.home.demo_below", count=number(DEFAULT_THRESHOLD, ctx.lang))
+    return None
+
 
 ctx = context()
 st.title(ctx.t("app.home.title"))
@@ -32,11 +47,10 @@ for col, layer in zip(cols, ("risk_zones", "incidents", "facilities", "streets")
     col.metric(ctx.t(f"app.layers.{layer}"), number(int(counts[layer]) + demo, ctx.lang))
     if demo:
         col.caption(ctx.t("app.home.of_which_demo", count=number(demo, ctx.lang)))
-    elif layer == "incidents" and not exact and demo_layers and counts[layer]:
-        # The published hexagon counts do not say which incidents are invented; where the
-        # demo layers were seeded (seed_demo adds demo incidents with them) say that the count
-        # may hold demo ones, rather than let it pass for real records.
-        col.caption(ctx.t("app.home.may_include_demo"))
+    elif layer == "incidents" and not exact and counts[layer]:
+        caption = _published_demo_caption(counts, demo_layers)
+        if caption:
+            col.caption(caption)
 demo_rows = int(counts[["risk_zones_demo", "incidents_demo", "facilities_demo"]].sum())
 if demo_rows:
     st.info(ctx.t("app.home.demo_notice", count=number(demo_rows, ctx.lang)))

@@ -60,7 +60,10 @@ settlements = views.settlements(ctx.engine, ctx.community)
 if not settlements.empty:
     maps.add_settlements(m, settlements.rename_geometry("geometry"), ctx.lang)
 if seen.cells is not None and not seen.cells.empty:
-    maps.add_hex_counts(m, seen.cells, ctx.lang)
+    # Aggregated roles: DEMO on the hexagons when the published counts hold demo incidents
+    # (harta_published_demo, migration 0016: published like the counts themselves).
+    demo = not exact and bool(views.published_demo(ctx.engine, ctx.community))
+    maps.add_hex_counts(m, seen.cells, ctx.lang, demo=demo)
 # Zones go on top of the incident counts: what residents marked must stay readable.
 if not zones.empty:
     maps.add_risk_zones(m, zones, ctx.lang)

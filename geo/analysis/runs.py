@@ -18,9 +18,8 @@ run is stored when someone asks for it (:func:`store_run`).
 
 **Demo inputs.**  ``params["demo_inputs"]`` says whether synthetic demo incidents are among the
 inputs, so every map of the run carries the DEMO badge: exact runs read ``is_demo`` of their
-points; aggregated runs read published counts that do not tell demo from real, so they are
-marked demo when the community holds demo layers (``geo.demo`` seeds zones, incidents,
-facilities and sessions together) and any count was published.
+points; aggregated runs ask the database how many demo incidents their published window holds
+(``harta_published_demo``, migration 0016, published like the counts themselves).
 
 The run is stored through the generic run store :mod:`geo.runs` (``kind = "hotspots"``): its
 parameters (filters, scope, cell size, the inference method of the p-values), input counts,
@@ -281,7 +280,7 @@ def run_hotspot_analysis(
     zones = views.risk_zones(engine, community)
     if zones.crs is None:  # an empty answer comes back without its CRS
         zones = zones.set_crs(WGS84, allow_override=True)
-    params["demo_inputs"] = _demo_inputs(inputs, zones, scope)
+    params["demo_inputs"] = _demo_inputs(inputs, scope, engine, community, filters)
     params["fingerprint"] = run_fingerprint(
         community.id,
         scope,
@@ -300,15 +299,25 @@ def run_hotspot_analysis(
     return run
 
 
-def _demo_inputs(inputs: Inputs, zones: gpd.GeoDataFrame, scope: str) -> bool:
-    """Whether synthetic demo incidents may be among the inputs (module docstring)."""
+def _demo_inputs(
+    inputs: Inputs, scope: str, engine: Engine, community: Community, filters: RunFilters
+) -> bool:
+    """Whether synthetic demo incidents are among the inputs (module docstring).
+
+    Exact runs read ``is_demo`` of their points.  Aggregated runs ask the database how many
+    demo incidents the published counts of their window and filters include
+    (:func:`geo.views.published_demo`, migration 0016: rounded and suppressed like the counts,
+    so fewer than 5 cannot be told from none and is not labelled -- below the counts' own
+    rounding).
+    """
     if scope != "aggregated":
         points = inputs.analysed
         return bool("is_demo" in points and points["is_demo"].fillna(False).astype(bool).any())
-    # Published counts do not say which incidents are demo: label them whenever the community
-    # holds demo layers and anything was counted (never the other way round).
-    published = int(inputs.counts.get("published", 0))
-    return bool(published and "is_demo" in zones and zones["is_demo"].astype(bool).any())
+    window = published_window(filters, community.timezone)
+    demo = views.published_demo(
+        engine, community, 5, window[0], window[1], filters.types, filters.min_severity
+    )
+    return bool(demo)
 
 
 _IDENTICAL = text(
