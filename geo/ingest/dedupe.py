@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.ingest.rows import ValidRows, is_datetime
+from geo.ingest.rows import ValidRows, is_datetime, join_columns
 from geo.layers import Layer
 
 #: Grid hashes are computed on, in degrees (about 1 cm).
@@ -77,12 +77,11 @@ def row_hashes(rows: ValidRows, layer: Layer) -> np.ndarray:
     out = np.empty(len(rows), dtype=object)
     for start in range(0, len(rows), HASH_CHUNK):
         part = slice(start, start + HASH_CHUNK)
-        # numpy adds object arrays of str element by element in C: one pass per column.
-        payload = f"{layer.name}|" + _geometry_hex(rows.geom[part]) + "|"
+        parts: list = [f"{layer.name}|", _geometry_hex(rows.geom[part]), "|"]
         for key, name in zip(keys, names, strict=True):
-            payload = payload + key + _encoded_column(rows.values[name][part], encode)
-        payload = payload + ("}" if names else "{}")
-        out[part] = [hashlib.sha256(p.encode("utf-8")).hexdigest() for p in payload.tolist()]
+            parts += [key, _encoded_column(rows.values[name][part], encode)]
+        parts.append("}" if names else "{}")
+        out[part] = [hashlib.sha256(p.encode("utf-8")).hexdigest() for p in join_columns(parts)]
     return out
 
 

@@ -137,7 +137,10 @@ def _distinct(cells: np.ndarray) -> tuple[np.ndarray, list]:
 
 
 def _parse_dates(
-    uniques: list, parse, tz: ZoneInfo, now: dt.datetime  # noqa: ANN001
+    uniques: list,
+    parse,  # noqa: ANN001
+    tz: ZoneInfo,
+    now: dt.datetime,
 ) -> tuple[np.ndarray, list]:
     """Distinct date cells read column-wise where pandas can, the others by ``parse``.
 

@@ -239,14 +239,15 @@ def after_columns(
         if fld not in frame.columns:
             frame[fld] = value
         else:
-            blank = frame[fld].map(is_blank).to_numpy(bool)
+            blank = _map_distinct(frame[fld], is_blank).to_numpy(bool)
             frame[fld] = frame[fld].astype(object).where(~blank, value)
     for fld, table in mapping.values.items():
         if fld in frame.columns:
             folded = {taxonomy.fold(text): code for text, code in table.items()}
             cells = frame[fld].astype(object)
-            frame[fld] = cells.map(
-                lambda v, folded=folded: v if is_blank(v) else folded.get(taxonomy.fold(v), v)
+            frame[fld] = _map_distinct(
+                cells,
+                lambda v, folded=folded: v if is_blank(v) else folded.get(taxonomy.fold(v), v),
             )
     return frame
 
@@ -259,11 +260,13 @@ def _join_time(
     if not dates or dates[0] not in frame.columns:
         return frame
     date = dates[0]
-    clock = times.map(_clock_text)
+    clock = _map_distinct(times, _clock_text)
     has_clock = clock.ne("").to_numpy(bool)
-    date_text = frame[date].map(lambda v: "" if is_blank(v) else str(v).strip())
+    date_text = _map_distinct(frame[date], _cell_text)
     # A date cell that already carries a time keeps it; the time column fills the others.
-    date_only = ~date_text.str.contains(r"\d:\d", regex=True).to_numpy(bool)
+    date_only = ~_map_distinct(
+        frame[date], lambda v: _HAS_CLOCK.search(_cell_text(v)) is not None
+    ).to_numpy(bool)
     joined = np.where(
         has_clock & date_only & date_text.ne("").to_numpy(bool), date_text + " " + clock, date_text
     )
@@ -279,6 +282,23 @@ def _join_time(
         )
     )
     return frame
+
+
+_HAS_CLOCK = re.compile(r"\d:\d")
+
+
+def _cell_text(value: object) -> str:
+    return "" if is_blank(value) else str(value).strip()
+
+
+def _map_distinct(column: pd.Series, function) -> pd.Series:  # noqa: ANN001
+    """``column.map(function)`` calling ``function`` once per distinct cell (a file repeats its
+    dates and times); blank cells (None, NaN) are given ``function(None)``."""
+    codes, uniques = pd.factorize(column.astype(object), use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [function(u) for u in uniques]
+    table[-1] = function(None)
+    return pd.Series(table[np.where(codes < 0, len(uniques), codes)], index=column.index)
 
 
 def _clock_text(value: object) -> str:

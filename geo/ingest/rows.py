@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
@@ -213,3 +214,21 @@ def _column(cells: list) -> np.ndarray:
     column = np.empty(len(cells), dtype=object)
     column[:] = cells
     return column
+
+
+def join_columns(parts: Sequence[str | np.ndarray], sep: str = "") -> list[str]:
+    """Row by row, the parts joined by ``sep``: a ``str`` part is the same in every row, an
+    array (of ``str``) gives each row its own.  One string is made per row (adding object
+    arrays makes one per part and row).
+
+    Parameters
+    ----------
+    parts : sequence of str or numpy.ndarray
+        At least one array; arrays of the same length.
+    sep : str
+
+    Returns
+    -------
+    list of str
+    """
+    return list(map(sep.join, zip(*(repeat(p) if isinstance(p, str) else p for p in parts))))

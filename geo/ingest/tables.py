@@ -209,8 +209,15 @@ def _read_table(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as exc:
         raise ImportFailed("ingest.error.unreadable", file=path.name, reason=short(exc)) from exc
     table.columns = [str(c).strip() for c in table.columns]
-    # Undo the formula guard Harta's CSV export adds ("'=x" → "=x"), so exports round-trip.
-    return table.apply(lambda column: column.str.replace(_NEUTRALISED, "", regex=True))
+    # Undo the formula guard Harta's CSV export adds ("'=x" → "=x"), so exports round-trip;
+    # only the few cells starting with "'" go through the regular expression.
+    for column in table.columns:
+        guarded = table[column].str.startswith("'").to_numpy(bool)
+        if guarded.any():
+            cells = table[column].to_numpy(object).copy()
+            cells[guarded] = [_NEUTRALISED.sub("", cell) for cell in cells[guarded]]
+            table[column] = pd.Series(cells, index=table.index, dtype=table[column].dtype)
+    return table
 
 
 def _numbers(column: pd.Series) -> np.ndarray:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from geo.db.engine import set_app_role
 from geo.ingest.report import ImportReport, Problem
-from geo.ingest.rows import ValidRows, is_datetime
+from geo.ingest.rows import ValidRows, is_datetime, join_columns
 from geo.layers import Layer
 
 #: Rows per COPY + INSERT round; progress is reported after each.
@@ -271,10 +271,7 @@ def _csv_batch(rows: ValidRows, layer: Layer, target: ImportTarget, import_id: i
         _constant(target.role, n),
         np.where(rows.demo | target.is_demo, "t", "f").astype(object),
     ]
-    line = fields[0]
-    for column in fields[1:]:
-        line = line + "," + column
-    return "\n".join(line.tolist()) + "\n" if n else ""
+    return "".join(line + "\n" for line in join_columns(fields, ",")) if n else ""
 
 
 def _escaped(value: str) -> str:
