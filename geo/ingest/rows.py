@@ -231,4 +231,6 @@ def join_columns(parts: Sequence[str | np.ndarray], sep: str = "") -> list[str]:
     -------
     list of str
     """
-    return list(map(sep.join, zip(*(repeat(p) if isinstance(p, str) else p for p in parts))))
+    columns = [repeat(p) if isinstance(p, str) else p for p in parts]
+    # The repeated parts never end: the arrays (all of one length) set the rows.
+    return list(map(sep.join, zip(*columns, strict=False)))
