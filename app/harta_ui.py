@@ -14,6 +14,15 @@ all) and re-reads the account (:func:`geo.accounts.account_state`, one short tra
 out at once with a translated reason; a change of communities applies at once.  The database
 refuses such an account by itself as well (migration 0004); this check makes the page say why.
 
+A reload or a new tab is a new Streamlit session.  The sign-in survives it through a web session
+(:mod:`geo.websessions`, migration 0015): :func:`sign_in` opens one and the next page run shows
+an invisible same-origin image that makes the app server set an ``HttpOnly; SameSite=Strict``
+cookie (the page never sees the token; the address never holds it).  A run with nobody signed in
+reads that cookie from the websocket handshake (``st.context.cookies``) and resumes the account
+after every check (:func:`geo.websessions.resume`); each later run touches the web session and
+signs the tab out when it was revoked (signed out in another tab, account changed).
+:func:`sign_out` revokes it and clears the cookie.
+
 The database connection of a page acts as the signed-in role and account
 (:func:`geo.db.security.role_engine`, one cached engine per database URL, role and account id,
 which the database reads as ``harta.user_id``), so grants and row-level security decide what a
@@ -30,7 +39,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from geo import escape, roles, views
+from geo import escape, roles, views, websessions
 from geo.accounts import (
     SignInThrottle,
     User,
@@ -49,6 +58,11 @@ AUTH_KEY = "harta_auth"
 EXPIRED_KEY = "harta_auth_expired"
 #: Set when the account changed under a session: i18n key of the notice the next page shows.
 NOTICE_KEY = "harta_auth_notice"
+#: The cookie hand-off the next page runs show (:func:`_cookie_image`): ``(path, until)``.
+COOKIE_KEY = "harta_cookie"
+#: sha256 of the cookie this Streamlit session already tried to resume (tried once only: the
+#: websocket handshake's cookies stay the same for the session's whole life).
+COOKIE_TRIED_KEY = "harta_cookie_tried"
 #: Roles that see every community whatever their scope.
 UNSCOPED_ROLES = frozenset(ROLES) - roles.SCOPED_ROLES
 #: Session-state keys of the chosen language and community.  Plain values, not widget keys:
@@ -173,8 +187,17 @@ def session_record(user: User, method: str = "password", now: dt.datetime | None
 
 
 def sign_in(user: User, method: str = "password") -> None:
-    """Keep ``user`` as the session's account (after a successful check)."""
-    st.session_state[AUTH_KEY] = session_record(user, method)
+    """Keep ``user`` as the session's account (after a successful check), and open a web
+    session so a reload or a new tab of this browser stays signed in (:mod:`geo.websessions`:
+    the next page run hands the browser its ``HttpOnly`` cookie)."""
+    record = session_record(user, method)
+    issued = _owner_call(websessions.issue, user.id, record["signed_in_at"])
+    if issued is not None:
+        # The token stays on the server side of the session; the page only ever shows the
+        # one-time nonce, which the cookie route exchanges for it.
+        record["token"] = issued.token
+        _hand_to_browser(f"{websessions.SET_PATH}?n={issued.nonce}")
+    st.session_state[AUTH_KEY] = record
     st.session_state.pop(EXPIRED_KEY, None)
     st.session_state.pop(NOTICE_KEY, None)
     # Cached runs of the previous role must not survive into this one.  The community choice
@@ -183,8 +206,13 @@ def sign_in(user: User, method: str = "password") -> None:
 
 
 def sign_out() -> None:
-    """End the session's sign-in (the page falls back to the public role)."""
+    """End the session's sign-in (the page falls back to the public role): its web session is
+    revoked in the database and the browser's cookie cleared."""
     auth = st.session_state.pop(AUTH_KEY, None)
+    if auth and auth.get("token"):
+        _revoke(auth["token"])
+    if auth:
+        _hand_to_browser(websessions.CLEAR_PATH)
     if auth and auth.get("method") == "sso" and sso_configured():
         st.logout()
     st.session_state.pop("hs_run", None)
@@ -215,7 +243,7 @@ def sso_username(email: str | None) -> str | None:
 def signed_in() -> dict | None:
     """The signed-in account after the timeout check and a fresh read of the account, or None
     (public).  Stops the page with a message if the database cannot be reached (fail closed)."""
-    auth = st.session_state.get(AUTH_KEY)
+    auth = st.session_state.get(AUTH_KEY) or _resume_from_cookie()
     if not auth:
         return None
     now = _now()
@@ -225,8 +253,84 @@ def signed_in() -> dict | None:
         return None
     if not _follow_account(auth, now):
         return None
+    if auth.get("token") and not _owner_call(websessions.touch, auth["token"], now):
+        # Revoked elsewhere: signed out in another tab of this browser, or by the database.
+        sign_out()
+        st.session_state[EXPIRED_KEY] = True
+        return None
     auth["last_seen_at"] = now
     return auth
+
+
+def _browser_cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(websessions.COOKIE)
+    except Exception:  # noqa: BLE001 - no browser behind the run (bare script, AppTest)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _resume_from_cookie() -> dict | None:
+    """The account this browser's cookie still signs in (a reload, a new tab), or None.
+
+    Tried once per Streamlit session and cookie; a refused cookie is cleared in the browser."""
+    token = _browser_cookie()
+    if token is None:
+        return None
+    tried = websessions.digest(token) or b"malformed"
+    if st.session_state.get(COOKIE_TRIED_KEY) == tried:
+        return None
+    st.session_state[COOKIE_TRIED_KEY] = tried
+    resumed = _owner_call(websessions.resume, token, _now())
+    if resumed is None:
+        _hand_to_browser(websessions.CLEAR_PATH)
+        return None
+    record = session_record(resumed.user, "cookie")
+    record.update(token=token, signed_in_at=resumed.signed_in_at)
+    st.session_state[AUTH_KEY] = record
+    return record
+
+
+def _owner_call(function, *args):  # noqa: ANN001, ANN202
+    """``function(owner_engine, *args)``; stops the page when the database is away."""
+    try:
+        return function(owner_engine(_database_url()), *args)
+    except DBAPIError as error:
+        if not db_down(error):
+            raise
+        database_unavailable(chosen_language())
+        raise  # not reached: database_unavailable stops the page
+
+
+def _revoke(token: str) -> None:
+    try:
+        websessions.revoke(owner_engine(_database_url()), token)
+    except DBAPIError as error:
+        # Signing out must work with the database away: the cookie route revokes again.
+        if not db_down(error):
+            raise
+
+
+def _hand_to_browser(path: str) -> None:
+    """Have the next page runs load ``path`` (a cookie route) once, for up to a minute."""
+    st.session_state[COOKIE_KEY] = (path, _now() + websessions.HANDOFF)
+
+
+def _cookie_image() -> None:
+    """The pending cookie hand-off as an invisible same-origin image (the policy's
+    ``img-src 'self'``: no script).  Shown on every run until it is a minute old, so a rerun
+    cannot drop it before the browser fetched it; fetched once (same element, same address)."""
+    pending = st.session_state.get(COOKIE_KEY)
+    if not pending:
+        return
+    path, until = pending
+    if _now() >= until:
+        st.session_state.pop(COOKIE_KEY, None)
+        return
+    st.sidebar.html(
+        f'<img src="{escape.html(path)}" alt="" width="1" height="1"'
+        ' style="position:absolute;opacity:0;pointer-events:none">'
+    )
 
 
 def _current_account(user_id: int, now: dt.datetime) -> User | None:
@@ -484,6 +588,7 @@ def context() -> Context:
     if scope is not None:
         communities = [c for c in communities if may_access_community(scope, c[0], c[3])]
     _account_box(auth, lang)
+    _cookie_image()
     if not communities:
         st.warning(t("app.no_communities" if scope is None else "account.no_scope", lang))
         st.stop()

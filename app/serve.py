@@ -18,6 +18,7 @@ from pathlib import Path
 from geo import csp
 from geo.maps.tiles.cache import TileRoute
 from geo.settings import get_settings
+from geo.websessions import SessionRoute
 
 
 def index_script_hashes() -> list[str]:
@@ -67,6 +68,7 @@ def install_security_headers(*, online: bool) -> None:
         return [
             Middleware(csp.SecurityHeaders, online=online, script_hashes=hashes),
             Middleware(TileRoute),  # the offline basemap's tiles, same origin (geo.maps.tiles)
+            Middleware(SessionRoute),  # the sign-in cookie (geo.websessions)
             *original(),
         ]
 

@@ -259,7 +259,8 @@ def signed_in_session(user) -> dict:  # noqa: ANN001
 
 def open_page(page, path: str) -> None:  # noqa: ANN001
     """Go to another page of the app through its menu, keeping the Streamlit session (and so
-    the sign-in: a reload or ``page.goto`` starts a new session, signed out)."""
+    the session's state; a reload or ``page.goto`` starts a new one, signed in again from the
+    sign-in cookie)."""
     page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').first.click()
     page.wait_for_timeout(500)
     page.wait_for_selector("h1", timeout=90000)
@@ -270,6 +271,7 @@ def sign_in_browser(page, base: str, role: str, lang: str = "ro") -> None:  # no
     ``role``; then use :func:`open_page` to move on."""
     from geo.i18n import t
 
+    page.context.clear_cookies()  # a reload keeps a sign-in (its cookie): start signed out
     page.goto(f"{base}/account")
     page.wait_for_selector("h1", timeout=90000)
     page.get_by_label(t("account.username", lang), exact=True).fill(username_for(role))

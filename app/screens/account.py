@@ -38,8 +38,8 @@ def _password_form(ctx: Context) -> None:
             ctx.t("account.password"), type="password", key="signin_password", max_chars=1024
         )
         submitted = st.form_submit_button(ctx.t("account.sign_in"), type="primary")
-        # Said before anyone signs in: a reload ends the sign-in (see harta_ui: no secret in
-        # the address, no safe cookie in Streamlit).
+        # Said before anyone signs in: the browser keeps the sign-in across reloads (an
+        # HttpOnly cookie, geo.websessions), so on a shared device one signs out.
         st.caption(ctx.t("app.signin.reload"))
     if not submitted:
         return
