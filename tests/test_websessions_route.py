@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from sqlalchemy import create_engine
 
 from geo import accounts, websessions
 
@@ -147,3 +148,15 @@ def test_every_other_path_goes_to_streamlit(route):
         "/harta-sessionX/set",
         "/account",
     ]
+
+
+def test_clear_forgets_the_cookie_even_with_the_database_away(engine, ana):
+    issued = websessions.issue(engine, ana.id)
+    gone = create_engine("postgresql+psycopg://nobody:x@127.0.0.1:9/none")
+    route = websessions.SessionRoute(_Inner(), engine=gone)
+    cookie = [(b"cookie", f"harta_session={issued.token}".encode())]
+    status, headers, _ = _get(route, websessions.CLEAR_PATH, headers=SAME_ORIGIN + cookie)
+    assert status == 200 and "Max-Age=0" in headers["set-cookie"]
+    status, headers, _ = _set(route, issued.nonce, headers=SAME_ORIGIN)
+    assert status == 404 and "set-cookie" not in headers
+    gone.dispose()
