@@ -186,7 +186,10 @@ def scoped_incidents(incidents: gpd.GeoDataFrame, role: str) -> gpd.GeoDataFrame
     """
     keep = incidents["status"] != "withdrawn"
     if scope_for(role) != "all":
-        sensitive = incidents["type_code"].map(_is_sensitive_type).astype(bool)
+        # Each type looked up once, not once per row (100,000 rows: 0.2 s of every page view).
+        codes = incidents["type_code"]
+        sensitive = codes.isin([c for c in codes.dropna().unique() if _is_sensitive_type(c)])
+        sensitive |= codes.isna()  # no type: treated as sensitive, as an unknown type is
         keep &= ~sensitive & (incidents["sensitivity"] == "normal")
     return incidents[keep]
 

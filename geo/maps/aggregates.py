@@ -434,7 +434,8 @@ def add_incidents_at_scale(
     kept = points
     type_col = column(points, "type_code", "type", "incident_type")
     if not include_sensitive and type_col is not None:
-        kept = points[[not taxonomy.is_sensitive(str(v)) for v in points[type_col]]]
+        codes = points[type_col].astype(str)  # each type looked up once, not once per row
+        kept = points[~codes.isin([c for c in codes.unique() if taxonomy.is_sensitive(c)])]
     if len(kept) <= max_points:
         return add_incident_points(m, kept, lang, include_sensitive=include_sensitive)
     clusters = grid_clusters(kept, metric_crs, cluster_cell_m(area_m2))

@@ -168,7 +168,7 @@ def _add_points(m: folium.Map, run: AnalysisRun, community: Community, lang: str
     shown = gpd.GeoDataFrame(
         {
             "type": points["type_code"].to_numpy(),
-            "occurred_at": points["occurred_at"].to_numpy(),
+            "occurred_at": points["occurred_at"].array,  # not 100,000 Timestamp objects
             "is_demo": points["is_demo"].to_numpy(),
         },
         geometry=points.geometry.values,
