@@ -10,6 +10,8 @@ from typing import Any
 import folium
 import folium.plugins
 import numpy as np
+from branca.element import MacroElement
+from folium.template import Template
 
 from geo.communities.model import Community
 from geo.i18n import t
@@ -26,6 +28,69 @@ OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
 #: Attribution of the offline basemap (streets and places from OSM, land cover from ESA).
 #: (The railway and landfill sketches say "approximate" on the map and in the legend.)
 BASEMAP_ATTRIBUTION = "© OpenStreetMap contributors, ODbL · © ESA WorldCover 2020, CC BY 4.0"
+#: Widest screen (CSS pixels) on which a map page folds the app's sidebar away: a portrait
+#: tablet.  A landscape 1280 px tablet keeps the sidebar on viewing pages.
+FOLD_SIDEBAR_PX = 1024
+#: Name of the :class:`FoldSidebar` child of a map (one per map; :func:`fold_sidebar`).
+_FOLD_NAME = "harta_fold_sidebar"
+
+
+class FoldSidebar(MacroElement):
+    """Fold the app's sidebar away once on a narrow screen, so the map gets the width.
+
+    Streamlit's ``initial_sidebar_state="auto"`` folds the sidebar only below 768 px; an 800 px
+    tablet kept it open and the map got a third of the screen.  Folded up to ``max_width``;
+    wider screens keep it.  The page cannot know the screen's width; the map frame (same origin
+    as the app) can.  Once per browser tab (a flag on the app's window, which survives page
+    changes): a person who opens the sidebar again keeps it open.  A map saved as a file (no
+    parent window) or shown by another origin leaves the page as it is.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (maxWidth) {
+            try {
+                var top = window.parent;
+                if (!top || top === window || top.__hartaSidebarFolded) { return; }
+                if (top.innerWidth > maxWidth) { return; }
+                var doc = top.document;
+                var open = doc.querySelector('[data-testid="stSidebar"][data-collapsed="false"]');
+                var fold = doc.querySelector('[data-testid="stSidebarCollapseButton"] button');
+                if (open && fold) { top.__hartaSidebarFolded = true; fold.click(); }
+            } catch (e) { /* another origin: leave the page as it is */ }
+        })({{ this.max_width }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, max_width: int = FOLD_SIDEBAR_PX):
+        super().__init__()
+        self._name = "FoldSidebar"
+        self.max_width = int(max_width)
+
+
+def fold_sidebar(m: folium.Map, max_width: int = FOLD_SIDEBAR_PX) -> FoldSidebar:
+    """Make ``m`` fold the sidebar on screens up to ``max_width`` pixels (one element per map:
+    a second call widens the first, never adds a second script).
+
+    Parameters
+    ----------
+    m : folium.Map
+    max_width : int
+        Widest screen, CSS pixels, on which the sidebar is folded.
+
+    Returns
+    -------
+    FoldSidebar
+    """
+    element = m._children.get(_FOLD_NAME)
+    if isinstance(element, FoldSidebar):
+        element.max_width = max(element.max_width, int(max_width))
+        return element
+    element = FoldSidebar(max_width)
+    m.add_child(element, name=_FOLD_NAME)
+    return element
 
 
 def base_map(
@@ -41,6 +106,7 @@ def base_map(
     projector: bool = False,
     vendor_prefix: str = VENDOR_URL_PREFIX,
     basemap: bool = True,
+    fold_sidebar_px: int | None = FOLD_SIDEBAR_PX,
 ) -> folium.Map:
     """Start a map fitted to ``area``.
 
@@ -69,6 +135,9 @@ def base_map(
         URL folder of the vendored assets.
     basemap : bool
         Offline: use the basemap tiles (default).  False: only ``streets`` as vector lines.
+    fold_sidebar_px : int or None
+        Fold the app's sidebar once on screens up to this width (:class:`FoldSidebar`; default
+        a portrait tablet's); None leaves the sidebar alone.
 
     Returns
     -------
@@ -119,6 +188,8 @@ def base_map(
     elif streets is not None and len(streets):
         _add_streets(m, streets, lang)
     _add_controls(m, lang, fullscreen=fullscreen, measure=measure)
+    if fold_sidebar_px:
+        fold_sidebar(m, fold_sidebar_px)
     m.fit_bounds(fit)
     return m
 

@@ -15,6 +15,11 @@ from folium.template import Template
 
 from geo import taxonomy
 from geo.i18n import t
+from geo.maps.base import FoldSidebar, fold_sidebar  # noqa: F401 -- FoldSidebar lived here
+
+#: The workshop folds the sidebar up to a landscape tablet's width: participants draw with a
+#: finger and need the whole screen even at 1280 px (viewing pages stop at a portrait tablet).
+DRAW_FOLD_SIDEBAR_PX = 1280
 
 #: Smallest side of a control a finger must hit (pixels; 48 is the usual touch target).
 TOUCH_PX = 48
@@ -180,40 +185,6 @@ def touch_css(px: int = TOUCH_PX) -> str:
     return "<style>" + "".join(rules) + "</style>"
 
 
-class FoldSidebar(MacroElement):
-    """Fold the app's sidebar away once on a narrow screen, so the drawing map gets the width.
-
-    Streamlit's ``initial_sidebar_state="auto"`` folds the sidebar only below 768 px; an 800 px
-    tablet kept it open and the drawing map got 238 px.  Folded up to ``max_width`` (a landscape
-    tablet's 1280 px); wider screens keep it.  The page cannot know the screen's
-    width; the map frame (same origin as the app) can.  Once per browser tab: a person who opens
-    the sidebar again keeps it open.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (maxWidth) {
-            try {
-                var top = window.parent;
-                if (!top || top === window || top.__hartaSidebarFolded) { return; }
-                if (top.innerWidth > maxWidth) { return; }
-                var doc = top.document;
-                var open = doc.querySelector('[data-testid="stSidebar"][data-collapsed="false"]');
-                var fold = doc.querySelector('[data-testid="stSidebarCollapseButton"] button');
-                if (open && fold) { top.__hartaSidebarFolded = true; fold.click(); }
-            } catch (e) { /* another origin: leave the page as it is */ }
-        })({{ this.max_width }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, max_width: int = 1280):
-        super().__init__()
-        self._name = "FoldSidebar"
-        self.max_width = int(max_width)
-
-
 class TouchControls(Element):
     """The :func:`touch_css` rules in the map's page."""
 
@@ -249,7 +220,7 @@ def add_draw(
     """
     DrawStrings(lang).add_to(m)
     m.get_root().header.add_child(TouchControls(), name="harta_touch_controls")
-    FoldSidebar().add_to(m)
+    fold_sidebar(m, DRAW_FOLD_SIDEBAR_PX)
     colour = taxonomy.severity_colour(4)
     shape = {"color": "#000", "weight": 3, "fillColor": colour, "fillOpacity": 0.45}
     draw = folium.plugins.Draw(
