@@ -102,6 +102,35 @@ def test_a_changed_input_is_a_new_run(loaded_engine, as_role, pata_rat):
     assert second.input_counts["used"] == first.input_counts["used"] + 1
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # One incident moved by about 1 cm, its severity raised, its time moved by a second.
+        "geom = ST_Translate(geom, 0.0000001, 0)",
+        "severity = LEAST(severity + 1, 5)",
+        "occurred_at = occurred_at + interval '1 second'",
+    ],
+)
+def test_an_edited_incident_is_a_new_fingerprint(loaded_engine, as_role, pata_rat, edit):
+    """The column-wise digest sees a one-row edit of any kind through the whole pipeline (the
+    database answer, the filters, the run's inputs): the edited data is never shown an earlier
+    run's results."""
+    police = as_role("police")
+    before = run_hotspot_analysis(police, pata_rat, store=False).params["fingerprint"]
+    assert run_hotspot_analysis(police, pata_rat, store=False).params["fingerprint"] == before
+    with loaded_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE incidents DISABLE TRIGGER USER"))
+        conn.execute(
+            text(
+                f"UPDATE incidents SET {edit} WHERE id = (SELECT min(id) FROM incidents"
+                " WHERE severity < 5 AND status <> 'withdrawn')"
+            )
+        )
+        conn.execute(text("ALTER TABLE incidents ENABLE TRIGGER USER"))
+    after = run_hotspot_analysis(police, pata_rat, store=False)
+    assert after.params["fingerprint"] != before
+
+
 def test_the_digest_ignores_row_order_and_sees_every_value():
     import geopandas as gpd
     from shapely.geometry import Point
