@@ -334,13 +334,7 @@ def _cookie_image() -> None:
 
 
 def _current_account(user_id: int, now: dt.datetime) -> User | None:
-    try:
-        return account_state(owner_engine(_database_url()), user_id, now)
-    except DBAPIError as error:
-        if not db_down(error):
-            raise
-        database_unavailable(chosen_language())
-        raise  # not reached: database_unavailable stops the page
+    return _owner_call(account_state, user_id, now)
 
 
 def _follow_account(auth: dict, now: dt.datetime) -> bool:
