@@ -327,10 +327,9 @@ def _cookie_image() -> None:
     if _now() >= until:
         st.session_state.pop(COOKIE_KEY, None)
         return
-    st.sidebar.html(
-        f'<img src="{escape.html(path)}" alt="" width="1" height="1"'
-        ' style="position:absolute;opacity:0;pointer-events:none">'
-    )
+    # An <img> is fetched even when not displayed: its element box is hidden (no gap).
+    hide = f'.stElementContainer:has(img[src^="{websessions.PREFIX}/"]){{display:none}}'
+    st.sidebar.html(f'<style>{hide}</style><img src="{escape.html(path)}" alt="">')
 
 
 def _current_account(user_id: int, now: dt.datetime) -> User | None:
