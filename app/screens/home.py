@@ -18,7 +18,10 @@ def _published_demo_caption(counts: pd.Series, demo_layers: int) -> str | None:
     passed off as demo and a seeded community never passes for real records."""
     about = counts.get("incidents_demo_published")
     if about is not None and about == about and about > 0:  # NaN: suppressed
-        return ctx.t("app.home.of_which_demo_about", count=number(int(about), ctx.lang))
+        # Both are rounded (the total cell by cell, small cells left out): "of which" never
+        # says more than the total it is part of.
+        about = min(int(about), int(counts["incidents"]))
+        return ctx.t("app.home.of_which_demo_about", count=number(about, ctx.lang))
     if demo_layers:
         return ctx.t("app.home.demo_below", count=number(DEFAULT_THRESHOLD, ctx.lang))
     return None
