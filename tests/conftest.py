@@ -257,15 +257,19 @@ def signed_in_session(user) -> dict:  # noqa: ANN001
     return {AUTH_KEY: session_record(user)}
 
 
+def unfold_sidebar(page) -> None:  # noqa: ANN001
+    """Open the sidebar if a map folded it (``geo.maps.base.FoldSidebar``, screens up to a
+    portrait tablet's width), as a person would before using the menu or a picker there."""
+    if page.locator('[data-testid="stSidebar"][data-collapsed="true"]').count():
+        page.locator('[data-testid="stExpandSidebarButton"]').first.click()
+        page.wait_for_selector('[data-testid="stSidebar"][data-collapsed="false"]')
+
+
 def open_page(page, path: str) -> None:  # noqa: ANN001
     """Go to another page of the app through its menu, keeping the Streamlit session (and so
     the session's state; a reload or ``page.goto`` starts a new one, signed in again from the
     sign-in cookie)."""
-    # A map on a narrow screen folds the sidebar (geo.maps.base.FoldSidebar): open it first,
-    # as a person would.
-    if page.locator('[data-testid="stSidebar"][data-collapsed="true"]').count():
-        page.locator('[data-testid="stExpandSidebarButton"]').first.click()
-        page.wait_for_selector('[data-testid="stSidebar"][data-collapsed="false"]')
+    unfold_sidebar(page)
     page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').first.click()
     page.wait_for_timeout(500)
     page.wait_for_selector("h1", timeout=90000)

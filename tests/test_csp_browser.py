@@ -24,7 +24,7 @@ from geo import workshops as ws
 from geo.communities.model import Community
 from geo.db.security import connect_as, role_engine
 from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app
-from tests.conftest import account_id, open_page, sign_in_browser
+from tests.conftest import account_id, open_page, sign_in_browser, unfold_sidebar
 
 pytestmark = pytest.mark.browser
 
@@ -190,6 +190,7 @@ def test_policy_stops_what_escaping_missed(loaded_db_url, users):
 
 
 def _pick_language(page, name: str) -> None:  # noqa: ANN001
+    unfold_sidebar(page)
     box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
     box.filter(has=page.get_by_text("Limba · Nyelv", exact=False)).first.click()
     page.locator('[role="option"]').filter(has_text=re.compile(f"^{name}$")).first.click()

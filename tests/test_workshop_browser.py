@@ -18,7 +18,7 @@ from geo.communities.model import Community
 from geo.db.security import role_engine
 from geo.i18n import t
 from tests.browser import SCREENSHOTS, browser_page, map_frame, running_app, wait_idle
-from tests.conftest import open_page, sign_in_browser
+from tests.conftest import open_page, sign_in_browser, unfold_sidebar
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +29,7 @@ LANGUAGE_LABEL = "Nyelv"
 
 def pick(page, label: str, option: str, *, exact: bool = True) -> None:
     """Choose ``option`` in the sidebar select box labelled ``label``."""
+    unfold_sidebar(page)
     box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
     box.filter(has=page.get_by_text(label, exact=exact)).first.click()
     page.locator('[role="option"]').filter(
