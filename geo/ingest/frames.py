@@ -143,7 +143,9 @@ def finish(
         frame = frame.rename_geometry("geometry")
     if frame.crs is None:
         frame = frame.set_crs(WGS84)
-    geometry = shapely.force_2d(frame.geometry.values)
+    geometry = np.asarray(frame.geometry.values, dtype=object)
+    if shapely.has_z(geometry).any():  # a copy of every geometry only when there is a Z
+        geometry = shapely.force_2d(geometry)
     source = CRS.from_user_input(frame.crs)
     note = None
     if not source.equals(crs_.STORAGE):

@@ -166,9 +166,10 @@ def drop_duplicates(
     hashes = rows.row_hash
     stored = np.isin(hashes, list(_stored_hashes(engine, layer, community.id, hashes.tolist())))
     # The first row of each hash in the file keeps it; later ones name that first row.
-    by_hash = pd.Series(rows.row).groupby(pd.Series(hashes, dtype=object), sort=False)
-    first_row = by_hash.transform("first").to_numpy(np.int64)
-    repeated = ~stored & pd.Series(hashes, dtype=object).duplicated(keep="first").to_numpy(bool)
+    codes, _ = pd.factorize(pd.Series(hashes, dtype=object))
+    _, first = np.unique(codes, return_index=True)
+    first_row = rows.row[first[codes]]
+    repeated = ~stored & (first[codes] != np.arange(len(rows)))
     for index in np.flatnonzero(stored | repeated).tolist():
         if stored[index]:
             problem = Problem(

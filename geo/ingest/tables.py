@@ -7,8 +7,8 @@ shows them: the header is row 1, the first data row is row 2.
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import re
 from pathlib import Path
 
@@ -183,29 +183,31 @@ def read_kobo_csv(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoD
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1250"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1250 decodes almost anything
-        raise ImportFailed("ingest.error.encoding", file=path.name)
-    sample = text[:16384]
+    encoding = _encoding(path)
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    # The first 16,384 characters (a character cut by the 64 KiB read is dropped).
+    sample = head.decode(encoding, errors="ignore")[:16384]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
         first_line = sample.splitlines()[0] if sample else ""
         delimiter = max(",;\t", key=first_line.count)
     try:
-        table = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-        )
+        # pandas reads and decodes the file itself: no copy of the whole text in Python.
+        options = {
+            "encoding": encoding,
+            "compression": None,  # a .csv.gz or .zip name is not a reason to unpack
+            "sep": delimiter,
+            # Python strings, not pandas' Arrow strings: converting the parser's strings to
+            # Arrow holds both at once and the Arrow pool keeps its peak (5x the file).
+            "dtype": object,
+            "keep_default_na": False,
+            "skipinitialspace": True,
+        }
+        parts = [_shared_cells(c) for c in pd.read_csv(path, chunksize=_CHUNK_ROWS, **options)]
+        # A file with a header and no rows gives no chunk: its columns, no rows.
+        table = pd.concat(parts, ignore_index=True) if parts else pd.read_csv(path, **options)
     except (pd.errors.ParserError, ValueError) as exc:
         raise ImportFailed("ingest.error.unreadable", file=path.name, reason=short(exc)) from exc
     table.columns = [str(c).strip() for c in table.columns]
@@ -220,10 +222,40 @@ def _read_table(path: Path) -> pd.DataFrame:
     return table
 
 
+#: Rows parsed at a time: each chunk's repeated cells are made one string before the next.
+_CHUNK_ROWS = 16384
+
+
+def _shared_cells(chunk: pd.DataFrame) -> pd.DataFrame:
+    """The chunk with equal cells of a column held as one Python string (a police export
+    repeats its dates, hours, types and severities thousands of times: peak memory)."""
+    for column in chunk.columns:
+        codes, uniques = pd.factorize(chunk[column].to_numpy(object), use_na_sentinel=False)
+        if len(uniques) < len(codes):
+            chunk[column] = np.asarray(uniques, dtype=object)[codes]
+    return chunk
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) if every byte decodes as such, else Windows-1250; checked
+    a mebibyte at a time, so the file's text is never held whole."""
+    for encoding in ("utf-8-sig", "cp1250"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as fh:
+                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise ImportFailed("ingest.error.encoding", file=path.name)
+
+
 def _numbers(column: pd.Series) -> np.ndarray:
     """Parse coordinates, accepting decimal commas (Romanian spreadsheets)."""
-    cleaned = column.astype(str).str.strip().str.replace(",", ".", regex=False)
-    return pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
+    cleaned = [v.strip().replace(",", ".") if isinstance(v, str) else v for v in column.tolist()]
+    return pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(dtype=float)
 
 
 def _points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -262,13 +294,15 @@ def _wkt_geometry(table, headers, path, crs):
     column = next((headers[h] for h in WKT_HEADERS if h in headers), None)
     if column is None:
         return None
-    values = table[column].astype(str).str.strip()
-    srids = values.str.extract(_EWKT_SRID, expand=False).dropna().unique()
+    # Python strings one by one (no Arrow copy of the column: peak memory, issue 10).
+    texts = [v.strip() if isinstance(v, str) else "" for v in table[column].tolist()]
+    found = [_EWKT_SRID.match(v) for v in texts]
+    srids = {m.group(1) for m in found if m}
     if crs is None and len(srids) == 1:
-        crs = int(srids[0])
-    values = values.str.replace(_EWKT_SRID, "", regex=True)
+        crs = int(srids.pop())
     # Empty cells arrive as "", NaN or pandas.NA depending on the dtype: all mean "no geometry".
-    texts = [v if isinstance(v, str) and v else None for v in values.to_numpy(dtype=object)]
+    texts = [(v[m.end() :] if m else v) or None for v, m in zip(texts, found, strict=True)]
+    del found
     geometry = shapely.from_wkt(np.array(texts, dtype=object), on_invalid="ignore")
     return geometry, [column], "csv", _source_crs(crs, path)
 
