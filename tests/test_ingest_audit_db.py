@@ -394,6 +394,40 @@ def test_a_temporary_audit_log_does_not_swallow_the_entry(world):
         assert len(_entries(conn, import_id)) == 1
 
 
+def test_the_callers_own_staging_table_writes_nothing(world):
+    """A temporary table of the caller's named like the staging table (filled with rows the
+    caller would like written unaudited) is refused; nothing is written, nothing audited."""
+    engine, police = world["engine"], world["users"]["police"]
+    cid = world["pata"].id
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*), max(id) FROM audit_log")).one()
+    with pytest.raises(DBAPIError, match="no import staged"):
+        with connect_as(engine, "police", police.id) as conn:
+            conn.execute(
+                text(
+                    f"CREATE TEMP TABLE _harta_import_rows AS SELECT {', '.join(STAGED)}"
+                    " FROM incidents WITH NO DATA"
+                )
+            )
+            for row in _rows(cid, world["xy"], None, 2):
+                conn.execute(
+                    text(
+                        f"INSERT INTO pg_temp._harta_import_rows ({', '.join(STAGED)})"
+                        f" VALUES ({VALUES})"
+                    ),
+                    row,
+                )
+            conn.execute(text("SELECT harta_ingest_finish('incidents')"))
+    with pytest.raises(DBAPIError, match="already exists"):
+        with connect_as(engine, "police", police.id) as conn:
+            conn.execute(
+                text("SELECT harta_ingest_begin('incidents', CAST(:c AS text[]))"), {"c": STAGED}
+            )
+            conn.execute(text("CREATE TEMP TABLE _harta_import_rows (x int)"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*), max(id) FROM audit_log")).one() == before
+
+
 # --- metric coordinates --------------------------------------------------------------------
 
 
