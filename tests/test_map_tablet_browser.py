@@ -17,7 +17,7 @@ from geo.communities.model import Community
 from geo.maps import base_map
 from geo.maps.base import FOLD_SIDEBAR_PX
 from geo.maps.draw import add_draw
-from tests.browser import ROOT, browser_page, map_frame, running_app, wait_idle
+from tests.browser import ROOT, SCREENSHOTS, browser_page, map_frame, running_app, wait_idle
 from tests.conftest import open_page
 
 DOCS = ROOT / "docs" / "screenshots"
@@ -93,3 +93,23 @@ def test_map_page_on_a_desktop_or_landscape_tablet_keeps_the_sidebar(loaded_db_u
         _map_iframe(page)
         page.wait_for_timeout(2000)  # time enough for a fold to have happened
         assert _sidebar_open(page)
+
+
+#: The other viewing pages with a map, as the planner opens them: (menu path, a role).
+OTHER_MAP_PAGES = [("hotspots", "public"), ("response", "planner"), ("mobile-unit", "planner")]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("path", "role"), OTHER_MAP_PAGES)
+def test_other_map_pages_fold_the_sidebar_on_a_portrait_tablet(loaded_db_url, users, path, role):
+    from tests.conftest import sign_in_browser
+
+    with running_app(loaded_db_url) as base, browser_page(TABLET) as page:
+        if role == "public":
+            page.goto(f"{base}/{path}?lang=ro")
+        else:
+            sign_in_browser(page, base, role)
+            open_page(page, path)
+        page.wait_for_selector("iframe", state="attached", timeout=120000)
+        assert _settled(page, want_open=False), f"the sidebar stayed open on {path}"
+        page.screenshot(path=str(SCREENSHOTS / f"fold_{path}_ro_tablet.png"))
