@@ -73,7 +73,7 @@ def test_map_page_on_a_portrait_tablet_folds_the_sidebar_once(loaded_db_url, lan
         assert _settled(page, want_open=False), "the sidebar stayed open on a portrait tablet"
         box = iframe.bounding_box()
         assert box["width"] >= 0.9 * TABLET[0], box
-        page.screenshot(path=str(DOCS / f"map_{lang}_tablet.png"))
+        page.screenshot(path=str(DOCS / f"map_public_{lang}_tablet.png"))
         # Once per tab: a person who opens the sidebar again keeps it open on the next map.
         page.locator('[data-testid="stExpandSidebarButton"]').first.click()
         assert _settled(page, want_open=True)
