@@ -36,10 +36,32 @@ import datetime as dt
 from dataclasses import dataclass
 
 import streamlit as st
+from harta_db import (  # noqa: F401 - re-exported: pages import them from here
+    _communities,
+    _community,
+    _database_url,
+    _role_engine,
+    database_unavailable,
+    db_down,
+    owner_engine,
+    reset_engines,
+    role_engine,
+)
+from harta_pickers import (  # noqa: F401 - re-exported: pages import them from here
+    COMMUNITY_KEY,
+    LANG_KEY,
+    URL_COMMUNITY,
+    URL_LANG,
+    _community_picker,
+    _language_picker,
+    _sync_address,
+    _uploader_texts,
+    chosen_language,
+)
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
-from geo import escape, roles, views, websessions
+from geo import escape, roles, websessions
 from geo.accounts import (
     SignInThrottle,
     User,
@@ -48,7 +70,7 @@ from geo.accounts import (
     session_expired,
 )
 from geo.communities import Community
-from geo.i18n import DEFAULT_LANGUAGE, LANGUAGES, community_name, number, t
+from geo.i18n import number, t
 from geo.settings import get_settings
 
 ROLES = roles.ROLES
@@ -65,26 +87,6 @@ COOKIE_KEY = "harta_cookie"
 COOKIE_TRIED_KEY = "harta_cookie_tried"
 #: Roles that see every community whatever their scope.
 UNSCOPED_ROLES = frozenset(ROLES) - roles.SCOPED_ROLES
-#: Session-state keys of the chosen language and community.  Plain values, not widget keys:
-#: Streamlit forgets a page's widget state when another page opens, so the pickers write here
-#: (``on_change``) and every page reads from here.
-LANG_KEY = "lang"
-COMMUNITY_KEY = "community"
-#: The pickers' own widget keys.
-_LANG_WIDGET = "_harta_lang_picker"
-_COMMUNITY_WIDGET = "_harta_community_picker"
-#: Query parameters that carry the choices in the address (``?lang=hu&community=dallas``): a
-#: reload, a bookmark or a shared link opens with them.  Never anything secret.
-URL_LANG = "lang"
-URL_COMMUNITY = "community"
-
-
-def db_down(error: BaseException) -> bool:
-    """Whether ``error`` means "the database is not there" (refused, dropped, shutting down),
-    as opposed to a refused query (permission denied is a bug or an attack, not an outage)."""
-    if isinstance(error, OperationalError | InterfaceError):
-        return True
-    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
 @dataclass(frozen=True)
@@ -109,36 +111,6 @@ class Context:
         return t(key, self.lang, **params)
 
 
-def _database_url() -> str:
-    from geo.db.engine import database_url
-
-    return database_url()
-
-
-@st.cache_resource(show_spinner=False)
-def owner_engine(url: str) -> Engine:
-    """The owner's engine: only for the password check (``authenticate`` switches to
-    ``harta_auth`` itself) and single sign-on lookups."""
-    from geo.db.engine import get_engine
-
-    return get_engine(url)
-
-
-@st.cache_resource(show_spinner=False)
-def _role_engine(url: str, role: str, user_id: int | None = None) -> Engine:
-    from geo.db.security import role_engine
-
-    if user_id is None:
-        return role_engine(url, role)
-    # One small pool per signed-in account: the database reads ``harta.user_id`` per connection.
-    return role_engine(url, role, user_id, pool_size=2, max_overflow=3)
-
-
-def role_engine(role: str, user_id: int | None = None) -> Engine:
-    """The cached engine acting as ``role`` (and account ``user_id``) on the app's database."""
-    return _role_engine(_database_url(), role, user_id)
-
-
 @st.cache_resource(show_spinner=False)
 def sign_in_throttle() -> SignInThrottle:
     """The process's sign-in throttle (:class:`geo.accounts.SignInThrottle`)."""
@@ -155,14 +127,6 @@ def sign_in_source() -> str:
         address = None
     # Only a real address string counts (AppTest, for one, reports a mock object).
     return f"ip:{address}" if isinstance(address, str) and address else "local"
-
-
-def reset_engines() -> None:
-    """Forget the cached engines and communities (after the database went away); the next
-    page load connects afresh."""
-    _role_engine.clear()
-    owner_engine.clear()
-    _communities.clear()
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,160 +342,6 @@ def _scope_user(auth: dict | None) -> User | None:
 # --------------------------------------------------------------------------------------------
 # Pickers
 # --------------------------------------------------------------------------------------------
-@st.cache_data(ttl=60, show_spinner=False)
-def _communities(url: str) -> list[tuple[int, str, str, int | None]]:
-    frame = views.communities(_role_engine(url, "public"))
-    ids = dict(zip(frame["slug"], frame["id"], strict=True))
-    return [
-        (int(row.id), row.slug, row.name, ids.get(row.parent_slug))
-        for row in frame.itertuples(index=False)
-    ]
-
-
-@st.cache_resource(ttl=60, show_spinner=False)
-def _community(url: str, slug: str) -> Community:
-    # Read-only and frozen: safe to share between sessions.
-    return Community.load(_role_engine(url, "public"), slug)
-
-
-def _url_param(name: str) -> str | None:
-    try:
-        value = st.query_params.get(name)
-    except Exception:  # noqa: BLE001 - no script context (bare import)
-        return None
-    return value if isinstance(value, str) else None
-
-
-def chosen_language() -> str:
-    """The session's language: the one picked in this session, else the address's ``?lang=``,
-    else ``HARTA_LANGUAGE``.  Remembered in the session, so every page opens in it.
-
-    Returns
-    -------
-    str
-        A code of :data:`geo.i18n.LANGUAGES`.
-    """
-    remembered = st.session_state.get(LANG_KEY)
-    if remembered in LANGUAGES:
-        return remembered
-    for candidate in (_url_param(URL_LANG), get_settings().language, DEFAULT_LANGUAGE):
-        if candidate in LANGUAGES:
-            st.session_state[LANG_KEY] = candidate
-            return candidate
-    raise AssertionError("DEFAULT_LANGUAGE is not in LANGUAGES")  # pragma: no cover
-
-
-def _remember(widget_key: str, key: str) -> None:
-    # on_change runs before the rerun, so Home.py's menu titles already use the new choice.
-    st.session_state[key] = st.session_state[widget_key]
-
-
-def _show_choice(widget_key: str, value: str) -> None:
-    """Make a picker show ``value``: drop a widget value left over from another page."""
-    if widget_key in st.session_state and st.session_state[widget_key] != value:
-        del st.session_state[widget_key]
-
-
-def _language_picker() -> str:
-    lang = chosen_language()
-    codes = list(LANGUAGES)
-    _show_choice(_LANG_WIDGET, lang)
-    st.sidebar.selectbox(
-        # Readable whatever the current language is, and with no emoji font too.
-        ":material/language: Limba · Nyelv · Language",
-        codes,
-        index=codes.index(lang),
-        format_func=LANGUAGES.__getitem__,
-        key=_LANG_WIDGET,
-        on_change=_remember,
-        args=(_LANG_WIDGET, LANG_KEY),
-    )
-    return st.session_state[LANG_KEY]
-
-
-def _chosen_community(slugs: list[str]) -> str:
-    """The community picked in this session, else the address's ``?community=``, else
-    ``HARTA_COMMUNITY``, else the first one this role may see."""
-    remembered = st.session_state.get(COMMUNITY_KEY)
-    for candidate in (remembered, _url_param(URL_COMMUNITY), get_settings().community):
-        if candidate in slugs:
-            st.session_state[COMMUNITY_KEY] = candidate
-            return candidate
-    st.session_state[COMMUNITY_KEY] = slugs[0]
-    return slugs[0]
-
-
-def _community_picker(communities: list[tuple[int, str, str, int | None]], lang: str) -> str:
-    slugs = [slug for _, slug, _, _ in communities]
-    # Settlements are indented under their parent; names in the page's language where the
-    # catalogue has one ("Rampa (groapa de gunoi)"), else as the data spells them.
-    names = {
-        slug: ("" if parent is None else "· ") + community_name(slug, name, lang)
-        for _, slug, name, parent in communities
-    }
-    slug = _chosen_community(slugs)
-    _show_choice(_COMMUNITY_WIDGET, slug)
-    st.sidebar.selectbox(
-        t("app.community", lang),
-        slugs,
-        index=slugs.index(slug),
-        format_func=names.__getitem__,
-        key=_COMMUNITY_WIDGET,
-        on_change=_remember,
-        args=(_COMMUNITY_WIDGET, COMMUNITY_KEY),
-    )
-    return st.session_state[COMMUNITY_KEY]
-
-
-def _sync_address(lang: str, slug: str) -> None:
-    """Write the choices into the address bar (``?lang=..&community=..``), so a reload or a
-    shared link opens the same way.  Only these two public values ever go there."""
-    try:
-        params = st.query_params
-        if params.get(URL_LANG) != lang:
-            params[URL_LANG] = lang
-        if params.get(URL_COMMUNITY) != slug:
-            params[URL_COMMUNITY] = slug
-    except Exception:  # noqa: BLE001 - no browser behind the run (bare script)
-        pass
-
-
-def _css_string(text: str) -> str:
-    """``text`` as a CSS string literal (quotes, backslashes and line breaks escaped)."""
-    escaped = "".join(c if c.isalnum() or c in " .,;:()·–-" else f"\\{ord(c):06x}" for c in text)
-    return f'"{escaped}"'
-
-
-def _uploader_texts(lang: str) -> None:
-    """Streamlit's file uploader in the page's language.
-
-    ``st.file_uploader`` has no locale: its button ("Upload"), size note ("20MB per file") and
-    drop hint are English words drawn by Streamlit's frontend.  This style sheet hides those
-    words and draws the catalogue's instead (CSS ``content``: text only, no markup), on every
-    uploader of the page.  The file types stay listed in each uploader's own caption."""
-    zone = '[data-testid="stFileUploaderDropzone"]'
-    limit = t("app.upload.limit", lang, limit=get_settings().max_upload_mb)
-    rules = (
-        f'{zone} button [data-testid="stMarkdownContainer"] p{{font-size:0}}'
-        f'{zone} button [data-testid="stMarkdownContainer"] p::after'
-        f"{{content:{_css_string(t('app.upload.button', lang))};font-size:.875rem}}"
-        f'[data-testid="stFileUploaderDropzoneInstructions"] span{{font-size:0}}'
-        f'[data-testid="stFileUploaderDropzoneInstructions"] span::after'
-        f"{{content:{_css_string(limit)};font-size:.875rem}}"
-        f"{zone} > div:not([data-testid]) span{{font-size:0}}"
-        f"{zone} > div:not([data-testid]) span::after"
-        f"{{content:{_css_string(t('app.upload.drop', lang))};font-size:1rem}}"
-    )
-    st.sidebar.html(f"<style>{rules}</style>")
-
-
-def database_unavailable(lang: str) -> None:
-    """Tell the person the database is away (the next rerun tries again) and stop the page."""
-    reset_engines()
-    st.error(t("app.db_unavailable", lang))
-    if st.button(t("app.db_retry", lang), key="db_retry"):
-        st.rerun()
-    st.stop()
 
 
 def _account_box(auth: dict | None, lang: str) -> None:
