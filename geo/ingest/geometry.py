@@ -29,6 +29,21 @@ from geo.ingest.report import ImportReport, Problem
 from geo.layers import LINE_TYPES, POINT_TYPES, POLYGON_TYPES, Layer
 
 _FAMILIES = (POINT_TYPES, LINE_TYPES, POLYGON_TYPES)
+#: Geometry type names by GEOS type id + 1 (shapely.get_type_id gives -1 for None).
+_TYPE_NAMES = np.array(
+    [
+        "",
+        "Point",
+        "LineString",
+        "LinearRing",
+        "Polygon",
+        "MultiPoint",
+        "MultiLineString",
+        "MultiPolygon",
+        "GeometryCollection",
+    ],
+    dtype=object,
+)
 
 
 @dataclass(frozen=True)
@@ -185,7 +200,8 @@ def check_geometries(
     if single_multipoint.any() and "MultiPoint" not in layer.geometry_types:
         geometries[single_multipoint] = shapely.get_geometry(geometries[single_multipoint], 0)
     _surface_points(geometries, layer, rows, report, unchecked)
-    types = np.array([g.geom_type if g is not None else "" for g in geometries], dtype=object)
+    # Type names from GEOS type ids, a column at once (-1, a missing geometry, is "").
+    types = _TYPE_NAMES[shapely.get_type_id(geometries) + 1]
     for i in np.flatnonzero(unchecked & ~np.isin(types, layer.geometry_types)):
         report.add(
             Problem(

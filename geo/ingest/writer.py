@@ -1,7 +1,9 @@
 """Write validated rows in one transaction, fast.
 
 Rows go to the session's staging table (made by ``harta_ingest_begin``, migration 0013) with
-``COPY`` (batches of :data:`BATCH_SIZE`, progress reported after each), then into the layer
+``COPY … (FORMAT csv)`` of one preformatted text per batch (:data:`BATCH_SIZE` rows, built a
+column at a time from :class:`~geo.ingest.rows.ValidRows`; progress reported after each), then
+into the layer
 with one set-based ``INSERT … SELECT … ON CONFLICT (community_id, row_hash) DO NOTHING``
 (``harta_ingest_finish``: the checks that belong to PostGIS and the constraints run there, once,
 over the whole set), so a row already stored (same content hash) is skipped by the database
