@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from json.encoder import encode_basestring
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,10 @@ def _encoded_column(column: np.ndarray, encode) -> np.ndarray:  # noqa: ANN001
     if any(isinstance(u, (bool, float, np.generic)) for u in uniques):
         return _encoded_one_by_one(column, encode)
     table = np.empty(len(uniques) + 1, dtype=object)
-    table[:-1] = [encode(_hashable(u)) for u in uniques]
+    # A text is what the encoder writes for it (ensure_ascii=False): its C quoting function.
+    table[:-1] = [
+        encode_basestring(u) if u.__class__ is str else encode(_hashable(u)) for u in uniques
+    ]
     table[-1] = encode(None)
     return table[np.where(codes < 0, len(uniques), codes)]
 
