@@ -35,6 +35,13 @@ writes to a layer.  Every other write -- a form, the demo loader, plain SQL by a
 the operator, every UPDATE and DELETE -- keeps its per-row audit entry and trigger-computed
 coordinates.  ``harta_ingest`` may INSERT into ``audit_log`` only entries of this shape (a row
 security policy), and, like everyone, never change one.
+
+Measured (``scripts/bench_ingest.py``, ``track_functions = all``, same run, load about 1.4):
+the finish of 100,000 police incidents took 5.2-5.9 s (of which ``harta_audit`` 2.7-3.3 s and
+the metric trigger 0.4 s; 100,000 audit rows) and now 2.15 s (one audit row); 20,000 zones
+0.85-1.0 s, now 0.35 s.  What remains is the GiST index on ``geom`` (about 1 s, measured by
+dropping it in a rolled-back transaction), the two foreign-key checks per row (about 0.5 s),
+the unique index and the heap: all guarantees, kept.  JIT off saved about 0.5 s of compilation.
 """
 
 from __future__ import annotations
