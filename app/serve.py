@@ -79,8 +79,10 @@ def install_security_headers(*, online: bool) -> None:
 def main(argv: list[str]) -> None:
     """Install the headers and run Streamlit's command line with ``argv``."""
     install_security_headers(online=get_settings().online)
+    from preload import start as start_preload
     from streamlit.web import cli
 
+    start_preload()  # the pages' imports and caches, warmed in the background (app/preload.py)
     sys.argv = ["streamlit", *argv]
     cli.main()
 

@@ -287,7 +287,9 @@ def _map_tab(ctx: Context, run: runs.HotspotRun, area, streets) -> None:
                 ctx.t("incidents.hotspots.cells"): labels.to_numpy(),
             }
         )
-        st.dataframe(table, hide_index=True)
+        # A plain table: st.dataframe's grid would make the browser fetch 1.2 MB of scripts
+        # for a handful of rows (issue 11: every page under 3 MB).
+        st.table(table, hide_index=True)
         _places_table(ctx, run, streets)
 
 

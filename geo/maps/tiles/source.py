@@ -25,6 +25,7 @@ import json
 import math
 import os
 import pickle
+import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -386,6 +387,11 @@ def cache_root() -> Path:
     return get_settings().cache_dir / "basemap" / f"v{SOURCE_VERSION}"
 
 
+#: One build per process: the first tiles of a page arrive together, each in its own thread, and
+#: each built the whole source at once (seconds of a cold server's first page, all under the GIL).
+_BUILDING = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def load_source() -> BasemapSource:
     """The basemap source, from the disk cache or built (and cached) on first use.
@@ -394,6 +400,11 @@ def load_source() -> BasemapSource:
     -------
     BasemapSource
     """
+    with _BUILDING:  # the others wait, then read what the first one wrote
+        return _read_or_build()
+
+
+def _read_or_build() -> BasemapSource:
     path = cache_root() / "source.pickle"
     if path.exists():
         try:
