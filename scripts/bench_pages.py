@@ -5,9 +5,12 @@ the browser receives, per role, in real Chromium, at ``--n`` synthetic incidents
 For each variant a scratch database on the test PostGIS server is migrated and loaded by that
 variant's own code as the app is served (bundled communities, streets and facilities, the demo
 layers), with one account per signed-in role scoped to Pata Rât; ``--n`` non-sensitive incidents
-over the 24 complete months before this one are added to Pata Rât with ``COPY``: the first 500,
-then a warm-up visit to both pages (the server's first imports and caches, up to 15 s once per
-process, are paid by no measured page), then the rest.
+over the 24 complete months before this one are added to Pata Rât with ``COPY`` as soon as the
+server answers.  Then the **cold visit**: ``--cold-role`` (police) opens Hotspots, then Map, the
+first pages this server process draws (its imports and caches, 6-10 s once per process before
+``app/preload.py``), printed apart as ``cold`` with how long after the server first answered it
+began, and the server's own ``harta preload`` line when it has one.  Then a warm-up visit to both
+pages, so the measured (warm) pages pay no first-visit cost.
 The variant's app is served (``streamlit run`` through its ``app/serve.py``, offline) and driven
 by Debian's Chromium: for each role, sign in (``public``: nobody signed in), open the Map page,
 then the account page, then the Hotspots page from the menu.  For each page:
@@ -44,8 +47,8 @@ ROLES = ("public", "community", "planner", "admin", "mediator", "police")
 PAGES = ("map", "hotspots")
 TZ = "Europe/Bucharest"
 SEED = 20261201
-#: Incidents loaded before the warm-up visit (part of ``--n``): enough for a whole hot spot run.
-WARM_UP = 500
+#: Pages of the cold visit, in order: the heavier first (it pays the shared first-visit costs).
+COLD_PAGES = ("hotspots", "map")
 
 
 def password(role: str) -> str:
@@ -254,7 +257,9 @@ def _sign_in(page, base: str, role: str) -> None:  # noqa: ANN001
     page.get_by_text(t("account.sign_out", "ro"), exact=True).first.wait_for(timeout=120_000)
 
 
-def _measure_role(base: str, role: str, timeout_s: float) -> dict[str, tuple[float | None, int]]:
+def _measure_role(
+    base: str, role: str, timeout_s: float, pages: tuple[str, ...] = PAGES
+) -> dict[str, tuple[float | None, int]]:
     """(seconds to a drawn map or None past the timeout, bytes) of each page for ``role``."""
     sys.path.insert(0, str(ROOT))
     from tests.browser import browser_page
@@ -262,7 +267,7 @@ def _measure_role(base: str, role: str, timeout_s: float) -> dict[str, tuple[flo
     out = {}
     with browser_page((1400, 900)) as page:
         _sign_in(page, base, role)
-        for path in PAGES:
+        for path in pages:
             _open(page, "account")
             page.wait_for_timeout(500)
             _no_map(page)
@@ -293,9 +298,8 @@ def _prepare(
 
 
 def _warm_up(base: str, timeout_s: float) -> None:
-    """Open both pages once with the first :data:`WARM_UP` incidents loaded: the server imports
-    its modules and fills its caches (up to 15 s, once per process), which no measured page
-    should pay."""
+    """Open both pages once as the public: the first visits of the aggregated path (after the
+    cold visit of an exact role), which no measured page should pay."""
     sys.path.insert(0, str(ROOT))
     from tests.browser import browser_page
 
@@ -305,6 +309,22 @@ def _warm_up(base: str, timeout_s: float) -> None:
             _open(page, path)
             page.wait_for_timeout(1000)
             _idle(page, timeout_s)
+
+
+def _cold_visit(name: str, base: str, args, answered: float, log: Path) -> dict:  # noqa: ANN001
+    """The first pages this server process draws (:data:`COLD_PAGES`), printed as ``cold``."""
+    began = time.monotonic() - answered
+    figures = _measure_role(base, args.cold_role, args.timeout, COLD_PAGES)
+    for page, (seconds, size) in figures.items():
+        shown = f"{seconds:7.2f} s" if seconds is not None else f"> {args.timeout:g} s"
+        print(
+            f"{name:>6}  {args.n:>8,}  {args.cold_role:>9}  {page:>8}  {shown:>10}"
+            f"  {size / 1e6:9.2f} MB   cold: first visit, {began:.0f} s after the server answered",
+            flush=True,
+        )
+    warmed = [line for line in log.read_text(errors="replace").splitlines() if "preload" in line]
+    print(f"{name:>6}  server log: {warmed[-1].strip() if warmed else 'no preload'}", flush=True)
+    return figures
 
 
 def _run_variant(name: str, tree: Path, server: str, args) -> dict:
@@ -331,14 +351,11 @@ def _run_variant(name: str, tree: Path, server: str, args) -> dict:
             figures = {}
             log = ROOT / ".test-data" / f"bench-pages-{name}-{os.getpid()}.log"
             with _serving(tree, env, log) as base:
-                _prepare(name, tree, env, url, WARM_UP, "incidents", SEED + 1)
+                answered = time.monotonic()
+                load = _prepare(name, tree, env, url, args.n, "incidents")["load_seconds"]
+                print(f"{name:>6}: loaded {args.n:,} incidents in {load:.1f} s (COPY)", flush=True)
+                figures["cold"] = _cold_visit(name, base, args, answered, log)
                 _warm_up(base, args.timeout)
-                load = _prepare(name, tree, env, url, args.n - WARM_UP, "incidents")["load_seconds"]
-                print(
-                    f"{name:>6}: loaded {args.n - WARM_UP:,} (+{WARM_UP}) incidents"
-                    f" in {load:.1f} s (COPY)",
-                    flush=True,
-                )
                 for role in args.roles:
                     figures[role] = _measure_role(base, role, args.timeout)
                     for page, (seconds, size) in figures[role].items():
@@ -364,7 +381,10 @@ def _table(n: int, after: dict, before: dict, timeout: float) -> None:
         return f"{s:>9} {size / 1e6:7.2f} MB"
 
     print(f"\n{n:,} incidents: page, role, after (this tree) vs before (baseline)")
-    for role in after:
+    for page, v in after.get("cold", {}).items():
+        b = cell(before["cold"][page]) if "cold" in before else "—"
+        print(f"  {page:>8}  {'cold':>9}   after {cell(v)}   before {b}   (first visit)")
+    for role in (r for r in after if r != "cold"):
         for page in PAGES:
             b = cell(before[role][page]) if role in before else "—"
             print(f"  {page:>8}  {role:>9}   after {cell(after[role][page])}   before {b}")
@@ -375,6 +395,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--roles", nargs="+", default=list(ROLES), choices=ROLES)
+    parser.add_argument("--cold-role", default="police", choices=ROLES)
     parser.add_argument("--before-tree", type=Path, default=Path("/tmp/before"))
     parser.add_argument("--skip-before", action="store_true")
     parser.add_argument("--prepare", metavar="URL", help=argparse.SUPPRESS)

@@ -228,3 +228,31 @@ def test_the_view_a_map_frame_returns_is_read_or_ignored():
     assert MapView.from_frame(returned) == MapView((23.61, 46.71, 23.63, 46.72), 17)
     for nothing in (None, {}, {"zoom": 17}, {"zoom": None, "bounds": {}}, {"bounds": None}):
         assert MapView.from_frame(nothing) is None
+
+
+def test_the_map_guard_drops_every_sensitive_point_given_to_a_mediator_map(big):
+    """Attack: a mediator's map handed police's points (a wider engine, a bug upstream).  The
+    map's own guard (looked up once per type since issue 11.11, not once per row) drops every
+    sensitive incident: it draws exactly the others, counted independently with pandas."""
+    _, community, _ = big
+    engine = _engine(big, "police")
+    try:
+        seen, _ = map_incidents(engine, community, "police", 5, max_points=N)
+    finally:
+        engine.dispose()
+    points = seen.points
+    sensitive = points[points["type_code"] == "domestic_violence"].head(1_000)
+    mixed = pd.concat([sensitive, points[points["type_code"] == "theft"].head(1_000)])
+    assert len(sensitive) == 1_000  # the attack really carries sensitive rows
+    m = folium.Map(location=[46.715, 23.62], zoom_start=14, tiles=None)
+    layer = add_incidents_at_scale(
+        m,
+        mixed,
+        "en",
+        metric_crs=community.crs,
+        area_m2=community.area_m2,
+        include_sensitive=False,
+        max_points=len(mixed),
+    )
+    expected = int((mixed["type_code"] != "domestic_violence").sum())
+    assert len(layer.data["features"]) == expected == 1_000
