@@ -241,13 +241,16 @@ def resume(engine: Engine, token: object, now: dt.datetime | None = None) -> Res
     return Resumed(account, row.created_at)
 
 
-def _touch_key(engine: Engine, key: bytes, now: dt.datetime) -> bool:
+def _session_call(engine: Engine, function: str, key: bytes, now: dt.datetime) -> bool:
+    """Call one of 0015's ``harta_websession_*(token_sha256, now)`` functions as ``harta_auth``."""
     with connect_as(engine, AUTH_ROLE) as conn:
         return bool(
-            conn.execute(
-                text("SELECT harta_websession_touch(:t, :now)"), {"t": key, "now": now}
-            ).scalar_one()
+            conn.execute(text(f"SELECT {function}(:t, :now)"), {"t": key, "now": now}).scalar_one()
         )
+
+
+def _touch_key(engine: Engine, key: bytes, now: dt.datetime) -> bool:
+    return _session_call(engine, "harta_websession_touch", key, now)
 
 
 def touch(engine: Engine, token: str, now: dt.datetime | None = None) -> bool:
@@ -271,12 +274,7 @@ def touch(engine: Engine, token: str, now: dt.datetime | None = None) -> bool:
 
 
 def _revoke_key(engine: Engine, key: bytes, now: dt.datetime) -> bool:
-    with connect_as(engine, AUTH_ROLE) as conn:
-        return bool(
-            conn.execute(
-                text("SELECT harta_websession_revoke(:t, :now)"), {"t": key, "now": now}
-            ).scalar_one()
-        )
+    return _session_call(engine, "harta_websession_revoke", key, now)
 
 
 def revoke(engine: Engine, token: str, now: dt.datetime | None = None) -> bool:
