@@ -201,9 +201,9 @@ def with_meta_policy(page: str, *, online: bool) -> str:
     return page[: head.end()] + tag + page[head.end() :]
 
 
-def headers_for(path: str, *, online: bool, script_hashes: Iterable[str] = ()) -> list[
-    tuple[str, str]
-]:
+def headers_for(
+    path: str, *, online: bool, script_hashes: Iterable[str] = ()
+) -> list[tuple[str, str]]:
     """Security headers for one response of the app server.
 
     Parameters

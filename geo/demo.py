@@ -81,8 +81,7 @@ def has_demo(engine: Engine, community: Community) -> bool:
         return bool(
             conn.execute(
                 text(
-                    "SELECT EXISTS (SELECT 1 FROM risk_zones"
-                    " WHERE community_id = :c AND is_demo)"
+                    "SELECT EXISTS (SELECT 1 FROM risk_zones WHERE community_id = :c AND is_demo)"
                 ),
                 {"c": community.id},
             ).scalar()

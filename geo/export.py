@@ -264,9 +264,7 @@ def _keyed_draws(engine: Engine, frame: gpd.GeoDataFrame, lang: str) -> np.ndarr
     return np.array([draw_fractions(bytes(digests[i])) for i in ids]).reshape(-1, 2)
 
 
-def _metric_crs(
-    engine: Engine, frame: gpd.GeoDataFrame, community: Community | None
-) -> pyproj.CRS:
+def _metric_crs(engine: Engine, frame: gpd.GeoDataFrame, community: Community | None) -> pyproj.CRS:
     """The CRS the displacement is measured in: the community's; for rows of several
     communities, the UTM zone of their centre (geo.crs's one policy)."""
     if community is not None:

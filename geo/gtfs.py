@@ -125,9 +125,7 @@ def read_table(
     try:
         raw = archive.open(member)
     except KeyError as exc:
-        raise GtfsError(
-            "gtfs.error.missing_table", file=Path(source).name, member=member
-        ) from exc
+        raise GtfsError("gtfs.error.missing_table", file=Path(source).name, member=member) from exc
     with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
         reader = csv.reader(text)
         header = [name.strip() for name in next(reader, [])]

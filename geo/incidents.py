@@ -432,7 +432,7 @@ streets_by_name AS (
            ST_LineMerge(ST_CollectionExtract(ST_Collect(ST_Intersection(s.geom, area.geom)), 2))
                AS merged
     FROM streets s, area
-    WHERE s.id IN {_members('streets')} AND s.name IS NOT NULL AND s.name <> ''
+    WHERE s.id IN {_members("streets")} AND s.name IS NOT NULL AND s.name <> ''
       AND ST_Intersects(s.geom, area.geom)
     GROUP BY s.name
 ),
@@ -450,7 +450,7 @@ settlement_points AS (
 facility_points AS (
     SELECT DISTINCT ON (f.name, f.kind) 'facility' AS kind, f.name, f.kind AS detail, f.geom
     FROM facilities f, area
-    WHERE (f.id IN {_members('facilities')} OR f.community_id IS NULL)
+    WHERE (f.id IN {_members("facilities")} OR f.community_id IS NULL)
       AND NOT f.is_demo  -- invented facilities are never offered as real landmarks
       AND f.name IS NOT NULL AND f.name <> '' AND ST_Intersects(f.geom, area.geom)
     ORDER BY f.name, f.kind, f.id
@@ -459,7 +459,7 @@ place_points AS (
     SELECT DISTINCT ON (p.name) 'place' AS kind, p.name, p.place AS detail,
            ST_PointOnSurface(p.geom) AS geom
     FROM places p, area
-    WHERE p.id IN {_members('places')} AND p.name IS NOT NULL AND p.name <> ''
+    WHERE p.id IN {_members("places")} AND p.name IS NOT NULL AND p.name <> ''
       AND ST_Intersects(ST_PointOnSurface(p.geom), area.geom)
     ORDER BY p.name, p.id
 )

@@ -23,9 +23,7 @@ ctx = context()
 st.title(ctx.t("app.map.title"))
 
 community = ctx.community
-boundary = gpd.GeoDataFrame(
-    {"name": [community.name]}, geometry=[community.geometry], crs=4326
-)
+boundary = gpd.GeoDataFrame({"name": [community.name]}, geometry=[community.geometry], crs=4326)
 crs = community.crs
 zones = views.risk_zones(ctx.engine, ctx.community)
 facilities = views.facilities(ctx.engine, ctx.community)

@@ -176,13 +176,9 @@ def _edit_and_check(ctx: Context, stops_df: pd.DataFrame, vehicles_df: pd.DataFr
     """Editable tables, checked like an upload; a point clicked on the map becomes a stop."""
     state = _state()
     st.subheader(ctx.t("mobile.page.stops"))
-    stops_df = st.data_editor(
-        stops_df, num_rows="dynamic", width="stretch", key="mu_stops_ed"
-    )
+    stops_df = st.data_editor(stops_df, num_rows="dynamic", width="stretch", key="mu_stops_ed")
     st.subheader(ctx.t("mobile.page.vehicles"))
-    vehicles_df = st.data_editor(
-        vehicles_df, num_rows="dynamic", width="stretch", key="mu_veh_ed"
-    )
+    vehicles_df = st.data_editor(vehicles_df, num_rows="dynamic", width="stretch", key="mu_veh_ed")
     try:
         stops = read_stops(stops_df.to_csv(index=False).encode(), "stops", community=ctx.community)
         vehicles = read_vehicles(

@@ -49,9 +49,7 @@ def agreement_mode(ctx: Context, session: ws.Session) -> None:
     )
     maps.add_legend(m, lang=ctx.lang)
     st_folium(m, height=560, width=None, returned_objects=[], key="ws_consensus")
-    st.dataframe(
-        consensus.consensus_table(zones, ctx.lang), hide_index=True, width="stretch"
-    )
+    st.dataframe(consensus.consensus_table(zones, ctx.lang), hide_index=True, width="stretch")
 
 
 def history_mode(ctx: Context, session: ws.Session) -> None:

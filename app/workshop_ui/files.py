@@ -15,6 +15,7 @@ def import_mode(ctx: Context, session: ws.Session, writable: bool) -> None:
     st.caption(ctx.t("workshop.import.help"))
     if not writable:
         return
+
     def run(path, mapping, dry_run, skip_invalid):  # noqa: ANN001, ANN202
         return ws.import_into_session(
             ctx.engine, session.id, path, mapping=mapping, dry_run=dry_run,

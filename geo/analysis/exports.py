@@ -32,6 +32,7 @@ class ExportableRun(Protocol):
     time_of_day: pd.Series
     day_of_week: pd.Series
 
+
 #: Export name -> file name inside the run's folder.
 EXPORTS = {
     "density": "density.tif",
