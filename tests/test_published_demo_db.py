@@ -23,20 +23,13 @@ from geo import crs as geocrs
 from geo.db.security import connect_as
 from tests.factories import insert_community
 
+# The L-shaped area, its settlement and months of the published counts' own tests.
+from tests.test_scale_aggregates import L_WKT, MONTHS, SETTLEMENT_WKT, TZ
+
 pytestmark = pytest.mark.db
 
-TZ = ZoneInfo("Europe/Bucharest")
-#: An L-shaped (non-convex) area south of Cluj, about 2.3 km x 2.2 km.
-L_WKT = (
-    "POLYGON((23.600 46.700, 23.630 46.700, 23.630 46.710, 23.612 46.710, 23.612 46.720,"
-    " 23.600 46.720, 23.600 46.700))"
-)
-SETTLEMENT_WKT = (
-    "POLYGON((23.601 46.701, 23.606 46.701, 23.606 46.706, 23.601 46.706, 23.601 46.701))"
-)
 #: Another community, 5 km east: its rows never belong to the L.
 OTHER_WKT = "POLYGON((23.680 46.700, 23.700 46.700, 23.700 46.720, 23.680 46.720, 23.680 46.700))"
-MONTHS = [dt.datetime(2025, m, 1, tzinfo=TZ) for m in (3, 4, 5, 6, 7)]
 CALL = (
     "SELECT count, suppressed FROM harta_published_demo(:c, :th, :f, :t, CAST(:ty AS text[]), :sev)"
 )
