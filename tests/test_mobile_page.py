@@ -58,3 +58,27 @@ def test_planner_plans_the_demo_day_and_it_is_stored(app_env, users, loaded_engi
     labels = [b.label for b in at.get("download_button")]
     assert {"plan.json", "GPX"} <= set(labels)
     assert t("mobile.page.sheet", "en") in labels
+
+
+@pytest.mark.parametrize("lang", ["ro", "hu", "en"])
+def test_the_editable_tables_speak_the_pages_language(app_env, users, lang):
+    """Headers and the kind of each stop are in the page's language; the data keeps the file's
+    column names and codes, and each header names its file column."""
+    import json
+
+    from geo.planning.mobile.inputs import KINDS, STOP_COLUMNS, VEHICLE_COLUMNS
+
+    at = _run(users["planner"], lang=lang)
+    stops, vans = at.dataframe[0], at.dataframe[1]
+    assert tuple(stops.value.columns) == STOP_COLUMNS
+    assert tuple(vans.value.columns) == VEHICLE_COLUMNS
+    for frame, names in ((stops, STOP_COLUMNS), (vans, VEHICLE_COLUMNS)):
+        config = json.loads(frame.proto.columns)
+        for name in names:
+            assert config[name]["label"] == t(f"mobile.page.field.{name}", lang)
+            assert f"„{name}”" in config[name]["help"] or f"“{name}”" in config[name]["help"]
+    kinds = json.loads(stops.proto.columns)["kind"]["type_config"]["options"]
+    assert [o["value"] for o in kinds] == list(KINDS)
+    assert [o["label"] for o in kinds] == [t(f"mobile.kind.{k}", lang) for k in KINDS]
+    if lang != "en":
+        assert "Latitude" not in json.dumps(json.loads(stops.proto.columns), ensure_ascii=False)

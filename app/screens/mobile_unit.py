@@ -172,13 +172,44 @@ def _show_problems(ctx: Context, error: MobileInputError) -> None:
     )
 
 
+def _editor_columns(ctx: Context, names: tuple[str, ...]) -> dict:
+    """Headers in the page's language; each says which file column it is (the data keeps the
+    file's names, so an edited table reads exactly like an uploaded file)."""
+    config: dict = {}
+    for name in names:
+        label = ctx.t(f"mobile.page.field.{name}")
+        hint = ctx.t("mobile.page.field_help", name=name)
+        if name == "kind":
+            config[name] = st.column_config.SelectboxColumn(
+                label,
+                help=hint,
+                options=list(KINDS),
+                format_func=lambda k: ctx.t(f"mobile.kind.{k}") if k in KINDS else str(k),
+            )
+        else:
+            config[name] = st.column_config.Column(label, help=hint)
+    return config
+
+
 def _edit_and_check(ctx: Context, stops_df: pd.DataFrame, vehicles_df: pd.DataFrame):  # noqa: ANN202
     """Editable tables, checked like an upload; a point clicked on the map becomes a stop."""
     state = _state()
     st.subheader(ctx.t("mobile.page.stops"))
-    stops_df = st.data_editor(stops_df, num_rows="dynamic", width="stretch", key="mu_stops_ed")
+    stops_df = st.data_editor(
+        stops_df,
+        num_rows="dynamic",
+        width="stretch",
+        key="mu_stops_ed",
+        column_config=_editor_columns(ctx, STOP_COLUMNS),
+    )
     st.subheader(ctx.t("mobile.page.vehicles"))
-    vehicles_df = st.data_editor(vehicles_df, num_rows="dynamic", width="stretch", key="mu_veh_ed")
+    vehicles_df = st.data_editor(
+        vehicles_df,
+        num_rows="dynamic",
+        width="stretch",
+        key="mu_veh_ed",
+        column_config=_editor_columns(ctx, VEHICLE_COLUMNS),
+    )
     try:
         stops = read_stops(stops_df.to_csv(index=False).encode(), "stops", community=ctx.community)
         vehicles = read_vehicles(
