@@ -67,3 +67,15 @@ def test_the_community_stores_its_weights_and_planners_see_them_side_by_side(app
     # Ranked table, weights side by side, the two rankings (and the site's values).
     assert len(planner.dataframe) >= 3
     assert t("sites.page.compare_none", "en") not in captions
+
+
+@pytest.mark.parametrize("lang", ["ro", "hu"])
+def test_demo_parcels_are_tagged_in_the_readers_language(app_env, lang):
+    """Every demo parcel's row ends with the DEMO tag of the page's language; no English words
+    ride in on the site names."""
+    at = _housing(None, lang)
+    sites = at.dataframe[0].value[t("sites.page.col.site", lang)]
+    assert len(sites) == 8
+    tag = f" · {t('sites.page.demo_tag', lang)}"
+    assert all(s.endswith(tag) for s in sites), list(sites)
+    assert not any("demo parcel" in s or "Beside" in s for s in sites)

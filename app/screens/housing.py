@@ -137,6 +137,16 @@ def _ahp(ctx, available: list[str]) -> dict[str, float] | None:  # noqa: ANN001
     return dict(zip(chosen, (float(w) for w in weights), strict=True))
 
 
+def _site_labels(ctx, sites: pd.DataFrame) -> list[str]:  # noqa: ANN001
+    """ "S1 · Mărăști · DEMO": id, name, and the demo tag in the reader's language (a demo
+    parcel's name is a place, not a proposal)."""
+    demo = sites["is_demo"] if "is_demo" in sites else pd.Series(False, index=sites.index)
+    return [
+        f"{s} · {n}" + (f" · {ctx.t('sites.page.demo_tag')}" if d else "")
+        for s, n, d in zip(sites["site_id"], sites["name"], demo.fillna(False), strict=True)
+    ]
+
+
 def _ranked_table(ctx, result) -> pd.DataFrame:  # noqa: ANN001
     table = result.ranked()
     reasons = {
@@ -146,9 +156,7 @@ def _ranked_table(ctx, result) -> pd.DataFrame:  # noqa: ANN001
     return pd.DataFrame(
         {
             ctx.t("sites.page.col.rank"): [str(int(r)) if r else "–" for r in table["rank"]],
-            ctx.t("sites.page.col.site"): [
-                f"{s} · {n}" for s, n in zip(table["site_id"], table["name"], strict=True)
-            ],
+            ctx.t("sites.page.col.site"): _site_labels(ctx, table),
             # Text in the reader's notation ("0,827" in ro and hu; "–" for an excluded site).
             ctx.t("sites.page.col.score"): [number(v, ctx.lang, 3) for v in table["score"]],
             ctx.t("sites.page.col.p_first"): [number(v, ctx.lang, 2) for v in table["p_first"]],
@@ -406,9 +414,7 @@ def main() -> None:
     result = ranking.solve()
     with top:
         _results(ctx, result, context_)
-    names = {
-        s: f"{s} · {n}" for s, n in zip(result.sites["site_id"], result.sites["name"], strict=True)
-    }
+    names = dict(zip(result.sites["site_id"], _site_labels(ctx, result.sites), strict=True))
     st.subheader(ctx.t("sites.page.compare"))
     if result.comparison is not None:
         _weights_side_by_side(ctx, weights, community_weights, available)
