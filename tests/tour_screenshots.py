@@ -55,9 +55,27 @@ def _visit(page, base: str, path: str, lang: str, key: str | None) -> None:  # n
     page.wait_for_timeout(1500)  # tiles and labels settle
 
 
+def _as_served(url: str) -> None:
+    """Add what ``harta serve`` loads and the suite's template leaves out: the bundled OSM
+    responders and the demo ones (``geo.cli.db.prepare_database``), so the response page shows
+    what a person running the app sees."""
+    from sqlalchemy import create_engine
+
+    from geo.communities import Community
+    from geo.planning.response.bundled import load_bundled_responders, seed_demo_responders
+
+    engine = create_engine(url)
+    try:
+        load_bundled_responders(engine)
+        seed_demo_responders(engine, Community.load(engine, "pata-rat"))
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize("size", list(SIZES))
 def test_tour(loaded_db_url, users, size):  # noqa: ANN001
     OUT.mkdir(parents=True, exist_ok=True)
+    _as_served(loaded_db_url)
     with running_app(loaded_db_url) as base:
         for role in dict.fromkeys(role for _, role, _ in TOUR):
             # A fresh browser per role: a map page folds the sidebar on a tablet, and the next
