@@ -6,8 +6,9 @@ when named): ``scripts/screenshot_tour`` runs it and writes
 account and admin are photographed in every language by ``test_app_persistence_browser``; the
 workshop's drawing steps, the import wizard and the hot spot views by their own browser tests.
 
-Each visit still checks what a tour can: the page's title is in the chosen language, the map
-drew, and nothing was requested from outside this machine.
+Each visit still checks what a tour can: the page's title is in the chosen language and nothing
+was requested from outside this machine; it waits for the map to draw before the picture (a page
+whose map has no vector layer is photographed after a 20 s wait).
 """
 
 from __future__ import annotations
@@ -56,18 +57,16 @@ def _visit(page, base: str, path: str, lang: str, key: str | None) -> None:  # n
 
 
 def _as_served(url: str) -> None:
-    """Add what ``harta serve`` loads and the suite's template leaves out: the bundled OSM
-    responders and the demo ones (``geo.cli.db.prepare_database``), so the response page shows
-    what a person running the app sees."""
+    """Add what ``harta serve`` loads and the suite's template leaves out: the responders
+    (:func:`geo.planning.response.bundled.load_responders`), so the response page shows what a
+    person running the app sees."""
     from sqlalchemy import create_engine
 
-    from geo.communities import Community
-    from geo.planning.response.bundled import load_bundled_responders, seed_demo_responders
+    from geo.planning.response.bundled import load_responders
 
     engine = create_engine(url)
     try:
-        load_bundled_responders(engine)
-        seed_demo_responders(engine, Community.load(engine, "pata-rat"))
+        load_responders(engine)
     finally:
         engine.dispose()
 

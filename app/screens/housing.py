@@ -140,10 +140,10 @@ def _ahp(ctx, available: list[str]) -> dict[str, float] | None:  # noqa: ANN001
 def _site_labels(ctx, sites: pd.DataFrame) -> list[str]:  # noqa: ANN001
     """ "S1 · Mărăști · DEMO": id, name, and the demo tag in the reader's language (a demo
     parcel's name is a place, not a proposal)."""
-    demo = sites["is_demo"] if "is_demo" in sites else pd.Series(False, index=sites.index)
+    tag = f" · {ctx.t('sites.page.demo_tag')}"
     return [
-        f"{s} · {n}" + (f" · {ctx.t('sites.page.demo_tag')}" if d else "")
-        for s, n, d in zip(sites["site_id"], sites["name"], demo.fillna(False), strict=True)
+        f"{s} · {n}" + (tag if d else "")
+        for s, n, d in zip(sites["site_id"], sites["name"], sites["is_demo"], strict=True)
     ]
 
 

@@ -172,9 +172,12 @@ def _show_problems(ctx: Context, error: MobileInputError) -> None:
     )
 
 
-def _editor_columns(ctx: Context, names: tuple[str, ...]) -> dict:
-    """Headers in the page's language; each says which file column it is (the data keeps the
-    file's names, so an edited table reads exactly like an uploaded file)."""
+def _editor(ctx: Context, frame: pd.DataFrame, names: tuple[str, ...], key: str) -> pd.DataFrame:
+    """An editable table of stops or vans, rows added and removed as in a spreadsheet.
+
+    Headers are in the page's language and each says which file column it is; the data keeps
+    the file's names, so an edited table reads exactly like an uploaded file.
+    """
     config: dict = {}
     for name in names:
         label = ctx.t(f"mobile.page.field.{name}")
@@ -188,28 +191,16 @@ def _editor_columns(ctx: Context, names: tuple[str, ...]) -> dict:
             )
         else:
             config[name] = st.column_config.Column(label, help=hint)
-    return config
+    return st.data_editor(frame, num_rows="dynamic", width="stretch", key=key, column_config=config)
 
 
 def _edit_and_check(ctx: Context, stops_df: pd.DataFrame, vehicles_df: pd.DataFrame):  # noqa: ANN202
     """Editable tables, checked like an upload; a point clicked on the map becomes a stop."""
     state = _state()
     st.subheader(ctx.t("mobile.page.stops"))
-    stops_df = st.data_editor(
-        stops_df,
-        num_rows="dynamic",
-        width="stretch",
-        key="mu_stops_ed",
-        column_config=_editor_columns(ctx, STOP_COLUMNS),
-    )
+    stops_df = _editor(ctx, stops_df, STOP_COLUMNS, "mu_stops_ed")
     st.subheader(ctx.t("mobile.page.vehicles"))
-    vehicles_df = st.data_editor(
-        vehicles_df,
-        num_rows="dynamic",
-        width="stretch",
-        key="mu_veh_ed",
-        column_config=_editor_columns(ctx, VEHICLE_COLUMNS),
-    )
+    vehicles_df = _editor(ctx, vehicles_df, VEHICLE_COLUMNS, "mu_veh_ed")
     try:
         stops = read_stops(stops_df.to_csv(index=False).encode(), "stops", community=ctx.community)
         vehicles = read_vehicles(

@@ -137,19 +137,18 @@ def prepare_database(demo: bool = True) -> None:
     """Start (if embedded), migrate and load the bundled communities and demo layers."""
     from geo.communities import bootstrap
     from geo.db.migrate import upgrade
-    from geo.planning.response.bundled import load_bundled_responders, seed_demo_responders
+    from geo.planning.response.bundled import load_responders
 
     engine = _engine()
     upgrade(engine)
     bootstrap(engine)
-    # The real responders (OSM hospitals and clinics) of every bundled community; idempotent.
-    load_bundled_responders(engine)
     if demo:
-        from geo.communities import Community
         from geo.demo import seed_demo
 
         seed_demo(engine)
-        seed_demo_responders(engine, Community.load(engine, "pata-rat"))
+    # The real responders (OSM hospitals and clinics) of every bundled community, and with the
+    # demo the invented ones; idempotent.
+    load_responders(engine, demo=demo)
 
 
 @app.command("bootstrap")

@@ -7,8 +7,10 @@
     Invented responders so every kind has something to show: a focal point and a mediator in
     the settlements, and police, fire and ambulance posts in the city.  Every row is
     ``is_demo`` (source ``demo``) with a name starting ``DEMO``; none is a real place.
+``load_responders``
+    Both, as ``harta bootstrap`` / ``harta serve`` load them.
 
-Both write as the operator (bootstrap and demo paths).
+All write as the operator (bootstrap and demo paths).
 """
 
 from __future__ import annotations
@@ -107,3 +109,19 @@ def seed_demo_responders(engine: Engine, community: Community) -> int:
         place_responder(engine, community, kind, (lon, lat), name=name, is_demo=True)
         written += 1
     return written
+
+
+def load_responders(engine: Engine, *, demo: bool = True) -> None:
+    """The responders a served app has: the bundled real ones and, with ``demo``, the invented
+    ones of Pata Rât (the community the demo layers are about). Idempotent.
+
+    Parameters
+    ----------
+    engine : Engine
+        The owner's engine.
+    demo : bool
+        Also place the DEMO responders.
+    """
+    load_bundled_responders(engine)
+    if demo:
+        seed_demo_responders(engine, Community.load(engine, "pata-rat"))
