@@ -177,16 +177,19 @@ def test_comparison_map_draws_buffers_in_the_communitys_metric_crs(loaded_engine
     metric = drawn.to_crs(community.crs).reset_index(drop=True)
     original = kept.geometry.to_crs(community.crs).reset_index(drop=True)
     # Features are matched to rows by place, not by position: zones tied on their sort key may
-    # come out in either order (seen once in a fresh-clone run). The match is by Hausdorff
-    # distance, computed on vertices: an overlay of two near-identical buffers (symmetric
-    # difference) once came out larger than that of a small zone beside the line, and the test
-    # compared the line with the wrong feature.
+    # come out in either order. Nor is the nearest feature always the buffer: earlier tests in
+    # the same database add zones, and a zone cut across by a strip (its new vertices all on the
+    # buffer's outline) is as near, by vertex Hausdorff distance, as the buffer itself — seen in
+    # a full-suite run. So the test asks that *some* drawn feature is the row's buffer: the same
+    # outline (within 0.5 m), covering the line or point, with the same area (within 2 %).
     for i, width in enumerate(kept["buffer_m"].fillna(0.0)):
         if width > 0:
             shape = original.geometry[i]
             expected = shape.buffer(width)
-            gap = metric.hausdorff_distance(expected)
-            j = int(gap.idxmin())
-            assert gap[j] < 0.5, f"no drawn feature is the {width} m buffer of row {i}"
-            assert metric.geometry[j].buffer(0.5).contains(shape)
-            assert metric.geometry[j].area == pytest.approx(expected.area, rel=0.02)
+            near = metric[metric.hausdorff_distance(expected) < 0.5]
+            assert len(near), f"no drawn feature has the outline of the {width} m buffer of row {i}"
+            same = near[
+                near.buffer(0.5).contains(shape)
+                & ((near.area - expected.area).abs() <= 0.02 * expected.area)
+            ]
+            assert len(same), f"no drawn feature is the {width} m buffer of row {i}"
