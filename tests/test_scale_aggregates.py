@@ -323,7 +323,8 @@ def test_an_aggregated_run_reads_its_months_in_one_call_with_the_same_result(are
     window = inputs.published_window(filters, community.timezone)
     cell = _grid_of(engine, community.id)
     keyed = inputs._published_with_keys(engine, community, cell, 5, filters, window)
-    one_call = inputs._published_months(engine, community, cell, 5, filters, window, keyed)
+    monthly = inputs._monthly_counts(engine, community, cell, 5, filters, window)
+    one_call = inputs._published_months(community, window, keyed, monthly)
     per_month = inputs._published_over_time(engine, community, cell, 5, filters, window, "month")
     assert len(one_call) > 0 and one_call.equals(per_month)
 

@@ -48,6 +48,7 @@ from sqlalchemy import Engine
 from geo import views
 from geo.analysis.trends import day_of_week_profile, time_of_day_profile
 from geo.communities.model import Community
+from geo.db.engine import concurrently
 from geo.hexgrid.grid import WGS84, cell_ids, default_hex_size, xy_to_axial
 from geo.privacy import VisibleIncidents, visible_incidents
 from geo.roles import analysis_scope
@@ -391,27 +392,19 @@ def _published_over_time(
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
 
 
-def _published_months(
+def _monthly_counts(
     engine: Engine,
     community: Community,
     cell_m: float,
     threshold: int,
     filters: RunFilters,
     window: tuple[dt.datetime, dt.datetime],
-    published: tuple[gpd.GeoDataFrame, list[str]],
-) -> gpd.GeoDataFrame:
-    """:func:`_published_over_time` with monthly periods, from ONE database call
-    (``incident_hex_counts_monthly``: each month published exactly as a call for that month
-    alone) instead of one call per month.
-
-    ``published`` is :func:`_published_with_keys` of the window: its cells (geometry, ids) are
-    the cells of every month, since the cells listed depend on the area only.
-    """
-    frame, keys = published
-    periods = _periods(window, AGGREGATED_FREQ, community.timezone)
-    if not periods:
-        return gpd.GeoDataFrame({"cell_id": [], "occurred_at": []}, geometry=[], crs=WGS84)
-    monthly = views.incident_hex_counts_monthly(
+) -> pd.DataFrame | None:
+    """The published counts of every month of ``window`` (``incident_hex_counts_monthly``);
+    None when the window holds no month."""
+    if not _periods(window, AGGREGATED_FREQ, community.timezone):
+        return None
+    return views.incident_hex_counts_monthly(
         engine,
         community,
         cell_m,
@@ -421,6 +414,25 @@ def _published_months(
         filters.types,
         filters.min_severity,
     )
+
+
+def _published_months(
+    community: Community,
+    window: tuple[dt.datetime, dt.datetime],
+    published: tuple[gpd.GeoDataFrame, list[str]],
+    monthly: pd.DataFrame | None,
+) -> gpd.GeoDataFrame:
+    """:func:`_published_over_time` with monthly periods, from ONE database call
+    (``monthly``: :func:`_monthly_counts`, each month published exactly as a call for that
+    month alone) instead of one call per month.
+
+    ``published`` is :func:`_published_with_keys` of the window: its cells (geometry, ids) are
+    the cells of every month, since the cells listed depend on the area only.
+    """
+    frame, keys = published
+    periods = _periods(window, AGGREGATED_FREQ, community.timezone)
+    if not periods or monthly is None:
+        return gpd.GeoDataFrame({"cell_id": [], "occurred_at": []}, geometry=[], crs=WGS84)
     counts = monthly.pivot(index="month_start", columns="cell_id", values="count")
     counts.index = pd.to_datetime(counts.index, utc=True)
     if set(counts.columns) != set(keys):
@@ -569,14 +581,19 @@ def aggregated_inputs(
         raise ValueError("aggregated runs take at most one incident type")
     cell = float(views.published_grid(engine, community)["analysis"])
     window = published_window(filters, community.timezone)
-    keyed = _published_with_keys(engine, community, cell, threshold, filters, window)
+    # Three independent published reads, at the same time (each its own connection).
+    keyed, (hours, weekdays), monthly = concurrently(
+        lambda: _published_with_keys(engine, community, cell, threshold, filters, window),
+        lambda: views.incident_time_profile(
+            engine, community, threshold, window[0], window[1], filters.types,
+            filters.min_severity,
+        ),
+        lambda: _monthly_counts(engine, community, cell, threshold, filters, window),
+    )  # fmt: skip
     published = keyed[0]
     analysed = cell_centres(published, community)
-    hours, weekdays = views.incident_time_profile(
-        engine, community, threshold, window[0], window[1], filters.types, filters.min_severity
-    )
     empty = gpd.GeoDataFrame({"type_code": [], "occurred_at": []}, geometry=[], crs=WGS84)
-    over_time = _published_months(engine, community, cell, threshold, filters, window, keyed)
+    over_time = _published_months(community, window, keyed, monthly)
     return Inputs(
         analysed=analysed,
         over_time=over_time,

@@ -67,6 +67,7 @@ from geo.analysis.model import solve_all
 from geo.analysis.trends import EmergingHotspotResult
 from geo.communities.model import Community
 from geo.crs import STORAGE as WGS84
+from geo.db.engine import concurrently
 from geo.errors import HartaError
 from geo.privacy import VisibleIncidents
 from geo.roles import SYSTEM
@@ -253,12 +254,22 @@ def run_hotspot_analysis(
     scope = scope_for(role)
     threshold = max(int(threshold or get_settings().suppression_threshold), 5)
     filters = RunFilters(date_from, date_to, tuple(types) if types else None, int(min_severity))
+    # The inputs, the risk zones and (aggregated) the demo share are independent reads: made
+    # at the same time, each on its own connection.
     if scope == "aggregated":
-        inputs = aggregated_inputs(engine, community, role, filters, threshold)
+        inputs, zones, demo = concurrently(
+            lambda: aggregated_inputs(engine, community, role, filters, threshold),
+            lambda: views.risk_zones(engine, community),
+            lambda: _published_demo(engine, community, filters),
+        )
         freq = AGGREGATED_FREQ
         bandwidth = max(float(bandwidth_m or 0.0), inputs.cell_size_m, MIN_AGGREGATED_BANDWIDTH_M)
     else:
-        inputs = exact_inputs(engine, community, role, filters, threshold, cell_size_m)
+        inputs, zones = concurrently(
+            lambda: exact_inputs(engine, community, role, filters, threshold, cell_size_m),
+            lambda: views.risk_zones(engine, community),
+        )
+        demo = _exact_demo(inputs)
         bandwidth = max(float(bandwidth_m), MIN_BANDWIDTH_M) if bandwidth_m else None
     params: dict[str, Any] = {
         "scope": scope,
@@ -277,10 +288,9 @@ def run_hotspot_analysis(
     if scope == "aggregated":
         window = published_window(filters, community.timezone)
         params["published_window"] = [window[0].isoformat(), window[1].isoformat()]
-    zones = views.risk_zones(engine, community)
     if zones.crs is None:  # an empty answer comes back without its CRS
         zones = zones.set_crs(WGS84, allow_override=True)
-    params["demo_inputs"] = _demo_inputs(inputs, scope, engine, community, filters)
+    params["demo_inputs"] = demo
     params["fingerprint"] = run_fingerprint(
         community.id,
         scope,
@@ -299,20 +309,18 @@ def run_hotspot_analysis(
     return run
 
 
-def _demo_inputs(
-    inputs: Inputs, scope: str, engine: Engine, community: Community, filters: RunFilters
-) -> bool:
-    """Whether synthetic demo incidents are among the inputs (module docstring).
+def _exact_demo(inputs: Inputs) -> bool:
+    """Whether synthetic demo incidents are among an exact run's points (``is_demo``; module
+    docstring)."""
+    points = inputs.analysed
+    return bool("is_demo" in points and points["is_demo"].fillna(False).astype(bool).any())
 
-    Exact runs read ``is_demo`` of their points.  Aggregated runs ask the database how many
-    demo incidents the published counts of their window and filters include
-    (:func:`geo.views.published_demo`, migration 0016: rounded and suppressed like the counts,
-    so fewer than 5 cannot be told from none and is not labelled -- below the counts' own
-    rounding).
-    """
-    if scope != "aggregated":
-        points = inputs.analysed
-        return bool("is_demo" in points and points["is_demo"].fillna(False).astype(bool).any())
+
+def _published_demo(engine: Engine, community: Community, filters: RunFilters) -> bool:
+    """Whether an aggregated run's published counts include demo incidents: the database says
+    how many of its window and filters are demo (:func:`geo.views.published_demo`, migration
+    0016: rounded and suppressed like the counts, so fewer than 5 cannot be told from none and
+    is not labelled -- below the counts' own rounding)."""
     window = published_window(filters, community.timezone)
     demo = views.published_demo(
         engine, community, 5, window[0], window[1], filters.types, filters.min_severity
