@@ -20,6 +20,7 @@ from geo.maps.data import bounds, column, feature_collection, is_missing, styles
 from geo.maps.html import esc
 from geo.maps.legend import LegendEntry, LegendSection, register_legend
 from geo.maps.style import MapState
+from geo.maps.templates import plain_text_templates
 from geo.maps.tiles.cache import tile_url_template
 from geo.maps.tiles.render import MAX_ZOOM as TILE_MAX_ZOOM
 from geo.maps.tiles.render import MIN_ZOOM as TILE_MIN_ZOOM
@@ -144,6 +145,7 @@ def base_map(
     folium.Map
     """
     vendor_assets(vendor_prefix)
+    plain_text_templates()
     fit = bounds(area)
     (s, w), (n, e) = fit
     cfg = styles()["basemap"]
