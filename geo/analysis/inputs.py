@@ -296,14 +296,7 @@ def _published_with_keys(
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """:func:`published_cells` and, row by row, the database's ``"i:j"`` cell ids."""
     frame = views.incident_hex_counts(
-        engine,
-        community,
-        cell_m,
-        threshold,
-        window[0],
-        window[1],
-        filters.types,
-        filters.min_severity,
+        engine, community, cell_m, threshold, *window, filters.types, filters.min_severity
     ).rename_geometry("geometry")
     keys = [str(k) for k in frame["cell_id"]]
     frame["cell_id"] = _flat_cell_ids(frame, community, cell_m)
@@ -405,14 +398,7 @@ def _monthly_counts(
     if not _periods(window, AGGREGATED_FREQ, community.timezone):
         return None
     return views.incident_hex_counts_monthly(
-        engine,
-        community,
-        cell_m,
-        threshold,
-        window[0],
-        window[1],
-        filters.types,
-        filters.min_severity,
+        engine, community, cell_m, threshold, *window, filters.types, filters.min_severity
     )
 
 
