@@ -46,7 +46,18 @@ class PlainText:
         self._text = "\n".join(lines)
 
     def render(self, *args: Any, **kwargs: Any) -> str:
-        """The text, whatever the context."""
+        """The text, whatever the context.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            The template context (``this``, ``kwargs`` …); a plain text uses none of it.
+
+        Returns
+        -------
+        str
+            What ``jinja2.Template(source).render(...)`` returns for this text.
+        """
         return self._text
 
 
