@@ -416,9 +416,9 @@ def _published_months(
     the cells of every month, since the cells listed depend on the area only.
     """
     frame, keys = published
-    periods = _periods(window, AGGREGATED_FREQ, community.timezone)
-    if not periods or monthly is None:
+    if monthly is None:  # the window holds no month (_monthly_counts)
         return gpd.GeoDataFrame({"cell_id": [], "occurred_at": []}, geometry=[], crs=WGS84)
+    periods = _periods(window, AGGREGATED_FREQ, community.timezone)
     counts = monthly.pivot(index="month_start", columns="cell_id", values="count")
     counts.index = pd.to_datetime(counts.index, utc=True)
     if set(counts.columns) != set(keys):
